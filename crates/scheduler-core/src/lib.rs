@@ -1,0 +1,40 @@
+//! The publishing scheduler's planning algorithm, with no I/O, no clock and no database.
+//!
+//! A client asks to publish on an account at a time. [`RuleSet::plan`] moves that time to the
+//! earliest instant that is inside the platform's daily window (in the account's time zone), at
+//! least the platform's minimum gap from the account's other posts, and within the optional
+//! daily cap, or says why there is none. `now` and the other posts are inputs, so the result
+//! depends on nothing else and other services can embed it.
+//!
+//! ```
+//! use chrono::{DateTime, Utc};
+//! use scheduler_core::{Platform, Posts, RuleSet, ScheduleRequest, Zone};
+//!
+//! let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+//! let rules = RuleSet::default();
+//! let others = [at("2025-01-15T19:05:00Z")];
+//! let request = ScheduleRequest {
+//!     requested_for: Some(at("2025-01-15T20:00:00Z")),
+//!     window_end: None,
+//!     now: at("2025-01-14T10:00:00Z"),
+//! };
+//! let plan = rules
+//!     .plan(&Platform::instagram(), Zone::UTC, &request, Posts::new(&others).unwrap())
+//!     .unwrap();
+//! assert_eq!(plan.scheduled_for, at("2025-01-15T20:05:00Z"));
+//! assert_eq!(plan.reason, "Adjusted 5min forward to respect 60min gap");
+//! assert_eq!(plan.scheduled_window_end, at("2025-01-15T23:00:00Z"));
+//! ```
+
+mod plan;
+mod platform;
+mod rules;
+mod zone;
+
+pub use plan::{
+    ceil_to_second, plan, rfc3339, Adjustment, AdjustmentKind, Plan, Posts, Rejection,
+    ScheduleRequest, UnsortedPosts, PAST_TOLERANCE,
+};
+pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
+pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, RuleSet, RulesError, Window};
+pub use zone::{InvalidZone, Zone};

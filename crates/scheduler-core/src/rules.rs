@@ -1,0 +1,420 @@
+//! Scheduling rules: each platform's daily window, minimum gap and optional daily cap, and the
+//! search horizon. Parsed and validated once; every other part takes these types.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::num::NonZeroU16;
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+use serde::Deserialize;
+use thiserror::Error;
+
+use crate::platform::Platform;
+
+/// A daily posting window, `[start_hour:00, end_hour:00)` in the account's local time.
+///
+/// `start_hour` is `0..=23`, `end_hour` is `1..=24` (24 is midnight at the end of the day) and
+/// they differ. `start_hour > end_hour` means the window crosses midnight (22 → 2 is 22:00 to
+/// 02:00 the next day).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Window {
+    start_hour: u8,
+    end_hour: u8,
+}
+
+impl Window {
+    /// A window from `start_hour` to `end_hour`, or why there is none.
+    pub fn new(start_hour: u8, end_hour: u8) -> Result<Self, RuleError> {
+        if start_hour > 23 {
+            return Err(RuleError::out_of_range(
+                "start_hour",
+                i64::from(start_hour),
+                "0..=23",
+            ));
+        }
+        if !(1..=24).contains(&end_hour) {
+            return Err(RuleError::out_of_range(
+                "end_hour",
+                i64::from(end_hour),
+                "1..=24",
+            ));
+        }
+        if start_hour == end_hour {
+            return Err(RuleError {
+                field: "end_hour",
+                problem: format!(
+                    "must differ from start_hour ({start_hour}); use start_hour = 0, end_hour = 24 for the whole day"
+                ),
+            });
+        }
+        Ok(Self {
+            start_hour,
+            end_hour,
+        })
+    }
+
+    /// The local hour the window opens.
+    pub fn start_hour(&self) -> u8 {
+        self.start_hour
+    }
+
+    /// The local hour the window closes (excluded); 24 is the end of the day.
+    pub fn end_hour(&self) -> u8 {
+        self.end_hour
+    }
+
+    /// Whether the window runs past local midnight into the next day.
+    pub fn crosses_midnight(&self) -> bool {
+        self.start_hour > self.end_hour
+    }
+
+    /// Whether a local wall-clock hour lies inside the window.
+    pub fn contains_hour(&self, hour: u32) -> bool {
+        let (s, e) = (u32::from(self.start_hour), u32::from(self.end_hour));
+        if self.crosses_midnight() {
+            hour >= s || hour < e
+        } else {
+            hour >= s && hour < e
+        }
+    }
+
+    /// The local start and end of the occurrence that opens on `day`.
+    pub fn local_bounds(&self, day: NaiveDate) -> (NaiveDateTime, NaiveDateTime) {
+        let at = |date: NaiveDate, hour: u8| {
+            date.and_time(NaiveTime::from_hms_opt(u32::from(hour), 0, 0).expect("hour < 24"))
+        };
+        let start = at(day, self.start_hour);
+        let end = if self.end_hour == 24 {
+            at(next_day(day), 0)
+        } else if self.crosses_midnight() {
+            at(next_day(day), self.end_hour)
+        } else {
+            at(day, self.end_hour)
+        };
+        (start, end)
+    }
+}
+
+pub(crate) fn next_day(day: NaiveDate) -> NaiveDate {
+    day.succ_opt().expect("dates stay far from chrono's limits")
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}:00–{:02}:00", self.start_hour, self.end_hour)
+    }
+}
+
+/// The minimum distance between two posts of one account on one platform, in whole minutes,
+/// `0..=10080` (a week). Zero means no gap rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MinGap(u16);
+
+impl MinGap {
+    /// The largest gap accepted, one week.
+    pub const MAX_MINUTES: u16 = 10_080;
+
+    /// A gap of `minutes`, or why not.
+    pub fn from_minutes(minutes: u16) -> Result<Self, RuleError> {
+        if minutes > Self::MAX_MINUTES {
+            return Err(RuleError::out_of_range(
+                "min_gap_minutes",
+                i64::from(minutes),
+                "0..=10080",
+            ));
+        }
+        Ok(Self(minutes))
+    }
+
+    /// The gap in minutes.
+    pub fn minutes(&self) -> u16 {
+        self.0
+    }
+
+    /// The gap as a duration.
+    pub fn duration(&self) -> TimeDelta {
+        TimeDelta::minutes(i64::from(self.0))
+    }
+}
+
+/// The most posts any 24-hour interval may hold for one account on one platform, `1..=1440`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DailyCap(NonZeroU16);
+
+impl DailyCap {
+    /// A cap of `posts` per 24 hours, or why not.
+    pub fn new(posts: u16) -> Result<Self, RuleError> {
+        match NonZeroU16::new(posts) {
+            Some(n) if posts <= 1440 => Ok(Self(n)),
+            _ => Err(RuleError::out_of_range(
+                "max_posts_per_day",
+                i64::from(posts),
+                "1..=1440",
+            )),
+        }
+    }
+
+    /// The number of posts allowed in any 24 hours.
+    pub fn posts(&self) -> usize {
+        usize::from(self.0.get())
+    }
+}
+
+/// How far past the requested time the planner looks for a slot, in whole days `1..=3650`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Horizon(u16);
+
+impl Horizon {
+    /// A horizon of `days`, or why not.
+    pub fn from_days(days: u16) -> Result<Self, RuleError> {
+        if !(1..=3650).contains(&days) {
+            return Err(RuleError::out_of_range(
+                "max_horizon_days",
+                i64::from(days),
+                "1..=3650",
+            ));
+        }
+        Ok(Self(days))
+    }
+
+    /// The horizon in days.
+    pub fn days(&self) -> u16 {
+        self.0
+    }
+
+    /// The horizon as a duration.
+    pub fn duration(&self) -> TimeDelta {
+        TimeDelta::days(i64::from(self.0))
+    }
+}
+
+impl Default for Horizon {
+    /// 365 days.
+    fn default() -> Self {
+        Self(365)
+    }
+}
+
+/// One platform's rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PlatformRules {
+    /// The daily posting window.
+    pub window: Window,
+    /// The minimum gap between two posts of one account.
+    pub min_gap: MinGap,
+    /// The optional cap on posts per rolling 24 hours.
+    pub daily_cap: Option<DailyCap>,
+}
+
+impl PlatformRules {
+    /// How far on either side of an instant other posts can matter to it: the gap, or 24 hours
+    /// when a daily cap applies. Posts farther away than this from a slot cannot move it.
+    pub fn reach(&self) -> TimeDelta {
+        let gap = self.min_gap.duration();
+        if self.daily_cap.is_some() {
+            gap.max(TimeDelta::hours(24))
+        } else {
+            gap
+        }
+    }
+}
+
+/// A rule that is not valid, naming the field. [`RulesError`] adds the platform.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("field `{field}` {problem}")]
+pub struct RuleError {
+    /// The TOML field name.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub problem: String,
+}
+
+impl RuleError {
+    fn out_of_range(field: &'static str, got: i64, range: &str) -> Self {
+        Self {
+            field,
+            problem: format!("must be in {range}, got {got}"),
+        }
+    }
+}
+
+/// Why a rules file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RulesError {
+    /// Not TOML, or a field of the wrong type, or an unknown field.
+    #[error("{0}")]
+    Syntax(String),
+    /// A platform table that is invalid.
+    #[error("platform `{platform}`: {error}")]
+    Platform {
+        /// The platform as written in the file.
+        platform: String,
+        /// The field and what is wrong with it.
+        error: RuleError,
+    },
+    /// A top-level field that is invalid.
+    #[error("{0}")]
+    Global(RuleError),
+}
+
+/// The rules of every platform the scheduler knows, and the search horizon.
+///
+/// [`RuleSet::default`] holds the seed's three platforms; [`RuleSet::from_toml`] merges a rules
+/// file over them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleSet {
+    platforms: BTreeMap<Platform, PlatformRules>,
+    horizon: Horizon,
+}
+
+impl Default for RuleSet {
+    /// The seed's rules: Instagram 18–23 h and 60 min, TikTok 16–24 h and 30 min, YouTube
+    /// 17–22 h and 90 min, no daily cap, a 365-day horizon.
+    fn default() -> Self {
+        let rules = |s, e, gap| PlatformRules {
+            window: Window::new(s, e).expect("seed window is valid"),
+            min_gap: MinGap::from_minutes(gap).expect("seed gap is valid"),
+            daily_cap: None,
+        };
+        let platforms = BTreeMap::from([
+            (Platform::instagram(), rules(18, 23, 60)),
+            (Platform::tiktok(), rules(16, 24, 30)),
+            (Platform::youtube(), rules(17, 22, 90)),
+        ]);
+        Self {
+            platforms,
+            horizon: Horizon::default(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    max_horizon_days: Option<i64>,
+    #[serde(default)]
+    platforms: BTreeMap<String, PlatformTable>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlatformTable {
+    start_hour: Option<i64>,
+    end_hour: Option<i64>,
+    min_gap_minutes: Option<i64>,
+    max_posts_per_day: Option<i64>,
+}
+
+/// Narrows a TOML integer to the rule's type, naming the field when it does not fit.
+fn narrow<T: TryFrom<i64>>(field: &'static str, value: i64, range: &str) -> Result<T, RuleError> {
+    T::try_from(value).map_err(|_| RuleError::out_of_range(field, value, range))
+}
+
+impl PlatformTable {
+    /// These fields over `base` (the platform's current rules, if it has any).
+    fn merge(&self, base: Option<PlatformRules>) -> Result<PlatformRules, RuleError> {
+        let required = |field: &'static str, value: Option<i64>, current: Option<i64>| {
+            value.or(current).ok_or(RuleError {
+                field,
+                problem: "is required for a platform without default rules".into(),
+            })
+        };
+        let start = required(
+            "start_hour",
+            self.start_hour,
+            base.map(|b| i64::from(b.window.start_hour())),
+        )?;
+        let end = required(
+            "end_hour",
+            self.end_hour,
+            base.map(|b| i64::from(b.window.end_hour())),
+        )?;
+        let gap = required(
+            "min_gap_minutes",
+            self.min_gap_minutes,
+            base.map(|b| i64::from(b.min_gap.minutes())),
+        )?;
+        let window = Window::new(
+            narrow("start_hour", start, "0..=23")?,
+            narrow("end_hour", end, "1..=24")?,
+        )?;
+        let min_gap = MinGap::from_minutes(narrow("min_gap_minutes", gap, "0..=10080")?)?;
+        let daily_cap = match self.max_posts_per_day {
+            Some(n) => Some(DailyCap::new(narrow("max_posts_per_day", n, "1..=1440")?)?),
+            None => base.and_then(|b| b.daily_cap),
+        };
+        Ok(PlatformRules {
+            window,
+            min_gap,
+            daily_cap,
+        })
+    }
+}
+
+impl RuleSet {
+    /// The seed's rules with a rules file merged over them. A platform the file names takes the
+    /// fields it gives and keeps its default for the others (a new platform must give
+    /// `start_hour`, `end_hour` and `min_gap_minutes`); platforms it does not name keep their
+    /// defaults.
+    ///
+    /// ```toml
+    /// max_horizon_days = 365    # optional, 1..=3650
+    ///
+    /// [platforms.instagram]
+    /// start_hour = 18           # 0..=23
+    /// end_hour = 23             # 1..=24; start_hour > end_hour crosses midnight
+    /// min_gap_minutes = 60      # 0..=10080
+    /// max_posts_per_day = 25    # optional, 1..=1440
+    /// ```
+    pub fn from_toml(text: &str) -> Result<Self, RulesError> {
+        let file: RulesFile =
+            toml::from_str(text).map_err(|e| RulesError::Syntax(e.to_string()))?;
+        let mut rules = Self::default();
+        if let Some(days) = file.max_horizon_days {
+            let days = narrow("max_horizon_days", days, "1..=3650").map_err(RulesError::Global)?;
+            rules.horizon = Horizon::from_days(days).map_err(RulesError::Global)?;
+        }
+        for (name, table) in &file.platforms {
+            let at = |error| RulesError::Platform {
+                platform: name.clone(),
+                error,
+            };
+            let platform = Platform::parse(name).map_err(|e| {
+                at(RuleError {
+                    field: "name",
+                    problem: e.to_string(),
+                })
+            })?;
+            let merged = table
+                .merge(rules.platforms.get(&platform).copied())
+                .map_err(at)?;
+            rules.platforms.insert(platform, merged);
+        }
+        Ok(rules)
+    }
+
+    /// The rules of one platform, if the scheduler knows it.
+    pub fn get(&self, platform: &Platform) -> Option<&PlatformRules> {
+        self.platforms.get(platform)
+    }
+
+    /// Adds or replaces one platform's rules.
+    pub fn insert(&mut self, platform: Platform, rules: PlatformRules) {
+        self.platforms.insert(platform, rules);
+    }
+
+    /// Every known platform with its rules, by name.
+    pub fn platforms(&self) -> impl Iterator<Item = (&Platform, &PlatformRules)> {
+        self.platforms.iter()
+    }
+
+    /// The search horizon.
+    pub fn horizon(&self) -> Horizon {
+        self.horizon
+    }
+
+    /// Sets the search horizon.
+    pub fn set_horizon(&mut self, horizon: Horizon) {
+        self.horizon = horizon;
+    }
+}

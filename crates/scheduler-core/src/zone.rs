@@ -1,0 +1,110 @@
+//! Account time zones and the resolution of local wall-clock times to instants.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, LocalResult, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
+use thiserror::Error;
+
+/// An account's time zone: a name from the IANA time zone database (`Europe/Madrid`, `UTC`).
+///
+/// Windows are wall-clock hours in this zone, so every occurrence is computed in the zone itself
+/// and never as a fixed UTC offset: a window stays at 18:00 local across daylight-saving changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Zone(Tz);
+
+/// Why a string is not a time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("unknown time zone {name:?}: use an IANA name such as \"UTC\" or \"America/New_York\"")]
+pub struct InvalidZone {
+    /// The rejected input (cut to a readable length).
+    pub name: String,
+}
+
+impl Zone {
+    /// UTC, the default zone of an account.
+    pub const UTC: Zone = Zone(Tz::UTC);
+
+    /// Parses an IANA zone name; an exact match first, then one that ignores ASCII case.
+    /// The canonical spelling is [`Zone::name`].
+    pub fn parse(input: &str) -> Result<Self, InvalidZone> {
+        input
+            .parse::<Tz>()
+            .or_else(|_| Tz::from_str_insensitive(input))
+            .map(Zone)
+            .map_err(|_| InvalidZone {
+                name: input.chars().take(64).collect(),
+            })
+    }
+
+    /// The canonical IANA name.
+    pub fn name(&self) -> &'static str {
+        self.0.name()
+    }
+
+    /// The underlying chrono-tz zone.
+    pub fn tz(&self) -> Tz {
+        self.0
+    }
+
+    /// The local wall-clock time of an instant.
+    pub fn local(&self, instant: DateTime<Utc>) -> NaiveDateTime {
+        instant.with_timezone(&self.0).naive_local()
+    }
+
+    /// The instant of a local wall-clock time.
+    ///
+    /// - A time that exists once is that instant.
+    /// - A time that exists twice (the repeated hour when clocks go back) is the earlier one.
+    /// - A time that does not exist (skipped when clocks go forward) becomes the first instant
+    ///   after it: the instant of the transition.
+    pub fn resolve(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        match self.0.from_local_datetime(&local) {
+            LocalResult::Single(t) => t.with_timezone(&Utc),
+            LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
+            LocalResult::None => self.first_instant_at_or_after(local),
+        }
+    }
+
+    /// The first instant whose local time is at or after `local`. Offsets lie within ±15 hours,
+    /// so the answer lies within 15 hours of `local` read as UTC; around a skipped interval
+    /// local time only moves forward, so a binary search over seconds finds the transition.
+    fn first_instant_at_or_after(&self, local: NaiveDateTime) -> DateTime<Utc> {
+        let reach = TimeDelta::hours(15);
+        let mut lo = (local - reach).and_utc().timestamp(); // local time here is before `local`
+        let mut hi = (local + reach).and_utc().timestamp(); // local time here is after `local`
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.local(instant(mid)) >= local {
+                hi = mid;
+            } else {
+                lo = mid;
+            }
+        }
+        instant(hi)
+    }
+}
+
+fn instant(secs: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(secs, 0).expect("timestamps within ±15 h of a valid date are valid")
+}
+
+impl Default for Zone {
+    fn default() -> Self {
+        Self::UTC
+    }
+}
+
+impl FromStr for Zone {
+    type Err = InvalidZone;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl fmt::Display for Zone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
