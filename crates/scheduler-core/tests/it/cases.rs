@@ -1,0 +1,521 @@
+//! Table-driven cases: each row is what a user asks and the slot (and reason) they rely on.
+
+use scheduler_core::{Platform, Posts, RuleSet, ScheduleRequest, Zone};
+
+use crate::at;
+
+/// What a case expects.
+#[derive(Debug)]
+enum Expect {
+    /// Planned at this instant with this reason.
+    At(&'static str, &'static str),
+    /// Rejected with this reason.
+    Rejected(&'static str),
+}
+use Expect::{At, Rejected};
+
+/// One row: a request on `platform` for an account in `zone` with other posts at `posts`.
+#[derive(Debug)]
+struct Case {
+    name: &'static str,
+    rules: &'static str,
+    platform: &'static str,
+    zone: &'static str,
+    now: &'static str,
+    requested: Option<&'static str>,
+    window_end: Option<&'static str>,
+    posts: &'static [&'static str],
+    expect: Expect,
+}
+
+/// Instagram (18–23, 60 min) in UTC, `now` the day before the seed's example.
+const BASE: Case = Case {
+    name: "",
+    rules: "",
+    platform: "instagram",
+    zone: "UTC",
+    now: "2025-01-14T10:00:00Z",
+    requested: None,
+    window_end: None,
+    posts: &[],
+    expect: Rejected("set in each case"),
+};
+
+fn check(case: &Case) {
+    let rules = RuleSet::from_toml(case.rules).expect("test rules parse");
+    let posts: Vec<_> = case.posts.iter().map(|p| at(p)).collect();
+    let request = ScheduleRequest {
+        requested_for: case.requested.map(at),
+        window_end: case.window_end.map(at),
+        now: at(case.now),
+    };
+    let got = rules.plan(
+        &Platform::parse(case.platform).unwrap(),
+        Zone::parse(case.zone).unwrap(),
+        &request,
+        Posts::new(&posts).expect("test posts are sorted"),
+    );
+    match (&case.expect, got) {
+        (At(slot, reason), Ok(plan)) => {
+            assert_eq!(
+                (plan.scheduled_for, plan.reason.as_str()),
+                (at(slot), *reason),
+                "case {:?}",
+                case.name
+            );
+        }
+        (Rejected(reason), Err(rejection)) => {
+            assert_eq!(rejection.to_string(), *reason, "case {:?}", case.name);
+        }
+        (expect, got) => panic!("case {:?}: expected {expect:?}, got {got:?}", case.name),
+    }
+}
+
+#[test]
+fn seed_examples_and_windows() {
+    let cases = [
+        Case {
+            name: "seed: a post at 19:05 pushes a 20:00 request to 20:05",
+            requested: Some("2025-01-15T20:00:00Z"),
+            posts: &["2025-01-15T19:05:00Z"],
+            expect: At(
+                "2025-01-15T20:05:00Z",
+                "Adjusted 5min forward to respect 60min gap",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "inside the window, no other post",
+            requested: Some("2025-01-15T20:00:00Z"),
+            expect: At("2025-01-15T20:00:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "before the window: its start the same day",
+            requested: Some("2025-01-15T10:00:00Z"),
+            expect: At("2025-01-15T18:00:00Z", "Moved to window start 18:00 UTC"),
+            ..BASE
+        },
+        Case {
+            name: "the last second of the window is inside",
+            requested: Some("2025-01-15T22:59:59Z"),
+            expect: At("2025-01-15T22:59:59Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "at the window end (excluded): the next day's start",
+            requested: Some("2025-01-15T23:00:00Z"),
+            expect: At("2025-01-16T18:00:00Z", "Moved to window start 18:00 UTC"),
+            ..BASE
+        },
+        Case {
+            name: "after the window end: the next day's start",
+            requested: Some("2025-01-15T23:40:00Z"),
+            expect: At("2025-01-16T18:00:00Z", "Moved to window start 18:00 UTC"),
+            ..BASE
+        },
+        Case {
+            name: "tiktok's window ends at 24: 23:59 is inside",
+            platform: "tiktok",
+            requested: Some("2025-01-15T23:59:00Z"),
+            expect: At("2025-01-15T23:59:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "tiktok at midnight: that day's 16:00",
+            platform: "tiktok",
+            requested: Some("2025-01-16T00:00:00Z"),
+            expect: At("2025-01-16T16:00:00Z", "Moved to window start 16:00 UTC"),
+            ..BASE
+        },
+        Case {
+            name: "the window's own end is given when the client gives none",
+            requested: Some("2025-01-15T18:30:00Z"),
+            window_end: Some("2025-01-15T23:00:00Z"),
+            expect: At("2025-01-15T18:30:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "platform names are case-insensitive",
+            platform: "Instagram",
+            requested: Some("2025-01-15T20:00:00Z"),
+            expect: At("2025-01-15T20:00:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "an unknown platform is rejected",
+            platform: "myspace",
+            requested: Some("2025-01-15T20:00:00Z"),
+            expect: Rejected("Unknown platform: myspace"),
+            ..BASE
+        },
+    ];
+    cases.iter().for_each(check);
+}
+
+#[test]
+fn gaps() {
+    let cases = [
+        Case {
+            name: "youtube's 90-minute gap",
+            platform: "youtube",
+            requested: Some("2025-01-15T17:30:00Z"),
+            posts: &["2025-01-15T17:00:00Z"],
+            expect: At(
+                "2025-01-15T18:30:00Z",
+                "Adjusted 60min forward to respect 90min gap",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "a conflict with a later post moves past it",
+            requested: Some("2025-01-15T20:00:00Z"),
+            posts: &["2025-01-15T20:30:00Z"],
+            expect: At(
+                "2025-01-15T21:30:00Z",
+                "Adjusted 90min forward to respect 60min gap",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "exactly one gap apart is fine (before)",
+            requested: Some("2025-01-15T20:00:00Z"),
+            posts: &["2025-01-15T19:00:00Z"],
+            expect: At("2025-01-15T20:00:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "exactly one gap apart is fine (after)",
+            requested: Some("2025-01-15T20:00:00Z"),
+            posts: &["2025-01-15T21:00:00Z"],
+            expect: At("2025-01-15T20:00:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "one second short of the gap conflicts",
+            requested: Some("2025-01-15T20:00:00Z"),
+            posts: &["2025-01-15T19:00:01Z"],
+            expect: At(
+                "2025-01-15T20:00:01Z",
+                "Adjusted 0min 1s forward to respect 60min gap",
+            ),
+            ..BASE
+        },
+        Case {
+            name:
+                "a chain of pushes fills the evening and lands on the next day, gaps checked there",
+            requested: Some("2025-01-15T19:30:00Z"),
+            posts: &[
+                "2025-01-15T19:00:00Z",
+                "2025-01-15T20:00:00Z",
+                "2025-01-15T21:00:00Z",
+                "2025-01-15T22:00:00Z",
+                "2025-01-16T18:20:00Z",
+            ],
+            expect: At(
+                "2025-01-16T19:20:00Z",
+                "Adjusted 290min forward to respect 60min gap; Moved to window start 18:00 UTC",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "gap push that ends exactly at the window end goes to the next day",
+            requested: Some("2025-01-15T22:30:00Z"),
+            posts: &["2025-01-15T22:00:00Z"],
+            expect: At(
+                "2025-01-16T18:00:00Z",
+                "Adjusted 30min forward to respect 60min gap; Moved to window start 18:00 UTC",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "posts of other days and far away do not matter",
+            requested: Some("2025-01-15T20:00:00Z"),
+            posts: &["2025-01-14T20:00:00Z", "2025-01-16T20:00:00Z"],
+            expect: At("2025-01-15T20:00:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "a zero gap lets posts share an instant",
+            rules: "[platforms.instagram]\nmin_gap_minutes = 0",
+            requested: Some("2025-01-15T20:00:00Z"),
+            posts: &["2025-01-15T20:00:00Z"],
+            expect: At("2025-01-15T20:00:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+    ];
+    cases.iter().for_each(check);
+}
+
+#[test]
+fn crossing_midnight_windows() {
+    let night = "[platforms.night]\nstart_hour = 22\nend_hour = 2\nmin_gap_minutes = 30";
+    let cases = [
+        Case {
+            name: "after midnight is inside the window that opened the day before",
+            rules: night,
+            platform: "night",
+            requested: Some("2025-01-16T01:00:00Z"),
+            expect: At("2025-01-16T01:00:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "at its end: that evening's start",
+            rules: night,
+            platform: "night",
+            requested: Some("2025-01-16T02:00:00Z"),
+            expect: At("2025-01-16T22:00:00Z", "Moved to window start 22:00 UTC"),
+            ..BASE
+        },
+        Case {
+            name: "a gap push across midnight stays in the same occurrence",
+            rules: night,
+            platform: "night",
+            requested: Some("2025-01-15T23:50:00Z"),
+            posts: &["2025-01-15T23:45:00Z"],
+            expect: At(
+                "2025-01-16T00:15:00Z",
+                "Adjusted 25min forward to respect 30min gap",
+            ),
+            ..BASE
+        },
+    ];
+    cases.iter().for_each(check);
+}
+
+#[test]
+fn requested_time_window_end_and_horizon() {
+    let cases = [
+        Case {
+            name: "the client's window end is exceeded",
+            requested: Some("2025-01-15T20:00:00Z"),
+            window_end: Some("2025-01-15T20:04:59Z"),
+            posts: &["2025-01-15T19:05:00Z"],
+            expect: Rejected("No available slot before scheduled_window_end 2025-01-15T20:04:59Z"),
+            ..BASE
+        },
+        Case {
+            name: "a slot exactly at the client's window end is accepted",
+            requested: Some("2025-01-15T20:00:00Z"),
+            window_end: Some("2025-01-15T20:05:00Z"),
+            posts: &["2025-01-15T19:05:00Z"],
+            expect: At(
+                "2025-01-15T20:05:00Z",
+                "Adjusted 5min forward to respect 60min gap",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "a window end before the requested time",
+            requested: Some("2025-01-15T20:00:00Z"),
+            window_end: Some("2025-01-15T19:00:00Z"),
+            expect: Rejected("No available slot before scheduled_window_end 2025-01-15T19:00:00Z"),
+            ..BASE
+        },
+        Case {
+            name: "horizon exhausted: a fully booked week with a 2-day horizon",
+            rules: "max_horizon_days = 2\n[platforms.instagram]\nmax_posts_per_day = 1",
+            requested: Some("2025-01-15T18:00:00Z"),
+            posts: &[
+                "2025-01-15T18:00:00Z",
+                "2025-01-16T18:00:00Z",
+                "2025-01-17T18:00:00Z",
+            ],
+            expect: Rejected("No available slot within 2 days"),
+            ..BASE
+        },
+        Case {
+            name: "more than 60 s in the past is rejected",
+            now: "2025-01-15T20:00:00Z",
+            requested: Some("2025-01-15T19:58:59Z"),
+            expect: Rejected("scheduled_for is in the past: 2025-01-15T19:58:59Z"),
+            ..BASE
+        },
+        Case {
+            name: "exactly 60 s in the past is planned from now",
+            now: "2025-01-15T20:00:00Z",
+            requested: Some("2025-01-15T19:59:00Z"),
+            expect: At("2025-01-15T20:00:00Z", "Moved from a past time to now"),
+            ..BASE
+        },
+        Case {
+            name: "slightly in the past, outside the window",
+            now: "2025-01-15T12:00:00Z",
+            requested: Some("2025-01-15T11:59:30Z"),
+            expect: At(
+                "2025-01-15T18:00:00Z",
+                "Moved from a past time to now; Moved to window start 18:00 UTC",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "omitted time: next free slot from now, rounded up to a whole second",
+            now: "2025-01-15T19:10:30.250Z",
+            posts: &["2025-01-15T19:00:00Z"],
+            expect: At(
+                "2025-01-15T20:00:00Z",
+                "Adjusted 49min 29s forward to respect 60min gap",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "omitted time inside a free window is now",
+            now: "2025-01-15T19:10:30Z",
+            expect: At("2025-01-15T19:10:30Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "a fractional requested time rounds up, never earlier than asked",
+            requested: Some("2025-01-15T20:00:00.001Z"),
+            expect: At("2025-01-15T20:00:01Z", "Scheduled as requested"),
+            ..BASE
+        },
+    ];
+    cases.iter().for_each(check);
+}
+
+#[test]
+fn time_zones_and_daylight_saving() {
+    let early = "[platforms.early]\nstart_hour = 2\nend_hour = 5\nmin_gap_minutes = 30";
+    let late = "[platforms.late]\nstart_hour = 1\nend_hour = 3\nmin_gap_minutes = 30";
+    let cases = [
+        Case {
+            name: "New York in winter: 18:00 EST is 23:00Z",
+            zone: "America/New_York",
+            requested: Some("2025-01-15T22:00:00Z"),
+            expect: At(
+                "2025-01-15T23:00:00Z",
+                "Moved to window start 18:00 America/New_York",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "New York in summer: 18:00 EDT is 22:00Z",
+            zone: "America/New_York",
+            now: "2025-07-01T00:00:00Z",
+            requested: Some("2025-07-15T21:00:00Z"),
+            expect: At(
+                "2025-07-15T22:00:00Z",
+                "Moved to window start 18:00 America/New_York",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "New York: 23:00 EST is outside, the next window is 18:00 EST the next day",
+            zone: "America/New_York",
+            requested: Some("2025-01-16T04:00:00Z"),
+            expect: At(
+                "2025-01-16T23:00:00Z",
+                "Moved to window start 18:00 America/New_York",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "spring forward: the evening window is 18:00 EDT that day",
+            zone: "America/New_York",
+            now: "2025-03-01T00:00:00Z",
+            requested: Some("2025-03-09T12:00:00Z"),
+            expect: At(
+                "2025-03-09T22:00:00Z",
+                "Moved to window start 18:00 America/New_York",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "spring forward: a 02:00 start that does not exist is the first instant after it",
+            rules: early,
+            platform: "early",
+            zone: "America/New_York",
+            now: "2025-03-01T00:00:00Z",
+            requested: Some("2025-03-09T05:00:00Z"),
+            expect: At(
+                "2025-03-09T07:00:00Z",
+                "Moved to window start 02:00 America/New_York",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "fall back: an ambiguous 01:00 start is the earlier instant (EDT)",
+            rules: late,
+            platform: "late",
+            zone: "America/New_York",
+            now: "2025-11-01T00:00:00Z",
+            requested: Some("2025-11-02T04:00:00Z"),
+            expect: At(
+                "2025-11-02T05:00:00Z",
+                "Moved to window start 01:00 America/New_York",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "fall back: the window lasts three real hours, 02:30 EST is inside",
+            rules: late,
+            platform: "late",
+            zone: "America/New_York",
+            now: "2025-11-01T00:00:00Z",
+            requested: Some("2025-11-02T07:30:00Z"),
+            expect: At("2025-11-02T07:30:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "a +05:30 zone: 18:00 IST is 12:30Z",
+            zone: "Asia/Kolkata",
+            requested: Some("2025-01-15T10:00:00Z"),
+            expect: At(
+                "2025-01-15T12:30:00Z",
+                "Moved to window start 18:00 Asia/Kolkata",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "a +05:45 zone with a gap in local time",
+            zone: "Asia/Kathmandu",
+            requested: Some("2025-01-15T12:15:00Z"),
+            posts: &["2025-01-15T12:00:00Z"],
+            expect: At(
+                "2025-01-15T13:00:00Z",
+                "Adjusted 45min forward to respect 60min gap",
+            ),
+            ..BASE
+        },
+    ];
+    cases.iter().for_each(check);
+}
+
+#[test]
+fn daily_cap() {
+    let capped = "[platforms.instagram]\nmax_posts_per_day = 2";
+    let cases = [
+        Case {
+            name: "a third post within 24 h moves to 24 h after the first",
+            rules: capped,
+            requested: Some("2025-01-15T21:00:00Z"),
+            posts: &["2025-01-15T18:00:00Z", "2025-01-15T20:00:00Z"],
+            expect: At(
+                "2025-01-16T18:00:00Z",
+                "Moved forward to respect 2 posts per 24h",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "the cap counts later posts too",
+            rules: capped,
+            requested: Some("2025-01-15T19:00:00Z"),
+            posts: &["2025-01-15T21:00:00Z", "2025-01-16T18:30:00Z"],
+            expect: At(
+                "2025-01-16T21:00:00Z",
+                "Moved forward to respect 2 posts per 24h",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "under the cap nothing moves",
+            rules: capped,
+            requested: Some("2025-01-15T21:00:00Z"),
+            posts: &["2025-01-14T20:00:00Z", "2025-01-15T18:00:00Z"],
+            expect: At("2025-01-15T21:00:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+    ];
+    cases.iter().for_each(check);
+}

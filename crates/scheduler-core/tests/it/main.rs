@@ -1,0 +1,14 @@
+//! scheduler-core's tests: table-driven cases, rules-file parsing and proptest invariants
+//! checked against a brute-force oracle.
+
+mod cases;
+mod props;
+mod rules;
+
+use chrono::{DateTime, Utc};
+
+/// Parses an RFC 3339 instant, panicking on a typo in a test table.
+pub fn at(s: &str) -> DateTime<Utc> {
+    s.parse()
+        .unwrap_or_else(|e| panic!("bad instant {s:?} in test: {e}"))
+}

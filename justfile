@@ -1,0 +1,34 @@
+# Recipes mirror CI; `just ci` is exactly what CI runs.
+
+# List the recipes.
+default:
+    @just --list
+
+# Everything CI runs: PostgreSQL up, fmt, clippy, the purity check, the tests.
+ci:
+    bash .ci/run
+
+# Run the tests (PostgreSQL too when TEST_DATABASE_URL is set).
+test:
+    cargo test --workspace
+
+# Format the code.
+fmt:
+    cargo fmt --all
+
+# Lint as CI does.
+lint:
+    cargo fmt --all --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Run the API server on the embedded SQLite default.
+serve *ARGS:
+    cargo run --release -p api-server -- {{ARGS}}
+
+# Run one tick.
+tick *ARGS:
+    cargo run --release -p tick-runner -- {{ARGS}}
+
+# Run the benchmarks (figures go to docs/benchmarks.md by hand).
+bench:
+    cargo bench -p scheduler-core --bench plan
