@@ -1,0 +1,7 @@
+//! The store's integration tests: each behaviour on a fresh SQLite file and, with
+//! `TEST_DATABASE_URL=postgres://…`, on a fresh PostgreSQL database.
+
+mod support;
+
+mod accounts;
+mod schedule;
