@@ -4,4 +4,7 @@
 mod support;
 
 mod accounts;
+mod atomicity;
+mod ledger;
 mod schedule;
+mod tick;

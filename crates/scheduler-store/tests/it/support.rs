@@ -13,6 +13,8 @@ use scheduler_store::{
 /// A test database; dropping it removes the file or the PostgreSQL database.
 pub struct TestDb {
     pub db: Db,
+    /// Whether this is the PostgreSQL run.
+    pub postgres: bool,
     _dir: Option<tempfile::TempDir>,
     _database: Option<PgDatabase>,
 }
@@ -37,6 +39,7 @@ pub fn sqlite() -> TestDb {
     let (url, dir) = sqlite_url();
     TestDb {
         db: open(&url),
+        postgres: false,
         _dir: Some(dir),
         _database: None,
     }
@@ -55,6 +58,7 @@ pub fn postgres() -> Option<TestDb> {
     let url = DatabaseUrl::parse(&database.url).unwrap();
     Some(TestDb {
         db: open(&url),
+        postgres: true,
         _dir: None,
         _database: Some(database),
     })
