@@ -5,6 +5,8 @@ mod support;
 
 mod accounts;
 mod atomicity;
+mod concurrency;
+mod database;
 mod ledger;
 mod schedule;
 mod tick;
