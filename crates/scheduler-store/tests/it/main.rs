@@ -8,5 +8,6 @@ mod atomicity;
 mod concurrency;
 mod database;
 mod ledger;
+mod monitoring;
 mod schedule;
 mod tick;
