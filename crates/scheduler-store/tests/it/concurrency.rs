@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use scheduler_core::RuleSet;
 use scheduler_store::ledger::event_type;
 use scheduler_store::schema::{ledger_events, publish_logs};
-use scheduler_store::{schedule, schedule_batch, tick};
+use scheduler_store::{reschedule, schedule, schedule_batch, tick, Reschedule};
 
 use crate::support::{account_and_clip, at, both_backends, now, request};
 
@@ -97,5 +97,53 @@ both_backends! {
             .unwrap();
         assert_eq!(enqueued.len(), 2000);
         assert_eq!(enqueued.iter().collect::<HashSet<_>>().len(), 2000);
+    }
+
+    fn concurrent_reschedules_keep_gaps(db) {
+        let rules = RuleSet::default();
+        let conn = &mut db.conn();
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let logs: Vec<String> = (0..8)
+            .map(|day| {
+                let time = format!("2030-01-{:02}T19:00:00Z", 20 + day);
+                schedule(conn, &rules, &request(&account, &clip, Some(&time)), now()).unwrap().log.id
+            })
+            .collect();
+        let pool = db.db.clone();
+        let logs = Arc::new(logs);
+        let times = at_once(8, move |i| {
+            let change = Reschedule { scheduled_for: Some(at("2030-01-15T19:00:00Z")), scheduled_window_end: None };
+            let done = reschedule(&mut pool.conn().unwrap(), &RuleSet::default(), &logs[i], &change, now());
+            done.unwrap().log.scheduled_for.unwrap()
+        });
+        let mut times = times;
+        times.sort();
+        let expected: Vec<_> = ["15T19", "15T20", "15T21", "15T22", "16T18", "16T19", "16T20", "16T21"]
+            .iter()
+            .map(|t| at(&format!("2030-01-{t}:00:00Z")))
+            .collect();
+        assert_eq!(times, expected);
+    }
+
+    fn batches_over_the_same_accounts_in_any_order_do_not_deadlock(db) {
+        let conn = &mut db.conn();
+        let (first, clip) = account_and_clip(conn, "UTC");
+        let (second, _) = account_and_clip(conn, "UTC");
+        let forward = vec![
+            request(&first, &clip, Some("2030-01-15T19:00:00Z")),
+            request(&second, &clip, Some("2030-01-15T19:00:00Z")),
+        ];
+        let backward: Vec<_> = forward.iter().rev().cloned().collect();
+        let pool = db.db.clone();
+        let results = at_once(4, move |i| {
+            let mut conn = pool.conn().unwrap();
+            let items = if i % 2 == 0 { &forward } else { &backward };
+            (0..10)
+                .map(|_| schedule_batch(&mut conn, &RuleSet::default(), items, now()).unwrap().len())
+                .sum::<usize>()
+        });
+        assert_eq!(results.iter().sum::<usize>(), 80);
+        let logs: i64 = publish_logs::table.count().get_result(conn).unwrap();
+        assert_eq!(logs, 80);
     }
 }
