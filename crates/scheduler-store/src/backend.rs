@@ -19,7 +19,7 @@ use diesel::connection::{
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use diesel::sql_types::{Array, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamp};
 
 use crate::db::Conn;
 use crate::error::Result;
@@ -71,12 +71,12 @@ pub(crate) fn with_migration_lock<T>(
     match conn {
         Conn::Pg(c) => {
             diesel::sql_query("SELECT pg_advisory_lock($1)")
-                .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK_KEY)
+                .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
                 .execute(c)?;
             let result = f(conn);
             if let Conn::Pg(c) = conn {
                 diesel::sql_query("SELECT pg_advisory_unlock($1)")
-                    .bind::<diesel::sql_types::BigInt, _>(MIGRATION_LOCK_KEY)
+                    .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
                     .execute(c)?;
             }
             result
@@ -138,7 +138,7 @@ pub(crate) fn lock_accounts(conn: &mut Conn, account_ids: &[&str]) -> QueryResul
                 "SELECT pg_advisory_xact_lock($1, k) \
                  FROM (SELECT DISTINCT hashtext(a) AS k FROM unnest($2) AS a ORDER BY k) AS keys",
             )
-            .bind::<diesel::sql_types::Integer, _>(ACCOUNT_LOCK_CLASS)
+            .bind::<Integer, _>(ACCOUNT_LOCK_CLASS)
             .bind::<Array<Text>, _>(account_ids)
             .execute(c)?;
             Ok(())

@@ -243,8 +243,16 @@ fn migration_error(e: impl fmt::Display) -> StoreError {
 pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>> {
     let set = migrations(conn);
     backend::with_migration_lock(conn, |conn| {
-        let applied = conn.run_pending_migrations(set).map_err(migration_error)?;
-        Ok(applied.iter().map(ToString::to_string).collect())
+        let applied: Vec<String> = conn
+            .run_pending_migrations(set)
+            .map_err(migration_error)?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if !applied.is_empty() {
+            log::info!("applied migrations: {}", applied.join(", "));
+        }
+        Ok(applied)
     })
 }
 

@@ -57,6 +57,7 @@ pub fn tick(
             let (claimed, ids) = write_transaction(conn, |conn| {
                 move_batch(conn, i64::from(batch_size), host_now)
             })?;
+            log::debug!("tick batch: claimed {claimed}, moved {}", ids.len());
             moved.extend(ids);
             if claimed < batch_size as usize {
                 break moved;
