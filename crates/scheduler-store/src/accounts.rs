@@ -1,0 +1,166 @@
+//! Social accounts and clips.
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use diesel::prelude::*;
+use scheduler_core::{Platform, RuleSet, Zone};
+
+use crate::backend::write_transaction;
+use crate::db::Conn;
+use crate::error::{Result, StoreError};
+use crate::models::{Account, Clip};
+use crate::new_id;
+use crate::schema::{clips, social_accounts};
+
+/// The longest id a client may choose.
+pub const MAX_ID_LEN: usize = 128;
+
+/// A social account to create.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewAccount {
+    /// The client's id, or `None` for a new `acc_…` id.
+    pub id: Option<String>,
+    /// The platform name; it must have rules.
+    pub platform: String,
+    /// The handle.
+    pub handle: Option<String>,
+    /// An IANA time zone name; `None` is UTC.
+    pub timezone: Option<String>,
+}
+
+/// A clip to create.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewClip {
+    /// The client's id, or `None` for a new `clip_…` id.
+    pub id: Option<String>,
+    /// The title.
+    pub title: Option<String>,
+    /// Where the media is.
+    pub media_url: Option<String>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = social_accounts)]
+struct AccountRow<'a> {
+    id: &'a str,
+    platform: &'a str,
+    handle: Option<&'a str>,
+    timezone: &'a str,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = clips)]
+struct ClipRow<'a> {
+    id: &'a str,
+    title: Option<&'a str>,
+    media_url: Option<&'a str>,
+    created_at: NaiveDateTime,
+}
+
+/// The client's id if it is acceptable, else a new one with `prefix`.
+fn chosen_id(id: Option<&str>, prefix: &str) -> Result<String> {
+    match id {
+        None => Ok(new_id(prefix)),
+        Some(id)
+            if (1..=MAX_ID_LEN).contains(&id.chars().count()) && !id.contains(char::is_control) =>
+        {
+            Ok(id.to_owned())
+        }
+        Some(_) => Err(StoreError::Rejected(format!(
+            "id must be 1 to {MAX_ID_LEN} characters without control characters"
+        ))),
+    }
+}
+
+/// Creates an account. Rejected when the platform has no rules or the zone is unknown;
+/// [`StoreError::Conflict`] when the id is taken.
+pub fn create_account(
+    conn: &mut Conn,
+    rules: &RuleSet,
+    new: &NewAccount,
+    now: DateTime<Utc>,
+) -> Result<Account> {
+    let platform = Platform::parse(&new.platform)
+        .ok()
+        .filter(|p| rules.get(p).is_some())
+        .ok_or_else(|| {
+            StoreError::Rejected(format!(
+                "Unknown platform: {}",
+                new.platform.chars().take(64).collect::<String>()
+            ))
+        })?;
+    let timezone = match &new.timezone {
+        Some(name) => Zone::parse(name).map_err(|e| StoreError::Rejected(e.to_string()))?,
+        None => Zone::UTC,
+    };
+    let id = chosen_id(new.id.as_deref(), "acc")?;
+    let row = AccountRow {
+        id: &id,
+        platform: platform.as_str(),
+        handle: new.handle.as_deref(),
+        timezone: timezone.name(),
+        created_at: now.trunc_subsecs(0).naive_utc(),
+    };
+    write_transaction(conn, |conn| {
+        diesel::insert_into(social_accounts::table)
+            .values(&row)
+            .execute(conn)
+            .map_err(StoreError::on_duplicate(|| {
+                format!("account id already taken: {id}")
+            }))?;
+        get_account(conn, &id)
+    })
+}
+
+/// One account, or [`StoreError::NotFound`].
+pub fn get_account(conn: &mut Conn, id: &str) -> Result<Account> {
+    find_account(conn, id)?.ok_or_else(|| StoreError::not_found("account", id))
+}
+
+/// One account, if it exists.
+pub(crate) fn find_account(conn: &mut Conn, id: &str) -> Result<Option<Account>> {
+    Ok(social_accounts::table.find(id).first(conn).optional()?)
+}
+
+/// Creates a clip; [`StoreError::Conflict`] when the id is taken.
+pub fn create_clip(conn: &mut Conn, new: &NewClip, now: DateTime<Utc>) -> Result<Clip> {
+    let id = chosen_id(new.id.as_deref(), "clip")?;
+    let row = ClipRow {
+        id: &id,
+        title: new.title.as_deref(),
+        media_url: new.media_url.as_deref(),
+        created_at: now.trunc_subsecs(0).naive_utc(),
+    };
+    write_transaction(conn, |conn| {
+        diesel::insert_into(clips::table)
+            .values(&row)
+            .execute(conn)
+            .map_err(StoreError::on_duplicate(|| {
+                format!("clip id already taken: {id}")
+            }))?;
+        get_clip(conn, &id)
+    })
+}
+
+/// One clip, or [`StoreError::NotFound`].
+pub fn get_clip(conn: &mut Conn, id: &str) -> Result<Clip> {
+    clips::table
+        .find(id)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| StoreError::not_found("clip", id))
+}
+
+/// `Ok` if the clip exists, else the error `missing` makes.
+pub(crate) fn clip_exists_or(
+    conn: &mut Conn,
+    id: &str,
+    missing: impl FnOnce() -> StoreError,
+) -> Result<()> {
+    let found = clips::table
+        .find(id)
+        .select(clips::id)
+        .first::<String>(conn)
+        .optional()?;
+    found.map(drop).ok_or_else(missing)
+}

@@ -1,0 +1,190 @@
+//! **Backend-specific SQL, all of it.** Everything else in the crate is one code path for both
+//! backends; each function here matches on the [`Conn`] variant.
+//!
+//! | concern | PostgreSQL | SQLite |
+//! |---|---|---|
+//! | session | `SET TIME ZONE 'UTC'` | `busy_timeout`, `foreign_keys`, `synchronous` |
+//! | database, once | — | `journal_mode = WAL` |
+//! | write transaction | `BEGIN` (read committed) | `BEGIN IMMEDIATE` |
+//! | per-account serialization | `pg_advisory_xact_lock` | the database write lock |
+//! | migrations | session `pg_advisory_lock` | `BEGIN IMMEDIATE` |
+//! | clock | the database's `now()` | the host clock passed in |
+//! | claiming due logs | `FOR UPDATE SKIP LOCKED` | the database write lock |
+//! | inserting many events | one multi-row `INSERT` per chunk | the same |
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::connection::{
+    AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
+};
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::result::Error as DieselError;
+use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamp};
+
+use crate::db::Conn;
+use crate::error::Result;
+use crate::ledger::NewEventRow;
+use crate::schema::ledger_events;
+use crate::tick::due_logs;
+
+/// How long a SQLite connection waits for the write lock before failing.
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+/// The session-level advisory lock key held while migrating PostgreSQL (`"sched-mg"`).
+const MIGRATION_LOCK_KEY: i64 = 0x7363_6865_642d_6d67;
+
+/// The first key of the two-key advisory locks that serialize scheduling per account.
+const ACCOUNT_LOCK_CLASS: i32 = 1;
+
+/// Rows per multi-row `INSERT` (keeps bind parameters well under both backends' limits).
+const INSERT_CHUNK: usize = 1_000;
+
+/// Settings every connection needs, applied when it is opened.
+pub(crate) fn prepare_session(conn: &mut Conn) -> QueryResult<()> {
+    match conn {
+        // `timestamptz` columns are declared `Timestamp`: they are read and written as UTC
+        // only when the session time zone is UTC.
+        Conn::Pg(c) => c.batch_execute("SET TIME ZONE 'UTC'"),
+        Conn::Sqlite(c) => c.batch_execute(&format!(
+            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+             PRAGMA foreign_keys = ON; \
+             PRAGMA synchronous = NORMAL;"
+        )),
+    }
+}
+
+/// Settings of the database itself, applied once before the pool opens its connections
+/// (parallel opens changing the journal mode report "database is locked").
+pub(crate) fn prepare_database(conn: &mut Conn) -> QueryResult<()> {
+    match conn {
+        Conn::Pg(_) => Ok(()),
+        Conn::Sqlite(c) => c.batch_execute("PRAGMA journal_mode = WAL"),
+    }
+}
+
+/// Runs `f` holding the migration lock: a session advisory lock on PostgreSQL (released even
+/// when `f` fails), one `BEGIN IMMEDIATE` transaction on SQLite.
+pub(crate) fn with_migration_lock<T>(
+    conn: &mut Conn,
+    f: impl FnOnce(&mut Conn) -> Result<T>,
+) -> Result<T> {
+    match conn {
+        Conn::Pg(c) => {
+            diesel::sql_query("SELECT pg_advisory_lock($1)")
+                .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+                .execute(c)?;
+            let result = f(conn);
+            if let Conn::Pg(c) = conn {
+                diesel::sql_query("SELECT pg_advisory_unlock($1)")
+                    .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+                    .execute(c)?;
+            }
+            result
+        }
+        Conn::Sqlite(_) => write_transaction(conn, f),
+    }
+}
+
+/// Runs `f` in a write transaction and commits it if `f` succeeds, rolls it back if not.
+///
+/// On SQLite the outermost one begins with `BEGIN IMMEDIATE`, taking the database's write lock
+/// before the first read (a deferred transaction that read first cannot upgrade and fails with
+/// "database is locked" despite the busy timeout). On PostgreSQL it is a plain transaction.
+/// Inside a transaction already open it is a savepoint, so a caller may own the transaction:
+/// open it with this function and call store functions inside.
+pub fn write_transaction<T, E>(
+    conn: &mut Conn,
+    f: impl FnOnce(&mut Conn) -> std::result::Result<T, E>,
+) -> std::result::Result<T, E>
+where
+    E: From<DieselError>,
+{
+    let immediate = match conn {
+        Conn::Sqlite(c) => {
+            let outermost = AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()?
+                .is_none();
+            if outermost {
+                AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            }
+            outermost
+        }
+        Conn::Pg(_) => false,
+    };
+    if !immediate {
+        return conn.transaction(f);
+    }
+    type Manager = <Conn as Connection>::TransactionManager;
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
+/// Serializes scheduling per account until the end of the current transaction. PostgreSQL:
+/// one transaction-scoped advisory lock per account (keyed by the server's `hashtext`; a
+/// collision only over-serializes), taken in key order so that two batches cannot deadlock.
+/// SQLite: nothing to do, the `BEGIN IMMEDIATE` of [`write_transaction`] holds the database.
+pub(crate) fn lock_accounts(conn: &mut Conn, account_ids: &[&str]) -> QueryResult<()> {
+    match conn {
+        Conn::Pg(c) => {
+            diesel::sql_query(
+                "SELECT pg_advisory_xact_lock($1, k) \
+                 FROM (SELECT DISTINCT hashtext(a) AS k FROM unnest($2) AS a ORDER BY k) AS keys",
+            )
+            .bind::<Integer, _>(ACCOUNT_LOCK_CLASS)
+            .bind::<Array<Text>, _>(account_ids)
+            .execute(c)?;
+            Ok(())
+        }
+        Conn::Sqlite(_) => Ok(()),
+    }
+}
+
+/// The current time, in whole seconds: the database clock on PostgreSQL (one clock for every
+/// host), `host_now` on SQLite (whose database is on this host).
+pub(crate) fn database_now(conn: &mut Conn, host_now: DateTime<Utc>) -> QueryResult<DateTime<Utc>> {
+    use chrono::SubsecRound;
+    let now = match conn {
+        Conn::Pg(c) => diesel::select(sql::<Timestamp>("now() AT TIME ZONE 'UTC'"))
+            .get_result::<NaiveDateTime>(c)?
+            .and_utc(),
+        Conn::Sqlite(_) => host_now,
+    };
+    Ok(now.trunc_subsecs(0))
+}
+
+/// Claims up to `limit` due logs, oldest first, for the current transaction. PostgreSQL locks
+/// them and skips logs another transaction holds; SQLite's write lock already excludes others.
+pub(crate) fn claim_due(
+    conn: &mut Conn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<String>> {
+    match conn {
+        Conn::Pg(c) => due_logs(now)
+            .limit(limit)
+            .for_update()
+            .skip_locked()
+            .load(c),
+        Conn::Sqlite(c) => due_logs(now).limit(limit).load(c),
+    }
+}
+
+/// Inserts ledger events with multi-row `INSERT`s.
+pub(crate) fn insert_events(conn: &mut Conn, rows: &[NewEventRow]) -> QueryResult<()> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let insert = diesel::insert_into(ledger_events::table).values(chunk);
+        match conn {
+            Conn::Pg(c) => insert.execute(c)?,
+            Conn::Sqlite(c) => insert.execute(c)?,
+        };
+    }
+    Ok(())
+}

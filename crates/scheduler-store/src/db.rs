@@ -1,0 +1,278 @@
+//! Database URLs, connections, the connection pool and the embedded migrations.
+//!
+//! The backend is chosen from the URL's scheme, and each backend's own `establish` opens the
+//! connection, so a failure carries the real cause ("connection refused", "unable to open
+//! database file") instead of the derived multi-connection's generic error.
+
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::Connection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::R2D2Connection;
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::backend;
+use crate::error::{Result, StoreError};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// A connection to either backend. Every store function takes one; the code path is shared,
+/// and [`crate::backend`] holds the few statements that differ.
+#[derive(diesel::MultiConnection)]
+pub enum Conn {
+    /// PostgreSQL.
+    Pg(PgConnection),
+    /// SQLite.
+    Sqlite(SqliteConnection),
+}
+
+impl fmt::Debug for Conn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Conn::Pg(_) => "Conn::Pg",
+            Conn::Sqlite(_) => "Conn::Sqlite",
+        })
+    }
+}
+
+/// Where the database is.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A SQLite file (`PATH` or `sqlite://PATH`).
+    Sqlite(String),
+    /// A PostgreSQL URL (`postgres://…` or `postgresql://…`).
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Parses a plain file path or `sqlite://PATH` (SQLite), or `postgres://…` /
+    /// `postgresql://…` (PostgreSQL). Any other scheme is an error.
+    pub fn parse(input: &str) -> Result<Self> {
+        let input = input.trim();
+        if input.starts_with("postgres://") || input.starts_with("postgresql://") {
+            return Ok(Self::Postgres(input.to_owned()));
+        }
+        let path = input.strip_prefix("sqlite://").unwrap_or(input);
+        if path.is_empty() {
+            return Err(StoreError::InvalidUrl(
+                "empty database URL: give a SQLite file path, sqlite://PATH or postgres://…"
+                    .to_owned(),
+            ));
+        }
+        if path.contains("://") {
+            return Err(StoreError::InvalidUrl(format!(
+                "unsupported database URL {}: use a SQLite file path, sqlite://PATH, postgres://… or postgresql://…",
+                redact(input)
+            )));
+        }
+        Ok(Self::Sqlite(path.to_owned()))
+    }
+
+    /// Whether this is a SQLite database.
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self, Self::Sqlite(_))
+    }
+}
+
+/// The URL without its password.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => f.write_str(path),
+            Self::Postgres(url) => f.write_str(&redact(url)),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// `scheme://user:secret@host…` → `scheme://user:***@host…`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens one connection, ready for use (session settings applied; see
+/// [`crate::backend`]). With `create_if_missing` false, a SQLite file that does not exist is
+/// an error ([`StoreError::DatabaseFileNotFound`]) instead of a new empty database.
+pub fn connect(url: &DatabaseUrl, create_if_missing: bool) -> Result<Conn> {
+    let connect_error = |e: diesel::ConnectionError| StoreError::Connect {
+        target: url.to_string(),
+        cause: e.to_string(),
+    };
+    let mut conn = match url {
+        DatabaseUrl::Postgres(u) => PgConnection::establish(u).map(Conn::Pg),
+        DatabaseUrl::Sqlite(path) => {
+            if !create_if_missing && !Path::new(path).exists() {
+                return Err(StoreError::DatabaseFileNotFound(path.clone()));
+            }
+            SqliteConnection::establish(path).map(Conn::Sqlite)
+        }
+    }
+    .map_err(connect_error)?;
+    backend::prepare_session(&mut conn)?;
+    Ok(conn)
+}
+
+/// How [`Db::open`] opens the database.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Create a missing SQLite file (api-server) or refuse it (tick-runner).
+    pub create_if_missing: bool,
+    /// The most connections the pool holds.
+    pub max_connections: u32,
+    /// How long [`Db::conn`] waits for a free connection.
+    pub connection_timeout: Duration,
+}
+
+impl Default for OpenOptions {
+    /// No file creation, 8 connections, a 10-second wait.
+    fn default() -> Self {
+        Self {
+            create_if_missing: false,
+            max_connections: 8,
+            connection_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Opens the pool's connections with [`connect`], so each one has its session settings.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+    create_if_missing: bool,
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = Conn;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<Conn> {
+        connect(&self.url, self.create_if_missing)
+    }
+
+    fn is_valid(&self, conn: &mut Conn) -> Result<()> {
+        conn.ping().map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, conn: &mut Conn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// A connection borrowed from the pool; it derefs to [`Conn`].
+pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
+
+/// A pool of connections to one database.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<ConnectionManager>,
+    url: DatabaseUrl,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Db").field("url", &self.url).finish()
+    }
+}
+
+impl Db {
+    /// Opens the database: one connection first, so that an unreachable server or a missing
+    /// file fails at once with its cause (and SQLite's WAL mode is set once, before the pool
+    /// opens connections in parallel), then the pool.
+    pub fn open(url: &DatabaseUrl, options: &OpenOptions) -> Result<Self> {
+        let mut first = connect(url, options.create_if_missing)?;
+        backend::prepare_database(&mut first)?;
+        drop(first);
+        let manager = ConnectionManager {
+            url: url.clone(),
+            create_if_missing: options.create_if_missing,
+        };
+        let pool = r2d2::Pool::builder()
+            .max_size(options.max_connections.max(1))
+            .min_idle(Some(1))
+            .connection_timeout(options.connection_timeout)
+            .build(manager)?;
+        Ok(Self {
+            pool,
+            url: url.clone(),
+        })
+    }
+
+    /// A connection from the pool.
+    pub fn conn(&self) -> Result<PooledConn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// The database this pool connects to.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+}
+
+fn migrations(conn: &Conn) -> EmbeddedMigrations {
+    match conn {
+        Conn::Pg(_) => POSTGRES_MIGRATIONS,
+        Conn::Sqlite(_) => SQLITE_MIGRATIONS,
+    }
+}
+
+fn migration_error(e: impl fmt::Display) -> StoreError {
+    StoreError::Migration(e.to_string())
+}
+
+/// Applies the pending embedded migrations of the connection's backend, holding the backend's
+/// migration lock so that processes starting at once do not collide. Returns the versions
+/// applied.
+pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>> {
+    let set = migrations(conn);
+    backend::with_migration_lock(conn, |conn| {
+        let applied: Vec<String> = conn
+            .run_pending_migrations(set)
+            .map_err(migration_error)?
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if !applied.is_empty() {
+            log::info!("applied migrations: {}", applied.join(", "));
+        }
+        Ok(applied)
+    })
+}
+
+/// The versions of the embedded migrations not yet applied.
+pub fn pending_migrations(conn: &mut Conn) -> Result<Vec<String>> {
+    let set = migrations(conn);
+    let pending = conn.pending_migrations(set).map_err(migration_error)?;
+    Ok(pending.iter().map(|m| m.name().to_string()).collect())
+}
+
+/// An error unless every embedded migration is applied (for programs that must not migrate).
+pub fn require_migrated(conn: &mut Conn) -> Result<()> {
+    let pending = pending_migrations(conn)?;
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Migration(format!(
+            "the database schema is missing or out of date ({} pending: {}); start api-server once to create it",
+            pending.len(),
+            pending.join(", ")
+        )))
+    }
+}

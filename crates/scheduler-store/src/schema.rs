@@ -1,0 +1,74 @@
+//! The tables, for both backends. PostgreSQL's `timestamptz` columns are declared `Timestamp`
+//! (the type both backends share); every connection sets its session time zone to UTC, so the
+//! values read and written are UTC instants (see [`crate::db`]).
+
+diesel::table! {
+    social_accounts (id) {
+        id -> Text,
+        platform -> Text,
+        handle -> Nullable<Text>,
+        timezone -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clips (id) {
+        id -> Text,
+        title -> Nullable<Text>,
+        media_url -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    publish_logs (id) {
+        id -> Text,
+        clip_id -> Text,
+        platform -> Text,
+        social_account_id -> Text,
+        status -> Text,
+        schedule_type -> Text,
+        scheduled_for -> Nullable<Timestamp>,
+        scheduled_window_end -> Nullable<Timestamp>,
+        scheduled_by -> Text,
+        requested_for -> Nullable<Timestamp>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_events (seq) {
+        seq -> BigInt,
+        id -> Text,
+        event_type -> Text,
+        entity_type -> Text,
+        entity_id -> Text,
+        metadata -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (key, endpoint) {
+        key -> Text,
+        endpoint -> Text,
+        request_hash -> Text,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(publish_logs -> clips (clip_id));
+diesel::joinable!(publish_logs -> social_accounts (social_account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    social_accounts,
+    clips,
+    publish_logs,
+    ledger_events,
+    idempotency_keys,
+);

@@ -1,0 +1,13 @@
+//! The store's integration tests: each behaviour on a fresh SQLite file and, with
+//! `TEST_DATABASE_URL=postgres://…`, on a fresh PostgreSQL database.
+
+mod support;
+
+mod accounts;
+mod atomicity;
+mod concurrency;
+mod database;
+mod ledger;
+mod monitoring;
+mod schedule;
+mod tick;

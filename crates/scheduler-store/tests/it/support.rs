@@ -1,0 +1,186 @@
+//! A fresh database per test: a temporary SQLite file, and, when `TEST_DATABASE_URL` names a
+//! PostgreSQL server, a new `sched_test_<uuid>` database on it, dropped at the end.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::PgConnection;
+use scheduler_core::RuleSet;
+use scheduler_store::{
+    create_account, create_clip, run_migrations, Account, Clip, Conn, DatabaseUrl, Db, NewAccount,
+    NewClip, NewSchedule, OpenOptions, PooledConn, ScheduledBy,
+};
+
+/// A test database; dropping it removes the file or the PostgreSQL database.
+pub struct TestDb {
+    pub db: Db,
+    /// Whether this is the PostgreSQL run.
+    pub postgres: bool,
+    _dir: Option<tempfile::TempDir>,
+    _database: Option<PgDatabase>,
+}
+
+impl TestDb {
+    pub fn conn(&self) -> PooledConn {
+        self.db.conn().unwrap()
+    }
+}
+
+/// Options for test pools: room for the concurrency tests' threads.
+pub fn options() -> OpenOptions {
+    OpenOptions {
+        create_if_missing: true,
+        max_connections: 10,
+        ..OpenOptions::default()
+    }
+}
+
+/// A migrated SQLite database in a temporary directory.
+pub fn sqlite() -> TestDb {
+    let (url, dir) = sqlite_url();
+    TestDb {
+        db: open(&url),
+        postgres: false,
+        _dir: Some(dir),
+        _database: None,
+    }
+}
+
+/// The URL of a SQLite file (not created) in a new temporary directory.
+pub fn sqlite_url() -> (DatabaseUrl, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("test.db");
+    (DatabaseUrl::parse(path.to_str().unwrap()).unwrap(), dir)
+}
+
+/// A migrated PostgreSQL database, or `None` without `TEST_DATABASE_URL`.
+pub fn postgres() -> Option<TestDb> {
+    let database = PgDatabase::create()?;
+    let url = DatabaseUrl::parse(&database.url).unwrap();
+    Some(TestDb {
+        db: open(&url),
+        postgres: true,
+        _dir: None,
+        _database: Some(database),
+    })
+}
+
+fn open(url: &DatabaseUrl) -> Db {
+    let db = Db::open(url, &options()).unwrap();
+    run_migrations(&mut db.conn().unwrap()).unwrap();
+    db
+}
+
+/// An empty PostgreSQL database (no migrations), dropped with its value.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Option<Self> {
+        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+        let name = format!("sched_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&admin_url).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        let (base, query) = match admin_url.split_once('?') {
+            Some((base, query)) => (base, format!("?{query}")),
+            None => (admin_url.as_str(), String::new()),
+        };
+        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+        let url = format!("{server}/{name}{query}");
+        Some(Self {
+            admin_url,
+            name,
+            url,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}
+
+/// Runs each test body on SQLite and, when configured, on PostgreSQL: `fn name(db) { … }`
+/// becomes the tests `name::sqlite` and `name::postgres`.
+macro_rules! both_backends {
+    ($(fn $name:ident($db:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() {
+                let $db = &$crate::support::sqlite();
+                $body
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(db) = $crate::support::postgres() {
+                    let $db = &db;
+                    $body
+                }
+            }
+        }
+    )*};
+}
+pub(crate) use both_backends;
+
+/// An instant from RFC 3339 text.
+pub fn at(text: &str) -> DateTime<Utc> {
+    text.parse().unwrap()
+}
+
+/// A fixed "now" for scheduling tests: the day before [`at`]'s usual dates.
+pub fn now() -> DateTime<Utc> {
+    at("2030-01-14T10:00:00Z")
+}
+
+/// An Instagram account in `zone` and a clip.
+pub fn account_and_clip(conn: &mut Conn, zone: &str) -> (Account, Clip) {
+    let account = create_account(
+        conn,
+        &RuleSet::default(),
+        &NewAccount {
+            platform: "instagram".into(),
+            timezone: Some(zone.into()),
+            ..NewAccount::default()
+        },
+        now(),
+    )
+    .unwrap();
+    let clip = create_clip(conn, &NewClip::default(), now()).unwrap();
+    (account, clip)
+}
+
+/// A request for `clip` on `account` at `time`.
+pub fn request(account: &Account, clip: &Clip, time: Option<&str>) -> NewSchedule {
+    NewSchedule {
+        clip_id: clip.id.clone(),
+        platform: account.platform.to_string(),
+        social_account_id: account.id.clone(),
+        scheduled_for: time.map(at),
+        scheduled_window_end: None,
+        scheduled_by: ScheduledBy::Manual,
+    }
+}
+
+/// Row counts of (publish_logs, ledger_events).
+pub fn counts(conn: &mut Conn) -> (i64, i64) {
+    use scheduler_store::schema::{ledger_events, publish_logs};
+    (
+        publish_logs::table.count().get_result(conn).unwrap(),
+        ledger_events::table.count().get_result(conn).unwrap(),
+    )
+}

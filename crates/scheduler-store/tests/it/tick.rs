@@ -1,0 +1,89 @@
+//! The tick.
+
+use scheduler_core::RuleSet;
+use scheduler_store::ledger::event_type;
+use scheduler_store::{get_log, list_events, schedule, tick, EventFilter};
+use serde_json::json;
+
+use crate::support::{account_and_clip, at, both_backends, counts, request};
+
+/// A "now" years before any test runs: logs planned from it are due on the host clock passed
+/// to SQLite and on PostgreSQL's real clock alike.
+fn long_ago() -> chrono::DateTime<chrono::Utc> {
+    at("2020-01-01T00:00:00Z")
+}
+
+/// The host clock passed to the tick on SQLite (PostgreSQL uses its own).
+fn tick_time() -> chrono::DateTime<chrono::Utc> {
+    at("2021-01-01T00:00:00Z")
+}
+
+both_backends! {
+    fn moves_due_logs_oldest_first_in_batches(db) {
+        let conn = &mut db.conn();
+        let rules = RuleSet::default();
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let mut due = Vec::new();
+        for day in [5, 3, 7, 1, 2, 6, 4] {
+            let time = format!("2020-01-0{day}T19:00:00Z");
+            let done = schedule(conn, &rules, &request(&account, &clip, Some(&time)), long_ago()).unwrap();
+            due.push((time, done.log.id));
+        }
+        let future = schedule(conn, &rules, &request(&account, &clip, Some("2099-01-01T19:00:00Z")), long_ago());
+        // More than the horizon away from "now" is still a valid request time.
+        let future = future.unwrap().log.id;
+        let cancelled = schedule(conn, &rules, &request(&account, &clip, Some("2020-01-08T19:00:00Z")), long_ago()).unwrap();
+        scheduler_store::cancel(conn, &cancelled.log.id, long_ago()).unwrap();
+        due.sort();
+        let expected: Vec<String> = due.iter().map(|(_, id)| id.clone()).collect();
+
+        let before = counts(conn);
+        let dry = tick(conn, 3, true, tick_time()).unwrap();
+        assert!(dry.dry_run);
+        assert_eq!((dry.moved, &dry.log_ids), (7, &expected));
+        assert_eq!(counts(conn), before, "a dry run wrote rows");
+
+        let outcome = tick(conn, 3, false, tick_time()).unwrap();
+        assert!(!outcome.dry_run);
+        assert_eq!((outcome.moved, &outcome.log_ids), (7, &expected));
+        for id in &expected {
+            assert_eq!(get_log(conn, id).unwrap().status, "pending");
+        }
+        assert_eq!(get_log(conn, &future).unwrap().status, "scheduled");
+        assert_eq!(get_log(conn, &cancelled.log.id).unwrap().status, "cancelled");
+
+        let filter = EventFilter { event_type: Some(event_type::ENQUEUED.into()), ..EventFilter::default() };
+        let events = list_events(conn, &filter).unwrap();
+        assert_eq!(events.len(), 7);
+        let first = events.iter().find(|e| e.entity_id == expected[0]).unwrap();
+        let enqueued_at = first.metadata["enqueued_at"].as_str().unwrap().to_owned();
+        assert_eq!(
+            first.metadata,
+            json!({
+                "clip_id": clip.id,
+                "platform": "instagram",
+                "social_account_id": account.id,
+                "scheduled_for": "2020-01-01T19:00:00Z",
+                "enqueued_at": enqueued_at,
+            })
+        );
+        assert_eq!(at(&enqueued_at), first.created_at);
+        assert_eq!(get_log(conn, &expected[0]).unwrap().updated_at, first.created_at);
+        if !db.postgres {
+            assert_eq!(first.created_at, tick_time());
+        }
+
+        let again = tick(conn, 3, false, tick_time()).unwrap();
+        assert_eq!((again.moved, again.log_ids.len()), (0, 0));
+    }
+
+    fn postgres_uses_its_own_clock(db) {
+        // The host clock says 2019, before every log; only PostgreSQL ignores it.
+        let conn = &mut db.conn();
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let req = request(&account, &clip, Some("2020-01-01T19:00:00Z"));
+        schedule(conn, &RuleSet::default(), &req, long_ago()).unwrap();
+        let outcome = tick(conn, 500, false, at("2019-01-01T00:00:00Z")).unwrap();
+        assert_eq!(outcome.moved, usize::from(db.postgres));
+    }
+}
