@@ -33,7 +33,7 @@ mod zone;
 
 pub use plan::{
     ceil_to_second, plan, rfc3339, Adjustment, AdjustmentKind, Plan, Posts, Rejection,
-    ScheduleRequest, UnsortedPosts, PAST_TOLERANCE,
+    ScheduleRequest, UnsortedPosts, PAST_TOLERANCE, SUPPORTED_YEARS,
 };
 pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
 pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, RuleSet, RulesError, Window};

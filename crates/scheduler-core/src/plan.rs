@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, TimeDelta, Utc};
 use thiserror::Error;
 
 use crate::platform::Platform;
@@ -134,6 +134,27 @@ pub enum Rejection {
     /// No valid slot within the horizon of the requested time.
     #[error("No available slot within {0} days")]
     BeyondHorizon(u16),
+    /// An instant outside the years the scheduler plans in ([`SUPPORTED_YEARS`]).
+    #[error("{field} is out of range: {} (supported: years 1970 to 9999)", rfc3339(*.at))]
+    OutOfRange {
+        /// Which input: `scheduled_for`, `scheduled_window_end` or `now`.
+        field: &'static str,
+        /// The instant.
+        at: DateTime<Utc>,
+    },
+}
+
+/// The years the planner accepts for `now`, the requested time and the window end. Every
+/// instant it computes then stays far inside chrono's range, so no arithmetic can overflow.
+pub const SUPPORTED_YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
+fn check_range(field: &'static str, at: Option<DateTime<Utc>>) -> Result<(), Rejection> {
+    match at {
+        Some(at) if !SUPPORTED_YEARS.contains(&at.year()) => {
+            Err(Rejection::OutOfRange { field, at })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// An instant as the contract writes it: RFC 3339, UTC with `Z`, whole seconds.
@@ -250,6 +271,9 @@ pub fn plan(
     request: &ScheduleRequest,
     others: Posts<'_>,
 ) -> Result<Plan, Rejection> {
+    check_range("now", Some(request.now))?;
+    check_range("scheduled_for", request.requested_for)?;
+    check_range("scheduled_window_end", request.window_end)?;
     let now = ceil_to_second(request.now);
     let requested_for = request.requested_for.map_or(now, ceil_to_second);
     if requested_for < now - PAST_TOLERANCE {

@@ -365,6 +365,29 @@ fn requested_time_window_end_and_horizon() {
             ..BASE
         },
         Case {
+            name: "a requested time past year 9999 is refused, not overflowed",
+            requested: Some("+100000-01-01T00:00:00Z"),
+            expect: Rejected(
+                "scheduled_for is out of range: +100000-01-01T00:00:00Z (supported: years 1970 to 9999)",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "the last supported second plans (the horizon reaches past it)",
+            requested: Some("9999-12-31T23:59:59Z"),
+            expect: At("+10000-01-01T18:00:00Z", "Moved to window start 18:00 UTC"),
+            ..BASE
+        },
+        Case {
+            name: "a window end before 1970 is refused",
+            requested: Some("2025-01-15T20:00:00Z"),
+            window_end: Some("1969-12-31T23:59:59Z"),
+            expect: Rejected(
+                "scheduled_window_end is out of range: 1969-12-31T23:59:59Z (supported: years 1970 to 9999)",
+            ),
+            ..BASE
+        },
+        Case {
             name: "a fractional requested time rounds up, never earlier than asked",
             requested: Some("2025-01-15T20:00:00.001Z"),
             expect: At("2025-01-15T20:00:01Z", "Scheduled as requested"),

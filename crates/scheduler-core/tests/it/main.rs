@@ -5,7 +5,7 @@ mod cases;
 mod props;
 mod rules;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 
 /// Parses an RFC 3339 instant, panicking on a typo in a test table.
 pub fn at(s: &str) -> DateTime<Utc> {

@@ -196,6 +196,48 @@ proptest! {
     }
 }
 
+/// Any instant chrono can hold, most of them near the edges: chrono's own limits and the
+/// supported years' bounds.
+fn any_instant() -> impl Strategy<Value = DateTime<Utc>> {
+    let (min, max) = (
+        DateTime::<Utc>::MIN_UTC.timestamp(),
+        DateTime::<Utc>::MAX_UTC.timestamp(),
+    );
+    let year = 366 * 24 * 3600;
+    let (y1970, y10000) = (0, at("9999-12-31T23:59:59Z").timestamp());
+    let secs = prop_oneof![
+        min..=max,
+        min..=min + year,
+        max - year..=max,
+        y1970 - year..=y1970 + year,
+        y10000 - year..=y10000 + year,
+    ];
+    (secs, 0u32..1_000_000_000)
+        .prop_map(|(secs, nanos)| DateTime::from_timestamp(secs, nanos).unwrap())
+}
+
+proptest! {
+    /// Hostile instants (the year -262143, the year 262142, fractions of a second) give a plan or
+    /// a rejection, never a panic or an overflow.
+    #[test]
+    fn no_instant_panics(
+        input in input(),
+        now in any_instant(),
+        requested in proptest::option::of(any_instant()),
+        window_end in proptest::option::of(any_instant()),
+        mut posts in proptest::collection::vec(any_instant(), 0..8),
+    ) {
+        posts.sort_unstable();
+        let request = ScheduleRequest { requested_for: requested, window_end, now };
+        let result = scheduler_core::plan(
+            &input.rules, Horizon::default(), input.zone, &request, Posts::new(&posts).unwrap(),
+        );
+        if let Ok(plan) = result {
+            prop_assert!(plan.scheduled_for >= plan.requested_for);
+        }
+    }
+}
+
 #[test]
 fn unsorted_posts_are_refused() {
     let posts = [at("2025-01-15T20:00:00Z"), at("2025-01-15T19:00:00Z")];
