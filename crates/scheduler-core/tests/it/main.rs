@@ -5,9 +5,10 @@ mod cases;
 mod props;
 mod rules;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 
-/// Parses an RFC 3339 instant, panicking on a typo in a test table.
+/// Parses an RFC 3339 instant (past year 9999 with a sign: `+10000-01-01T00:00:00Z`),
+/// panicking on a typo in a test table.
 pub fn at(s: &str) -> DateTime<Utc> {
     s.parse()
         .unwrap_or_else(|e| panic!("bad instant {s:?} in test: {e}"))
