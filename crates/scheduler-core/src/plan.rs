@@ -25,6 +25,17 @@ pub struct ScheduleRequest {
     pub now: DateTime<Utc>,
 }
 
+impl ScheduleRequest {
+    /// An error unless every instant lies in [`SUPPORTED_YEARS`]. [`plan`] checks this first;
+    /// a caller that computes with the instants before planning (to read posts near them) can
+    /// check first too.
+    pub fn check_range(&self) -> Result<(), Rejection> {
+        check_range("now", Some(self.now))?;
+        check_range("scheduled_for", self.requested_for)?;
+        check_range("scheduled_window_end", self.window_end)
+    }
+}
+
 /// The times of the account's other posts on the platform, sorted ascending.
 ///
 /// The planner binary-searches them, so sortedness is checked once when the value is built.
@@ -271,9 +282,7 @@ pub fn plan(
     request: &ScheduleRequest,
     others: Posts<'_>,
 ) -> Result<Plan, Rejection> {
-    check_range("now", Some(request.now))?;
-    check_range("scheduled_for", request.requested_for)?;
-    check_range("scheduled_window_end", request.window_end)?;
+    request.check_range()?;
     let now = ceil_to_second(request.now);
     let requested_for = request.requested_for.map_or(now, ceil_to_second);
     if requested_for < now - PAST_TOLERANCE {

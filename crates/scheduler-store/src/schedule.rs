@@ -225,6 +225,9 @@ fn plan_slot(
     request: &ScheduleRequest,
     exclude: Option<&str>,
 ) -> Result<Plan> {
+    request
+        .check_range()
+        .map_err(|rejection| StoreError::Rejected(rejection.to_string()))?;
     let reach = rules
         .get(platform)
         .ok_or_else(|| StoreError::Rejected(format!("Unknown platform: {platform}")))?

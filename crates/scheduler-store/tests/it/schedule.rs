@@ -212,6 +212,11 @@ both_backends! {
         req.scheduled_for = Some(at("2030-01-14T09:58:59Z"));
         assert_eq!(rejection(conn, &rules, &req), "scheduled_for is in the past: 2030-01-14T09:58:59Z");
 
+        // Near chrono's limit: refused before any arithmetic, not overflowed.
+        let mut req = good.clone();
+        req.scheduled_for = Some(chrono::DateTime::<chrono::Utc>::MAX_UTC);
+        assert!(rejection(conn, &rules, &req).starts_with("scheduled_for is out of range: "));
+
         let mut req = good.clone();
         req.scheduled_window_end = Some(at("2030-01-15T19:30:00Z"));
         assert_eq!(
