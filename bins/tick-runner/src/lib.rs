@@ -40,13 +40,14 @@ pub struct Cli {
     pub dry_run: bool,
 
     /// Logs moved per transaction (at least 1).
-    #[arg(long, env = "TICK_BATCH_SIZE", default_value_t = 500,
+    #[arg(long, default_value_t = 500,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
 
     /// Tick every SECS seconds (on multiples of SECS since the Unix epoch) until SIGTERM or
-    /// SIGINT, instead of ticking once.
-    #[arg(long, value_name = "SECS", env = "TICK_INTERVAL",
+    /// SIGINT, instead of ticking once. Deliberately not read from the environment: a stray
+    /// variable would turn a crontab entry into a process that never exits.
+    #[arg(long, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub interval: Option<u64>,
 

@@ -4,7 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -20,11 +20,7 @@ use serde_json::Value;
 /// The binary under test.
 pub fn tick_runner() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tick-runner"));
-    command
-        .env_remove("DATABASE_URL")
-        .env_remove("TICK_BATCH_SIZE")
-        .env_remove("TICK_INTERVAL")
-        .env("RUST_LOG", "info");
+    command.env_remove("DATABASE_URL").env("RUST_LOG", "info");
     command
 }
 
@@ -263,6 +259,7 @@ pub fn enqueued_log_ids(conn: &mut Conn) -> Vec<String> {
 pub struct Running {
     pub child: Child,
     lines: mpsc::Receiver<String>,
+    stderr: Arc<Mutex<String>>,
 }
 
 impl Running {
@@ -272,9 +269,20 @@ impl Running {
             .arg(&db.url)
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let child_stderr = child.stderr.take().unwrap();
+        let collected = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(child_stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut collected = collected.lock().unwrap();
+                collected.push_str(&line);
+                collected.push('\n');
+            }
+        });
         let stdout = child.stdout.take().unwrap();
         let (send, lines) = mpsc::channel();
         std::thread::spawn(move || {
@@ -285,13 +293,22 @@ impl Running {
                 }
             }
         });
-        Self { child, lines }
+        Self {
+            child,
+            lines,
+            stderr,
+        }
     }
 
     /// The next JSON line, or `None` after `timeout`.
     pub fn next_line(&self, timeout: Duration) -> Option<Value> {
         let line = self.lines.recv_timeout(timeout).ok()?;
         Some(serde_json::from_str(&line).unwrap())
+    }
+
+    /// What the binary wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
     }
 
     /// Sends SIGTERM.
