@@ -32,7 +32,13 @@ const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Cli {
     /// The database: a SQLite file path, sqlite://PATH, or postgres://… (a missing SQLite
     /// file is an error; this program never creates a database).
-    #[arg(long, env = "DATABASE_URL", default_value = "scheduler.db")]
+    // `hide_env_values`: `--help` must not print a password from the environment.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "scheduler.db"
+    )]
     pub database_url: String,
 
     /// List the due logs without moving them.
@@ -45,8 +51,10 @@ pub struct Cli {
     pub batch_size: u32,
 
     /// Tick every SECS seconds (on multiples of SECS since the Unix epoch) until SIGTERM or
-    /// SIGINT, instead of ticking once. Deliberately not read from the environment: a stray
-    /// variable would turn a crontab entry into a process that never exits.
+    /// SIGINT, instead of ticking once.
+    //
+    // Deliberately not read from the environment: a stray variable would turn a crontab entry
+    // into a new process every minute that never exits.
     #[arg(long, value_name = "SECS",
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub interval: Option<u64>,
