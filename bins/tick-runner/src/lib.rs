@@ -1,0 +1,277 @@
+//! The tick as a command: one tick and exit (for crontab), or a tick every `--interval`
+//! seconds until SIGTERM or SIGINT (for systemd).
+//!
+//! `main` only parses the command line, installs the signal handlers, calls [`run`] and maps
+//! its result to an exit code; everything else is here so that it can be tested.
+//!
+//! - stdout: one JSON line per tick, the shape of the API's tick endpoint,
+//!   `{"moved":N,"dry_run":false,"log_ids":[…]}`.
+//! - stderr: logs (`RUST_LOG`, default `info`) and, on failure, one line with the cause.
+//! - The database is never created or migrated here: a missing SQLite file or a schema that is
+//!   not fully migrated is an error.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result};
+use chrono::{TimeDelta, Utc};
+use clap::Parser;
+use scheduler_store::{require_migrated, tick, DatabaseUrl, Db, OpenOptions, TickOutcome};
+use serde::Serialize;
+
+/// How often the loop wakes up while it waits for the next tick, to notice a stop request.
+const STOP_POLL: Duration = Duration::from_millis(50);
+
+/// How long a tick waits for a connection before it fails (and, in loop mode, is retried).
+const CONNECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Moves the publish logs that are due to `pending`, once or every `--interval` seconds.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "tick-runner", version, about, long_about = None)]
+pub struct Cli {
+    /// The database: a SQLite file path, sqlite://PATH, or postgres://… (a missing SQLite
+    /// file is an error; this program never creates a database).
+    // `hide_env_values`: `--help` must not print a password from the environment.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        hide_env_values = true,
+        default_value = "scheduler.db"
+    )]
+    pub database_url: String,
+
+    /// List the due logs without moving them.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Logs moved per transaction (at least 1).
+    #[arg(long, default_value_t = 500,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch_size: u32,
+
+    /// Tick every SECS seconds (on multiples of SECS since the Unix epoch) until SIGTERM or
+    /// SIGINT, instead of ticking once.
+    //
+    // Deliberately not read from the environment: a stray variable would turn a crontab entry
+    // into a new process every minute that never exits.
+    #[arg(long, value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub interval: Option<u64>,
+
+    /// Testing only: shift the host clock by SECS seconds (negative: behind). SQLite decides
+    /// what is due by the host clock; PostgreSQL by its own and ignores this.
+    #[arg(
+        long,
+        value_name = "SECS",
+        hide = true,
+        allow_negative_numbers = true,
+        default_value_t = 0
+    )]
+    pub host_clock_offset: i64,
+}
+
+/// What [`run`] does, parsed and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The database.
+    pub database_url: DatabaseUrl,
+    /// Count and list only.
+    pub dry_run: bool,
+    /// Logs per transaction.
+    pub batch_size: u32,
+    /// `None`: tick once. `Some`: tick on every multiple of this since the epoch.
+    pub interval: Option<Duration>,
+    /// Added to the host clock (tests simulate a skewed host with it).
+    pub host_clock_offset: TimeDelta,
+}
+
+impl Cli {
+    /// The configuration, or why the database URL is not one the store understands.
+    pub fn config(&self) -> Result<Config> {
+        let database_url =
+            DatabaseUrl::parse(&self.database_url).context("invalid --database-url")?;
+        Ok(Config {
+            database_url,
+            dry_run: self.dry_run,
+            batch_size: self.batch_size,
+            interval: self.interval.map(Duration::from_secs),
+            host_clock_offset: TimeDelta::seconds(self.host_clock_offset),
+        })
+    }
+}
+
+/// One line of output: the API tick endpoint's JSON, keys in its order.
+#[derive(Debug, Serialize)]
+struct TickLine<'a> {
+    moved: usize,
+    dry_run: bool,
+    log_ids: &'a [String],
+}
+
+/// Runs the configured ticks, writing one JSON line per tick to `out`.
+///
+/// Once mode: opens the database, checks the schema, ticks, returns; any failure is an error.
+///
+/// Loop mode: the same opening and check (a failure there is an error: a wrong URL or a
+/// missing schema will not fix itself), then a tick on every interval boundary until `stop`
+/// is set. A tick that fails is logged and retried at the next boundary, since a database
+/// that went away may come back; the process keeps running. `stop` is checked between ticks
+/// and every [`STOP_POLL`] while waiting, never inside a tick, so a stop request lets the
+/// running tick commit its batches and then returns `Ok`.
+pub fn run(config: &Config, stop: &AtomicBool, out: &mut impl Write) -> Result<()> {
+    let db = open(config)?;
+    let Some(interval) = config.interval else {
+        return tick_once(&db, config, out);
+    };
+    log::info!(
+        "ticking {} every {}s{}",
+        db.url(),
+        interval.as_secs(),
+        if config.dry_run { " (dry run)" } else { "" }
+    );
+    while !stop.load(Ordering::SeqCst) {
+        if let Err(e) = tick_once(&db, config, out) {
+            log::error!("{}; retrying at the next interval", one_line(&e));
+        }
+        sleep_until(next_boundary(SystemTime::now(), interval), stop);
+    }
+    log::info!("stop requested; exiting");
+    Ok(())
+}
+
+/// Opens the pool (never creating a SQLite file) and checks that the schema is migrated.
+fn open(config: &Config) -> Result<Db> {
+    let options = OpenOptions {
+        create_if_missing: false,
+        max_connections: 1,
+        connection_timeout: CONNECTION_TIMEOUT,
+    };
+    let db = Db::open(&config.database_url, &options).context("failed to open the database")?;
+    let mut conn = db.conn().context("failed to connect to the database")?;
+    require_migrated(&mut conn).context("failed to check the database schema")?;
+    Ok(db)
+}
+
+/// One tick and its JSON line.
+fn tick_once(db: &Db, config: &Config, out: &mut impl Write) -> Result<()> {
+    let mut conn = db.conn().context("failed to connect to the database")?;
+    let host_now = Utc::now() + config.host_clock_offset;
+    let outcome =
+        tick(&mut conn, config.batch_size, config.dry_run, host_now).context("failed to tick")?;
+    write_line(out, &outcome).context("failed to write the tick's result to stdout")?;
+    if outcome.moved > 0 {
+        let verb = if outcome.dry_run {
+            "due"
+        } else {
+            "moved to pending"
+        };
+        log::info!("{} logs {verb}", outcome.moved);
+    } else {
+        log::debug!("nothing due");
+    }
+    Ok(())
+}
+
+fn write_line(out: &mut impl Write, outcome: &TickOutcome) -> std::io::Result<()> {
+    let line = TickLine {
+        moved: outcome.moved,
+        dry_run: outcome.dry_run,
+        log_ids: &outcome.log_ids,
+    };
+    serde_json::to_writer(&mut *out, &line)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// The first multiple of `interval` since the Unix epoch strictly after `now`. Boundaries do
+/// not drift with the tick's duration, and a tick longer than the interval skips the missed
+/// boundaries instead of running late ticks back to back (the next tick moves everything due).
+pub fn next_boundary(now: SystemTime, interval: Duration) -> SystemTime {
+    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let step = interval.as_nanos().max(1);
+    let next = (since_epoch.as_nanos() / step + 1) * step;
+    let next = u64::try_from(next).unwrap_or(u64::MAX);
+    UNIX_EPOCH + Duration::from_nanos(next)
+}
+
+/// Sleeps until `deadline` or until `stop` is set, whichever comes first.
+fn sleep_until(deadline: SystemTime, stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        let Ok(left) = deadline.duration_since(SystemTime::now()) else {
+            return;
+        };
+        if left.is_zero() {
+            return;
+        }
+        std::thread::sleep(left.min(STOP_POLL));
+    }
+}
+
+/// An error and its causes on one line (`failed to open the database: cannot connect …`).
+pub fn one_line(error: &anyhow::Error) -> String {
+    format!("{error:#}")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults() {
+        let cli = Cli::try_parse_from(["tick-runner"]).unwrap();
+        let config = cli.config().unwrap();
+        assert_eq!(
+            config.database_url,
+            DatabaseUrl::Sqlite("scheduler.db".into())
+        );
+        assert_eq!(config.batch_size, 500);
+        assert!(!config.dry_run);
+        assert!(config.interval.is_none());
+    }
+
+    #[test]
+    fn refuses_a_zero_batch_size_and_interval() {
+        assert!(Cli::try_parse_from(["tick-runner", "--batch-size", "0"]).is_err());
+        assert!(Cli::try_parse_from(["tick-runner", "--interval", "0"]).is_err());
+    }
+
+    #[test]
+    fn boundaries_are_multiples_of_the_interval() {
+        let at = |secs: u64, millis: u64| UNIX_EPOCH + Duration::from_millis(secs * 1000 + millis);
+        let minute = Duration::from_secs(60);
+        assert_eq!(next_boundary(at(120, 0), minute), at(180, 0));
+        assert_eq!(next_boundary(at(179, 999), minute), at(180, 0));
+        assert_eq!(next_boundary(at(5, 1), Duration::from_secs(1)), at(6, 0));
+    }
+
+    #[test]
+    fn writes_the_endpoint_shape() {
+        let mut out = Vec::new();
+        let outcome = TickOutcome {
+            moved: 2,
+            dry_run: false,
+            log_ids: vec!["log_a".into(), "log_b".into()],
+        };
+        write_line(&mut out, &outcome).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "{\"moved\":2,\"dry_run\":false,\"log_ids\":[\"log_a\",\"log_b\"]}\n"
+        );
+    }
+
+    #[test]
+    fn one_line_joins_causes_and_lines() {
+        let error = anyhow::anyhow!("server said:\n  no\n").context("failed to tick");
+        assert_eq!(one_line(&error), "failed to tick: server said: no");
+    }
+}
