@@ -140,3 +140,58 @@ impl ResponseError for ApiError {
 
 /// A handler result.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    fn body(e: &ApiError) -> (u16, serde_json::Value) {
+        let response = e.error_response();
+        let status = response.status().as_u16();
+        let bytes = response.into_body().try_into_bytes().unwrap();
+        (status, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[test]
+    fn store_errors_map_to_statuses() {
+        let not_found = StoreError::NotFound {
+            kind: "clip",
+            id: "c".into(),
+        };
+        assert_eq!(
+            body(&not_found.into()),
+            (404, serde_json::json!({"error": "clip not found: c"}))
+        );
+        assert_eq!(body(&StoreError::Conflict("taken".into()).into()).0, 409);
+        assert_eq!(body(&StoreError::Rejected("no".into()).into()).0, 422);
+    }
+
+    #[test]
+    fn a_500_hides_its_detail() {
+        let secret = StoreError::Corrupt("row 7 of table x is garbage".into());
+        assert_eq!(
+            body(&secret.into()),
+            (500, serde_json::json!({"error": "internal error"}))
+        );
+        assert_eq!(
+            body(&ApiError::Internal("panic in thread".into())),
+            (500, serde_json::json!({"error": "internal error"}))
+        );
+    }
+
+    #[test]
+    fn schedule_errors_take_the_rejected_shape() {
+        let e = ApiError::Unprocessable("Clip not found: c".into()).into_schedule_error();
+        assert_eq!(
+            body(&e),
+            (
+                422,
+                serde_json::json!({"publish_log_id": "", "status": "rejected", "reason": "Clip not found: c"})
+            )
+        );
+        let e = ApiError::Store(StoreError::Conflict("x".into())).into_schedule_error();
+        assert_eq!(body(&e).0, 409);
+    }
+}

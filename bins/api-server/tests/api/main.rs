@@ -11,5 +11,6 @@ mod idempotency;
 mod ledger;
 mod logs;
 mod openapi;
+mod process;
 mod schedule;
 mod startup;
