@@ -78,6 +78,8 @@ impl Application {
         let listener = TcpListener::bind(&addrs[..])
             .with_context(|| format!("failed to listen on {}", config.bind))?;
         let local = listener.local_addr()?;
+        // Installed now, so a signal that arrives once the server is up is never missed.
+        let stop = stop_signal().context("failed to install the SIGTERM/SIGINT handlers")?;
         log::info!(
             "listening on http://{local} ({} database{}, {})",
             if db.url().is_sqlite() {
@@ -129,6 +131,7 @@ impl Application {
                         .custom_request_replace("method", |req| req.method().to_string()),
                 )
         })
+        .shutdown_signal(stop)
         .listen(listener)
         .with_context(|| format!("failed to listen on {local}"))?
         .run();
@@ -158,6 +161,31 @@ impl Application {
         log::info!("stopped");
         result
     }
+}
+
+/// Resolves on SIGTERM or SIGINT; the server then stops accepting connections and lets the
+/// requests in flight finish (actix's graceful shutdown, for both signals).
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        log::info!("{name} received; finishing the requests in flight, then stopping");
+    })
+}
+
+/// Resolves on Ctrl-C.
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        log::info!("Ctrl-C received; finishing the requests in flight, then stopping");
+    })
 }
 
 /// The in-process alternative to cron: the store's tick every `every`.

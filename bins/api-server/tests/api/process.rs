@@ -9,6 +9,15 @@ use crate::support::{spawn_with, Backend};
 
 #[test]
 fn sigterm_stops_the_binary_with_exit_0() {
+    stops_cleanly_on("TERM", "SIGTERM received");
+}
+
+#[test]
+fn sigint_stops_the_binary_with_exit_0() {
+    stops_cleanly_on("INT", "SIGINT received");
+}
+
+fn stops_cleanly_on(signal: &str, logged: &str) {
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_api-server"))
         .args(["--bind", "127.0.0.1:0", "--database-url"])
@@ -37,7 +46,7 @@ fn sigterm_stops_the_binary_with_exit_0() {
     stream.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
@@ -45,7 +54,8 @@ fn sigterm_stops_the_binary_with_exit_0() {
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     let exit = child.wait().unwrap();
-    assert!(rest.contains("SIGTERM received"), "{rest}");
+    assert!(rest.contains(logged), "{rest}");
+    assert!(rest.contains("stopped"), "{rest}");
     assert!(exit.success(), "{exit:?}");
 }
 
