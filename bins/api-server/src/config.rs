@@ -45,6 +45,11 @@ pub struct Config {
     #[arg(long, env = "SCHEDULER_DB_POOL_SIZE", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub db_pool_size: u32,
+
+    /// How long a request waits for a database connection before answering 503.
+    #[arg(long, env = "SCHEDULER_DB_TIMEOUT", value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub db_timeout: u64,
 }
 
 impl Config {
@@ -58,6 +63,7 @@ impl Config {
             allow_unauthenticated: false,
             tick_interval: None,
             db_pool_size: 16,
+            db_timeout: 10,
         }
     }
 

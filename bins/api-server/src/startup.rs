@@ -62,7 +62,7 @@ impl Application {
         let options = OpenOptions {
             create_if_missing: true,
             max_connections: config.db_pool_size,
-            ..OpenOptions::default()
+            connection_timeout: Duration::from_secs(config.db_timeout),
         };
         let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
             let db = Db::open(&url, &options)

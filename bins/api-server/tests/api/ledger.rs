@@ -59,3 +59,30 @@ both_backends! {
         assert_eq!((r.status.as_u16(), r.body), (200, json!({"status": "ok"})));
     }
 }
+
+#[tokio::test]
+async fn healthz_503_and_database_unavailable_when_postgres_goes_away() {
+    if !crate::support::postgres_configured() {
+        return;
+    }
+    let mut app = crate::support::spawn_with(crate::support::Backend::Postgres, |c| {
+        c.db_timeout = 1;
+    })
+    .await;
+    assert_eq!(app.get("/healthz").await.status, 200);
+    app.drop_database();
+    let r = app.get("/healthz").await;
+    r.assert_error(503);
+    assert_eq!(r.body, json!({"error": "database unavailable"}));
+    let r = app.get("/clips/c").await;
+    r.assert_error(503);
+    assert_eq!(r.body, json!({"error": "database unavailable"}));
+    let r = app
+        .post(
+            "/publishing/schedule",
+            &json!({"clip_id": "c", "platform": "instagram",
+        "social_account_id": "a"}),
+        )
+        .await;
+    assert_eq!(r.status, 503, "{}", r.text);
+}

@@ -205,6 +205,11 @@ impl TestApp {
         }
     }
 
+    /// Drops the PostgreSQL database under the running server (the database "goes away").
+    pub fn drop_database(&mut self) {
+        self._database.take().expect("a PostgreSQL database");
+    }
+
     /// Moves a log's time into the past (as if it had become due), bypassing the API.
     pub fn make_due(&self, log_id: &str) {
         use scheduler_store::schema::publish_logs::dsl as p;
