@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod auth;
+mod concurrency;
 mod errors;
 mod hostile;
 mod idempotency;

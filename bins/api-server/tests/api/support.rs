@@ -119,6 +119,22 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
 }
 
 impl TestApp {
+    /// A second server on the same database (as behind a load balancer).
+    pub async fn another_instance(&self) -> TestApp {
+        let config = Config::new("127.0.0.1:0", self.database_url.clone());
+        let app = Application::build(config).await.expect("the server starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        TestApp {
+            address,
+            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            database_url: self.database_url.clone(),
+            token: None,
+            _dir: tempfile::tempdir().unwrap(),
+            _database: None,
+        }
+    }
+
     pub fn request(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
         let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
         let builder = self
