@@ -1,0 +1,113 @@
+//! The server's configuration: command-line flags, each with an environment variable.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use scheduler_core::RuleSet;
+
+/// The api-server's configuration (`api-server --help`).
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "api-server",
+    version,
+    about = "The HTTP API of the publishing scheduler"
+)]
+pub struct Config {
+    /// Address to listen on (`HOST:PORT`; port 0 picks a free port).
+    #[arg(long, env = "SCHEDULER_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: String,
+
+    /// The database: a SQLite file path, `sqlite://PATH`, or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "scheduler.db")]
+    pub database_url: String,
+
+    /// A TOML rules file that adds platforms or overrides the defaults.
+    #[arg(long, env = "SCHEDULER_RULES")]
+    pub rules: Option<PathBuf>,
+
+    /// Require `Authorization: Bearer <token>` on every endpoint but /healthz and
+    /// /openapi.json.
+    #[arg(long, env = "SCHEDULER_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+
+    /// Allow a non-loopback bind address without an API token.
+    #[arg(long, env = "SCHEDULER_ALLOW_UNAUTHENTICATED")]
+    pub allow_unauthenticated: bool,
+
+    /// Run the tick inside the server every SECS seconds (off by default).
+    #[arg(long, env = "SCHEDULER_TICK_INTERVAL", value_name = "SECS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub tick_interval: Option<u64>,
+
+    /// Largest number of pooled database connections.
+    #[arg(long, env = "SCHEDULER_DB_POOL_SIZE", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub db_pool_size: u32,
+
+    /// How long a request waits for a database connection before answering 503.
+    #[arg(long, env = "SCHEDULER_DB_TIMEOUT", value_name = "SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub db_timeout: u64,
+}
+
+impl Config {
+    /// A configuration with the defaults, for embedding and tests.
+    pub fn new(bind: impl Into<String>, database_url: impl Into<String>) -> Self {
+        Self {
+            bind: bind.into(),
+            database_url: database_url.into(),
+            rules: None,
+            api_token: None,
+            allow_unauthenticated: false,
+            tick_interval: None,
+            db_pool_size: 16,
+            db_timeout: 10,
+        }
+    }
+
+    /// The rules: the defaults, or the rules file merged over them. The error names the file
+    /// (and, from [`RuleSet::from_toml`], the platform and field).
+    pub fn load_rules(&self) -> anyhow::Result<RuleSet> {
+        let Some(path) = &self.rules else {
+            return Ok(RuleSet::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read the rules file {}", path.display()))?;
+        RuleSet::from_toml(&text).with_context(|| format!("invalid rules file {}", path.display()))
+    }
+
+    /// The token, refusing an empty one.
+    pub fn token(&self) -> anyhow::Result<Option<String>> {
+        match &self.api_token {
+            Some(t) if t.trim().is_empty() => {
+                bail!("the API token is empty: give a non-empty --api-token or none")
+            }
+            Some(t) => Ok(Some(t.clone())),
+            None => Ok(None),
+        }
+    }
+
+    /// The addresses `bind` resolves to; refuses a non-loopback one without a token unless
+    /// unauthenticated access is allowed explicitly.
+    pub fn bind_addrs(&self) -> anyhow::Result<Vec<SocketAddr>> {
+        let addrs: Vec<SocketAddr> = self
+            .bind
+            .to_socket_addrs()
+            .with_context(|| format!("invalid bind address {:?}: use HOST:PORT", self.bind))?
+            .collect();
+        if addrs.is_empty() {
+            bail!("bind address {:?} resolves to no address", self.bind);
+        }
+        let public = addrs.iter().any(|a| !a.ip().is_loopback());
+        if public && self.token()?.is_none() && !self.allow_unauthenticated {
+            bail!(
+                "refusing to listen on {} without an API token: set --api-token \
+                 (SCHEDULER_API_TOKEN), or pass --allow-unauthenticated to serve without one",
+                self.bind
+            );
+        }
+        Ok(addrs)
+    }
+}

@@ -1,0 +1,14 @@
+//! The HTTP API of the publishing scheduler (contract section 4), as a library so that tests
+//! and other programs can start it: build an [`Application`] from a [`Config`], read its
+//! [`Application::port`], and [`Application::run_until_stopped`].
+
+pub mod config;
+pub mod error;
+pub mod idempotency;
+pub mod input;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::Application;

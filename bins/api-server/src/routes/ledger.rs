@@ -1,0 +1,108 @@
+//! `GET /ledger/events`.
+
+use actix_web::web;
+use scheduler_core::rfc3339;
+use scheduler_store::{EventFilter, LedgerEvent};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::{blocking, AppState};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::input::MAX_NAME_LEN;
+
+/// The most events one request returns.
+pub const MAX_LIMIT: u32 = 1_000;
+/// Events returned when `limit` is not given.
+pub const DEFAULT_LIMIT: u32 = 100;
+
+/// The filters.
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    /// Only events about this entity.
+    pub entity_id: Option<String>,
+    /// Only events of this type.
+    pub event_type: Option<String>,
+    /// At most this many (1 to 1000, default 100).
+    pub limit: Option<String>,
+}
+
+/// A ledger event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventOut {
+    /// `evt_…`.
+    pub id: String,
+    /// `publish_scheduled_created`, `publish_scheduled_adjusted`, …
+    pub event_type: String,
+    /// `publish_log`.
+    pub entity_type: String,
+    /// The log's id.
+    pub entity_id: String,
+    /// The event's details.
+    #[schema(value_type = Object)]
+    pub metadata: Value,
+    /// When it was written (RFC 3339, UTC).
+    pub created_at: String,
+}
+
+impl From<LedgerEvent> for EventOut {
+    fn from(e: LedgerEvent) -> Self {
+        Self {
+            id: e.id,
+            event_type: e.event_type,
+            entity_type: e.entity_type,
+            entity_id: e.entity_id,
+            metadata: e.metadata,
+            created_at: rfc3339(e.created_at),
+        }
+    }
+}
+
+fn filter_value(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value {
+        Some(v) if v.chars().count() > MAX_NAME_LEN || v.chars().any(char::is_control) => {
+            Err(ApiError::BadRequest(format!(
+                "{name} must be at most {MAX_NAME_LEN} characters without control characters"
+            )))
+        }
+        other => Ok(other),
+    }
+}
+
+/// Ledger events, newest first (ties: last written first).
+#[utoipa::path(
+    get, path = "/ledger/events", tag = "ledger",
+    params(
+        ("entity_id" = Option<String>, Query, description = "Only events about this entity"),
+        ("event_type" = Option<String>, Query, description = "Only events of this type"),
+        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
+    ),
+    responses((status = 200, body = Vec<EventOut>), (status = 400, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+pub async fn list_events(
+    state: web::Data<AppState>,
+    query: web::Query<EventsQuery>,
+) -> ApiResult<web::Json<Vec<EventOut>>> {
+    let query = query.into_inner();
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_LIMIT,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| {
+                ApiError::BadRequest(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
+            })?,
+    };
+    let filter = EventFilter {
+        entity_id: filter_value("entity_id", query.entity_id)?,
+        event_type: filter_value("event_type", query.event_type)?,
+        limit,
+    };
+    let events = blocking(&state, move |conn, _| {
+        Ok(scheduler_store::list_events(conn, &filter)?)
+    })
+    .await?;
+    Ok(web::Json(events.into_iter().map(EventOut::from).collect()))
+}

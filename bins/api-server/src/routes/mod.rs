@@ -1,0 +1,104 @@
+//! The endpoints of the contract (section 4), their JSON shapes, and [`configure`], which
+//! registers them.
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpResponse};
+use scheduler_core::RuleSet;
+use scheduler_store::{Conn, Db};
+
+use crate::error::{ApiError, ErrorBody};
+
+pub mod accounts;
+pub mod health;
+pub mod ledger;
+pub mod publishing;
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The connection pool.
+    pub db: Db,
+    /// The scheduling rules.
+    pub rules: Arc<RuleSet>,
+}
+
+/// Every route: method and path as the OpenAPI document writes it. A test checks that each is
+/// served and is in `/openapi.json`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/accounts"),
+    ("GET", "/accounts/{id}"),
+    ("POST", "/clips"),
+    ("GET", "/clips/{id}"),
+    ("POST", "/publishing/schedule"),
+    ("POST", "/publishing/schedule/batch"),
+    ("GET", "/publishing/schedule/{clip_id}"),
+    ("GET", "/publishing/logs/{id}"),
+    ("POST", "/publishing/logs/{id}/cancel"),
+    ("POST", "/publishing/logs/{id}/reschedule"),
+    ("POST", "/publishing/scheduler/tick"),
+    ("GET", "/ledger/events"),
+    ("GET", "/healthz"),
+    ("GET", "/openapi.json"),
+];
+
+/// Runs `f` with a pooled connection on the blocking thread pool: diesel calls, the pool
+/// checkout included, never run on an actix worker.
+pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Conn, &RuleSet) -> Result<T, ApiError> + Send + 'static,
+{
+    let db = state.db.clone();
+    let rules = Arc::clone(&state.rules);
+    web::block(move || {
+        let mut conn = db.conn()?;
+        f(&mut conn, &rules)
+    })
+    .await?
+}
+
+async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed().json(ErrorBody {
+        error: "method not allowed".to_owned(),
+    })
+}
+
+/// The answer to a path no route has.
+pub async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(ErrorBody {
+        error: "not found".to_owned(),
+    })
+}
+
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(method_not_allowed))
+}
+
+/// Registers every route of [`ROUTES`].
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/accounts").route(web::post().to(accounts::create_account)))
+        .service(resource("/accounts/{id}").route(web::get().to(accounts::get_account)))
+        .service(resource("/clips").route(web::post().to(accounts::create_clip)))
+        .service(resource("/clips/{id}").route(web::get().to(accounts::get_clip)))
+        .service(resource("/publishing/schedule").route(web::post().to(publishing::schedule)))
+        .service(
+            resource("/publishing/schedule/batch")
+                .route(web::post().to(publishing::schedule_batch))
+                .route(web::get().to(publishing::list_batch_clip)),
+        )
+        .service(
+            resource("/publishing/schedule/{clip_id}")
+                .route(web::get().to(publishing::list_clip_schedule)),
+        )
+        .service(resource("/publishing/logs/{id}").route(web::get().to(publishing::get_log)))
+        .service(resource("/publishing/logs/{id}/cancel").route(web::post().to(publishing::cancel)))
+        .service(
+            resource("/publishing/logs/{id}/reschedule")
+                .route(web::post().to(publishing::reschedule)),
+        )
+        .service(resource("/publishing/scheduler/tick").route(web::post().to(publishing::tick)))
+        .service(resource("/ledger/events").route(web::get().to(ledger::list_events)))
+        .service(resource("/healthz").route(web::get().to(health::healthz)))
+        .service(resource("/openapi.json").route(web::get().to(health::openapi)));
+}

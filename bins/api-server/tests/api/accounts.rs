@@ -1,0 +1,98 @@
+//! POST/GET /accounts and /clips.
+
+use serde_json::json;
+
+use crate::support::{assert_instant, both_backends, spawn};
+
+both_backends! {
+    async fn account_created_and_read(backend) {
+        let app = spawn(backend).await;
+        let r = app
+            .post("/accounts", &json!({"id": "acc_1", "platform": "Instagram",
+                                        "handle": "@me", "timezone": "america/new_york"}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_instant(&r.body["created_at"]);
+        let mut expected = json!({"id": "acc_1", "platform": "instagram", "handle": "@me",
+                                  "timezone": "America/New_York"});
+        expected["created_at"] = r.body["created_at"].clone();
+        assert_eq!(r.body, expected);
+        let got = app.get("/accounts/acc_1").await;
+        assert_eq!(got.status, 200);
+        assert_eq!(got.body, expected);
+    }
+
+    async fn account_defaults(backend) {
+        let app = spawn(backend).await;
+        // A text/plain body is still read as JSON.
+        let r = app
+            .send(app.request("POST", "/accounts")
+                .header("content-type", "text/plain")
+                .body(r#"{"platform": "tiktok"}"#))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert!(r.body["id"].as_str().unwrap().starts_with("acc_"));
+        assert_eq!(r.body["timezone"], "UTC");
+        assert_eq!(r.body["handle"], serde_json::Value::Null);
+        assert_eq!(r.body.as_object().unwrap().len(), 5);
+    }
+
+    async fn account_errors_write_nothing(backend) {
+        let app = spawn(backend).await;
+        app.account("taken", "instagram", "UTC").await;
+        let before = app.counts();
+        app.post("/accounts", &json!({"id": "taken", "platform": "tiktok"})).await.assert_error(409);
+        app.post("/accounts", &json!({"platform": "myspace"})).await.assert_error(422);
+        app.post("/accounts", &json!({"platform": "instagram", "timezone": "Mars/Base"}))
+            .await.assert_error(422);
+        app.post("/accounts", &json!({"id": "a b", "platform": "instagram"})).await.assert_error(422);
+        app.post("/accounts", &json!({"id": "x".repeat(129), "platform": "instagram"}))
+            .await.assert_error(422);
+        app.post("/accounts", &json!({"id": "", "platform": "instagram"})).await.assert_error(422);
+        app.post("/accounts", &json!({"platform": "instagram", "handle": "h".repeat(2049)}))
+            .await.assert_error(422);
+        app.post("/accounts", &json!({"platform": "instagram", "handle": "a\u{0}b"}))
+            .await.assert_error(422);
+        app.post("/accounts", &json!({"platform": 5})).await.assert_error(400);
+        app.post("/accounts", &json!({"handle": "no platform"})).await.assert_error(400);
+        app.post("/accounts", &json!(["platform"])).await.assert_error(400);
+        app.post_raw("/accounts", "{not json").await.assert_error(400);
+        app.post_raw("/accounts", "").await.assert_error(400);
+        assert_eq!(app.counts(), before);
+        let r = app.get("/accounts/nobody").await;
+        r.assert_error(404);
+        assert_eq!(r.body["error"], "account not found: nobody");
+    }
+
+    async fn clip_created_and_read(backend) {
+        let app = spawn(backend).await;
+        let r = app
+            .post("/clips", &json!({"id": "clip_1", "title": "Ñandú ☃", "media_url": "s3://b/k.mp4"}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_instant(&r.body["created_at"]);
+        let mut expected = json!({"id": "clip_1", "title": "Ñandú ☃", "media_url": "s3://b/k.mp4"});
+        expected["created_at"] = r.body["created_at"].clone();
+        assert_eq!(r.body, expected);
+        assert_eq!(app.get("/clips/clip_1").await.body, expected);
+
+        let r = app.post("/clips", &json!({})).await;
+        assert_eq!(r.status, 201);
+        assert!(r.body["id"].as_str().unwrap().starts_with("clip_"));
+        assert_eq!(r.body["title"], serde_json::Value::Null);
+    }
+
+    async fn clip_errors_write_nothing(backend) {
+        let app = spawn(backend).await;
+        app.clip("taken").await;
+        let before = app.counts();
+        app.post("/clips", &json!({"id": "taken"})).await.assert_error(409);
+        app.post("/clips", &json!({"title": "t".repeat(2049)})).await.assert_error(422);
+        app.post("/clips", &json!({"media_url": "u".repeat(2049)})).await.assert_error(422);
+        app.post("/clips", &json!({"id": "tab\there"})).await.assert_error(422);
+        app.post("/clips", &json!({"title": ["list"]})).await.assert_error(400);
+        app.post_raw("/clips", "[").await.assert_error(400);
+        assert_eq!(app.counts(), before);
+        app.get("/clips/none").await.assert_error(404);
+    }
+}

@@ -1,0 +1,17 @@
+//! Black-box tests of the api-server: the real server on port 0 with a fresh database, on
+//! SQLite and (with `TEST_DATABASE_URL=postgres://…`) PostgreSQL.
+
+mod support;
+
+mod accounts;
+mod auth;
+mod concurrency;
+mod errors;
+mod hostile;
+mod idempotency;
+mod ledger;
+mod logs;
+mod openapi;
+mod process;
+mod schedule;
+mod startup;
