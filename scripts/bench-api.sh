@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Load benchmark of POST /publishing/schedule against the real release server (issue 4):
+# 32 connections scheduling across 1,000 accounts. Needs wrk (`apt-get install wrk`).
+#
+#   scripts/bench-api.sh sqlite            # a fresh SQLite file
+#   scripts/bench-api.sh postgres URL      # a fresh database created on the server at URL
+#
+# Prints wrk's summary (throughput, p50/p90/p99/p99.9 latency, errors) and the server's peak
+# resident memory (VmHWM). Settings: BENCH_SECONDS (30), BENCH_CONNECTIONS (32),
+# BENCH_THREADS (2), BENCH_ACCOUNTS (1000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+backend=${1:-sqlite}
+seconds=${BENCH_SECONDS:-30}
+connections=${BENCH_CONNECTIONS:-32}
+threads=${BENCH_THREADS:-2}
+export BENCH_ACCOUNTS=${BENCH_ACCOUNTS:-1000}
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+
+cargo build --release -p api-server
+work=$(mktemp -d)
+case "$backend" in
+  sqlite) url="$work/bench.db" ;;
+  postgres)
+    base=${2:?postgres needs a URL, e.g. postgres://postgres@127.0.0.1:5432/test}
+    db="bench_$(date +%s)"
+    psql "$base" -qc "CREATE DATABASE $db"
+    url="${base%/*}/$db"
+    ;;
+  *) echo "usage: $0 sqlite | postgres URL" >&2; exit 2 ;;
+esac
+
+RUST_LOG=warn target/release/api-server --bind 127.0.0.1:0 --database-url "$url" \
+  2> "$work/server.log" &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  [ "$backend" = postgres ] && psql "$base" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The server logs its address at info level; ask the kernel instead, so RUST_LOG can stay quiet.
+port=""
+for _ in $(seq 1 100); do
+  port=$(ss -ltnpH 2>/dev/null | grep "pid=$server," | sed -E 's/.*127\.0\.0\.1:([0-9]+).*/\1/' | head -n1)
+  [ -n "$port" ] && break
+  sleep 0.1
+done
+[ -n "$port" ] || { cat "$work/server.log"; echo "the server did not start" >&2; exit 1; }
+addr="http://127.0.0.1:$port"
+
+echo "creating $BENCH_ACCOUNTS accounts and clips"
+zones=(UTC America/New_York Europe/Madrid Asia/Kolkata Australia/Sydney)
+for i in $(seq 1 "$BENCH_ACCOUNTS"); do
+  zone=${zones[$((i % ${#zones[@]}))]}
+  printf '{"id":"acc_bench_%d","platform":"instagram","timezone":"%s"}\n' "$i" "$zone" > "$work/a.json"
+  printf '{"id":"clip_bench_%d","title":"bench %d"}\n' "$i" "$i" > "$work/c.json"
+  curl -fsS -o /dev/null -H 'Content-Type: application/json' --data @"$work/a.json" "$addr/accounts"
+  curl -fsS -o /dev/null -H 'Content-Type: application/json' --data @"$work/c.json" "$addr/clips"
+done
+
+BENCH_BASE_EPOCH=$(( $(date +%s) + 86400 )) \
+  wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s scripts/load/schedule.lua "$addr"
+echo "server peak resident memory: $(grep VmHWM /proc/$server/status | awk '{print $2, $3}')"
+echo "server resident memory now:  $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
