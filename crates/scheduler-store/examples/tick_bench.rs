@@ -9,7 +9,8 @@
 //!
 //! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo run --release -p scheduler-store --example tick_bench`
 //!
-//! Optional arguments: the number of logs (default 100000) and the batch size (default 500).
+//! Optional arguments: the number of logs (default 100000), the batch size (default 500), and
+//! one backend to run alone (`sqlite` or `postgres`).
 
 #[path = "../benches/support/mod.rs"]
 mod support;
@@ -36,11 +37,15 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let logs: usize = args.next().map_or(100_000, |a| a.parse().unwrap());
     let batch: u32 = args.next().map_or(500, |a| a.parse().unwrap());
+    let only = args.next();
     println!("{logs} due logs, store batches of {batch}, {ROUNDS} rounds\n");
     println!("| backend | round | store tick | hand SQL | ratio |");
     println!("|---|---:|---:|---:|---:|");
     let mut summary = Vec::new();
     for db in support::databases() {
+        if only.as_deref().is_some_and(|only| only != db.backend) {
+            continue;
+        }
         let mut conn = db.conn();
         setup(&mut conn);
         let (mut store, mut hand) = (Vec::new(), Vec::new());
