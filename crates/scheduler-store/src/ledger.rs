@@ -9,7 +9,7 @@ use crate::backend;
 use crate::db::Conn;
 use crate::error::Result;
 use crate::models::LedgerEvent;
-use crate::new_id;
+use crate::new_ordered_id;
 use crate::schema::ledger_events;
 
 /// The event types.
@@ -53,7 +53,7 @@ impl NewEventRow {
         at: DateTime<Utc>,
     ) -> Self {
         Self {
-            id: new_id("evt"),
+            id: new_ordered_id("evt"),
             event_type,
             entity_type: ENTITY_PUBLISH_LOG,
             entity_id: log_id.to_owned(),

@@ -50,3 +50,11 @@ pub fn ping(conn: &mut Conn) -> Result<()> {
 pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
+
+/// A new id that sorts after the ids made before it: `prefix` and a time-ordered UUID (v7)
+/// without dashes (`evt_0193…`). For rows written many at a time (ledger events): their
+/// unique index grows at its right edge instead of dirtying a random page per row, which on
+/// SQLite made each tick batch rewrite most of the index into the WAL.
+pub(crate) fn new_ordered_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}

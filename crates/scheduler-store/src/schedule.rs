@@ -255,6 +255,13 @@ fn plan_slot(
 
 /// The times of the account's active posts on the platform within `range` (inclusive),
 /// sorted: `scheduled_for`, or `created_at` for a log without one.
+///
+/// Two queries, each one index range (diesel's `MultiConnection` has no `UNION`): logs with a
+/// time by `(social_account_id, platform, scheduled_for)`, then logs without one by the partial
+/// index on `(social_account_id, platform, created_at) WHERE scheduled_for IS NULL`. One query
+/// with `… OR (scheduled_for IS NULL AND created_at …)` let SQLite (without `ANALYZE`
+/// statistics) seek on the account alone and read every one of its rows: 65 ms at 100,000
+/// posts instead of 0.2 ms.
 fn post_times(
     conn: &mut Conn,
     account: &Account,
@@ -264,23 +271,26 @@ fn post_times(
 ) -> Result<Vec<DateTime<Utc>>> {
     use crate::schema::publish_logs::dsl as p;
     let (from, until) = (from.naive_utc(), until.naive_utc());
-    let rows: Vec<(Option<NaiveDateTime>, NaiveDateTime)> = p::publish_logs
-        .select((p::scheduled_for, p::created_at))
-        .filter(p::social_account_id.eq(&account.id))
-        .filter(p::platform.eq(platform.as_str()))
-        .filter(p::status.eq_any(status::ACTIVE))
-        .filter(
-            p::scheduled_for.between(from, until).or(p::scheduled_for
-                .is_null()
-                .and(p::created_at.between(from, until))),
-        )
-        // No log has an empty id.
-        .filter(p::id.ne(exclude.unwrap_or_default()))
+    // No log has an empty id.
+    let exclude = exclude.unwrap_or_default();
+    let account_posts = || {
+        p::publish_logs
+            .filter(p::social_account_id.eq(&account.id))
+            .filter(p::platform.eq(platform.as_str()))
+            .filter(p::status.eq_any(status::ACTIVE))
+            .filter(p::id.ne(exclude))
+    };
+    let mut rows: Vec<Option<NaiveDateTime>> = account_posts()
+        .filter(p::scheduled_for.between(from, until))
+        .select(p::scheduled_for)
         .load(conn)?;
-    let mut times: Vec<DateTime<Utc>> = rows
-        .into_iter()
-        .map(|(scheduled_for, created_at)| scheduled_for.unwrap_or(created_at).and_utc())
-        .collect();
+    let unscheduled: Vec<NaiveDateTime> = account_posts()
+        .filter(p::scheduled_for.is_null())
+        .filter(p::created_at.between(from, until))
+        .select(p::created_at)
+        .load(conn)?;
+    rows.extend(unscheduled.into_iter().map(Some));
+    let mut times: Vec<DateTime<Utc>> = rows.into_iter().flatten().map(|t| t.and_utc()).collect();
     times.sort_unstable();
     Ok(times)
 }

@@ -83,23 +83,24 @@ fn move_batch(
         return Ok((0, Vec::new()));
     }
     use crate::schema::publish_logs::dsl as p;
-    let mut rows: Vec<(String, String, String, String, Option<NaiveDateTime>)> = diesel::update(
-        p::publish_logs
-            .filter(p::id.eq_any(&claimed))
-            .filter(p::status.eq(status::SCHEDULED)),
-    )
-    .set((
-        p::status.eq(status::PENDING),
-        p::updated_at.eq(now.naive_utc()),
-    ))
-    .returning((
-        p::id,
-        p::clip_id,
-        p::platform,
-        p::social_account_id,
-        p::scheduled_for,
-    ))
-    .load(conn)?;
+    // By primary key only. The claimed logs are `scheduled` and stay so until this transaction
+    // ends (PostgreSQL: row locks; SQLite: the write lock), so a status condition here guards
+    // nothing, and SQLite's planner took it to scan the `(status, scheduled_for)` index over
+    // every scheduled log for each batch: quadratic, 13 s for 100,000 due logs.
+    let mut rows: Vec<(String, String, String, String, Option<NaiveDateTime>)> =
+        diesel::update(p::publish_logs.filter(p::id.eq_any(&claimed)))
+            .set((
+                p::status.eq(status::PENDING),
+                p::updated_at.eq(now.naive_utc()),
+            ))
+            .returning((
+                p::id,
+                p::clip_id,
+                p::platform,
+                p::social_account_id,
+                p::scheduled_for,
+            ))
+            .load(conn)?;
     rows.sort_by(|a, b| (a.4, &a.0).cmp(&(b.4, &b.0)));
     let events: Vec<NewEventRow> = rows
         .iter()

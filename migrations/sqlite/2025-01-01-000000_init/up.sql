@@ -34,6 +34,9 @@ CREATE TABLE publish_logs (
 CREATE INDEX publish_logs_status_scheduled_for ON publish_logs (status, scheduled_for);
 CREATE INDEX publish_logs_account_platform_scheduled_for
     ON publish_logs (social_account_id, platform, scheduled_for);
+-- Logs written without a time (by another tool) count at their creation time.
+CREATE INDEX publish_logs_unscheduled_account_platform_created_at
+    ON publish_logs (social_account_id, platform, created_at) WHERE scheduled_for IS NULL;
 CREATE INDEX publish_logs_clip_id ON publish_logs (clip_id);
 
 CREATE TABLE ledger_events (

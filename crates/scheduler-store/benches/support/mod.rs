@@ -1,0 +1,108 @@
+//! Benchmark databases: a temporary SQLite file, and, when `TEST_DATABASE_URL` names a
+//! PostgreSQL server, a new `sched_bench_<uuid>` database on it, dropped with its value.
+//! Shared by the `schedule` bench and the `tick_bench` example.
+
+#![allow(dead_code)]
+
+use diesel::prelude::*;
+use diesel::PgConnection;
+use scheduler_store::{run_migrations, DatabaseUrl, Db, OpenOptions, PooledConn};
+
+/// A migrated benchmark database; dropping it removes the file or the PostgreSQL database.
+pub struct BenchDb {
+    pub db: Db,
+    /// `sqlite` or `postgres`.
+    pub backend: &'static str,
+    _dir: Option<tempfile::TempDir>,
+    _database: Option<PgDatabase>,
+}
+
+impl BenchDb {
+    pub fn conn(&self) -> PooledConn {
+        self.db.conn().unwrap()
+    }
+}
+
+/// The backends to measure: SQLite always, PostgreSQL with `TEST_DATABASE_URL`.
+pub fn databases() -> Vec<BenchDb> {
+    let mut all = vec![sqlite()];
+    all.extend(postgres());
+    all
+}
+
+/// A migrated SQLite database in a temporary directory.
+pub fn sqlite() -> BenchDb {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bench.db");
+    let url = DatabaseUrl::parse(path.to_str().unwrap()).unwrap();
+    BenchDb {
+        db: open(&url),
+        backend: "sqlite",
+        _dir: Some(dir),
+        _database: None,
+    }
+}
+
+/// A migrated PostgreSQL database, or `None` without `TEST_DATABASE_URL`.
+pub fn postgres() -> Option<BenchDb> {
+    let database = PgDatabase::create()?;
+    let url = DatabaseUrl::parse(&database.url).unwrap();
+    Some(BenchDb {
+        db: open(&url),
+        backend: "postgres",
+        _dir: None,
+        _database: Some(database),
+    })
+}
+
+fn open(url: &DatabaseUrl) -> Db {
+    let options = OpenOptions {
+        create_if_missing: true,
+        max_connections: 2,
+        ..OpenOptions::default()
+    };
+    let db = Db::open(url, &options).unwrap();
+    run_migrations(&mut db.conn().unwrap()).unwrap();
+    db
+}
+
+/// An empty PostgreSQL database, dropped with its value.
+pub struct PgDatabase {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Option<Self> {
+        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+        let name = format!("sched_bench_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = PgConnection::establish(&admin_url).unwrap();
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap();
+        let (base, query) = match admin_url.split_once('?') {
+            Some((base, query)) => (base, format!("?{query}")),
+            None => (admin_url.as_str(), String::new()),
+        };
+        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+        let url = format!("{server}/{name}{query}");
+        Some(Self {
+            admin_url,
+            name,
+            url,
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
+        }
+    }
+}

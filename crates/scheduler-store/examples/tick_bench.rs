@@ -1,0 +1,239 @@
+//! A tick that moves 100,000 due logs, against the hand-written SQL that does the same, on
+//! SQLite and (with `TEST_DATABASE_URL`) PostgreSQL, in one run.
+//!
+//! For each backend and each of 3 rounds: seed 100,000 due logs (random `log_<32 hex>` ids, as
+//! the store makes them) by one `INSERT … SELECT`, time
+//! `scheduler_store::tick` (batches of 500); seed again, time the hand SQL (one transaction:
+//! `UPDATE publish_logs SET status = 'pending' …` then `INSERT INTO ledger_events … SELECT …`
+//! with the same event metadata). Prints every round and the medians.
+//!
+//! `TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test cargo run --release -p scheduler-store --example tick_bench`
+//!
+//! Optional arguments: the number of logs (default 100000), the batch size (default 500), and
+//! one backend to run alone (`sqlite` or `postgres`).
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel::sql_types::Text;
+use scheduler_store::schema::{ledger_events, publish_logs};
+use scheduler_store::{create_account, create_clip, tick, Conn, NewAccount, NewClip};
+
+const ROUNDS: usize = 3;
+const ACCOUNT: &str = "acc_tick_bench";
+const CLIP: &str = "clip_tick_bench";
+
+/// The host clock passed to the tick on SQLite (PostgreSQL uses its own `now()`).
+fn host_now() -> DateTime<Utc> {
+    "2021-01-01T00:00:00Z".parse().unwrap()
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let logs: usize = args.next().map_or(100_000, |a| a.parse().unwrap());
+    let batch: u32 = args.next().map_or(500, |a| a.parse().unwrap());
+    let only = args.next();
+    println!("{logs} due logs, store batches of {batch}, {ROUNDS} rounds\n");
+    println!("| backend | round | store tick | hand SQL | ratio |");
+    println!("|---|---:|---:|---:|---:|");
+    let mut summary = Vec::new();
+    for db in support::databases() {
+        if only.as_deref().is_some_and(|only| only != db.backend) {
+            continue;
+        }
+        let mut conn = db.conn();
+        setup(&mut conn);
+        let (mut store, mut hand) = (Vec::new(), Vec::new());
+        for round in 1..=ROUNDS {
+            reseed(&mut conn, logs);
+            let started = Instant::now();
+            let outcome = tick(&mut conn, batch, false, host_now()).unwrap();
+            let store_time = started.elapsed();
+            assert_eq!(outcome.moved, logs);
+            let store_sample = check(&mut conn, logs);
+
+            reseed(&mut conn, logs);
+            let started = Instant::now();
+            hand_sql(&mut conn);
+            let hand_time = started.elapsed();
+            let hand_sample = check(&mut conn, logs);
+            if round == 1 {
+                eprintln!("{} store event: {store_sample}", db.backend);
+                eprintln!("{} hand  event: {hand_sample}", db.backend);
+            }
+            println!(
+                "| {} | {round} | {} | {} | {:.2}× |",
+                db.backend,
+                ms(store_time),
+                ms(hand_time),
+                store_time.as_secs_f64() / hand_time.as_secs_f64()
+            );
+            store.push(store_time);
+            hand.push(hand_time);
+        }
+        summary.push((db.backend, median(store), median(hand)));
+    }
+    println!("\n| backend | store tick (median) | hand SQL (median) | ratio |");
+    println!("|---|---:|---:|---:|");
+    for (backend, store, hand) in summary {
+        println!(
+            "| {backend} | {} | {} | {:.2}× |",
+            ms(store),
+            ms(hand),
+            store.as_secs_f64() / hand.as_secs_f64()
+        );
+    }
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.0} ms", d.as_secs_f64() * 1e3)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn setup(conn: &mut Conn) {
+    let rules = scheduler_core::RuleSet::default();
+    let account = NewAccount {
+        id: Some(ACCOUNT.into()),
+        platform: "instagram".into(),
+        ..NewAccount::default()
+    };
+    create_account(conn, &rules, &account, host_now()).unwrap();
+    let clip = NewClip {
+        id: Some(CLIP.into()),
+        ..NewClip::default()
+    };
+    create_clip(conn, &clip, host_now()).unwrap();
+}
+
+/// Empties the logs and events and writes `logs` due logs, one second apart in 2020; then
+/// leaves the database settled (SQLite: WAL checkpointed; PostgreSQL: vacuumed and analysed).
+fn reseed(conn: &mut Conn, logs: usize) {
+    let last = logs - 1;
+    match conn {
+        Conn::Sqlite(c) => {
+            c.batch_execute(&format!(
+                "DELETE FROM ledger_events; DELETE FROM publish_logs; \
+                 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
+                 INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
+                   schedule_type, scheduled_for, scheduled_by, created_at, updated_at) \
+                 SELECT 'log_' || lower(hex(randomblob(16))), '{CLIP}', 'instagram', '{ACCOUNT}', \
+                   'scheduled', 'scheduled', datetime('2020-01-01 00:00:00', printf('+%d seconds', i)), \
+                   'manual', '2019-12-01 00:00:00', '2019-12-01 00:00:00' FROM n; \
+                 PRAGMA wal_checkpoint(TRUNCATE);"
+            ))
+            .unwrap();
+        }
+        Conn::Pg(c) => {
+            c.batch_execute(&format!(
+                "TRUNCATE ledger_events, publish_logs; \
+                 INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
+                   schedule_type, scheduled_for, scheduled_by, created_at, updated_at) \
+                 SELECT 'log_' || replace(gen_random_uuid()::text, '-', ''), '{CLIP}', 'instagram', \
+                   '{ACCOUNT}', 'scheduled', 'scheduled', \
+                   timestamptz '2020-01-01 00:00:00Z' + make_interval(secs => i), 'manual', \
+                   timestamptz '2019-12-01 00:00:00Z', timestamptz '2019-12-01 00:00:00Z' \
+                 FROM generate_series(0, {last}) AS i;"
+            ))
+            .unwrap();
+            // One statement each: VACUUM cannot run in the implicit transaction of a batch.
+            for settle in [
+                "VACUUM ANALYZE publish_logs",
+                "VACUUM ANALYZE ledger_events",
+                "CHECKPOINT",
+            ] {
+                c.batch_execute(settle).unwrap();
+            }
+        }
+    }
+}
+
+/// The equivalent of the tick in two statements in one transaction: move every due log, then
+/// write one `publish_scheduled_enqueued` event per moved log with the store's metadata.
+fn hand_sql(conn: &mut Conn) {
+    match conn {
+        Conn::Sqlite(c) => {
+            let now = host_now().naive_utc().to_string();
+            let now_rfc = scheduler_core::rfc3339(host_now());
+            c.batch_execute(&format!(
+                "BEGIN IMMEDIATE; \
+                 UPDATE publish_logs SET status = 'pending', updated_at = '{now}' \
+                   WHERE status = 'scheduled' AND scheduled_for <= '{now}'; \
+                 INSERT INTO ledger_events (id, event_type, entity_type, entity_id, metadata, created_at) \
+                   SELECT 'evt_' || lower(hex(randomblob(16))), 'publish_scheduled_enqueued', \
+                     'publish_log', id, \
+                     json_object('clip_id', clip_id, 'enqueued_at', '{now_rfc}', \
+                       'platform', platform, 'scheduled_for', \
+                       strftime('%Y-%m-%dT%H:%M:%SZ', scheduled_for), \
+                       'social_account_id', social_account_id), \
+                     '{now}' \
+                   FROM publish_logs \
+                   WHERE status = 'pending' AND updated_at = '{now}' AND scheduled_for <= '{now}' \
+                   ORDER BY scheduled_for, id; \
+                 COMMIT;"
+            ))
+            .unwrap();
+        }
+        Conn::Pg(c) => {
+            // `now()` is the transaction's start, the same in both statements.
+            c.batch_execute(
+                "BEGIN; \
+                 UPDATE publish_logs SET status = 'pending', updated_at = date_trunc('second', now()) \
+                   WHERE status = 'scheduled' AND scheduled_for <= date_trunc('second', now()); \
+                 INSERT INTO ledger_events (id, event_type, entity_type, entity_id, metadata, created_at) \
+                   SELECT 'evt_' || replace(gen_random_uuid()::text, '-', ''), \
+                     'publish_scheduled_enqueued', 'publish_log', id, \
+                     json_build_object('clip_id', clip_id, \
+                       'enqueued_at', to_char(date_trunc('second', now()) AT TIME ZONE 'UTC', \
+                         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+                       'platform', platform, \
+                       'scheduled_for', to_char(scheduled_for AT TIME ZONE 'UTC', \
+                         'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), \
+                       'social_account_id', social_account_id)::text, \
+                     date_trunc('second', now()) \
+                   FROM publish_logs \
+                   WHERE status = 'pending' AND updated_at = date_trunc('second', now()) \
+                   ORDER BY scheduled_for, id; \
+                 COMMIT;",
+            )
+            .unwrap();
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct Metadata {
+    #[diesel(sql_type = Text)]
+    metadata: String,
+}
+
+/// Checks that every log moved with one event; returns the first log's event metadata.
+fn check(conn: &mut Conn, logs: usize) -> String {
+    let pending: i64 = publish_logs::table
+        .filter(publish_logs::status.eq("pending"))
+        .count()
+        .get_result(conn)
+        .unwrap();
+    let events: i64 = ledger_events::table
+        .filter(ledger_events::event_type.eq("publish_scheduled_enqueued"))
+        .count()
+        .get_result(conn)
+        .unwrap();
+    let expected = i64::try_from(logs).unwrap();
+    assert_eq!((pending, events), (expected, expected));
+    diesel::sql_query(
+        "SELECT e.metadata FROM ledger_events e JOIN publish_logs l ON l.id = e.entity_id \
+         ORDER BY l.scheduled_for LIMIT 1",
+    )
+    .get_result::<Metadata>(conn)
+    .unwrap()
+    .metadata
+}
