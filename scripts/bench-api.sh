@@ -30,7 +30,7 @@ case "$backend" in
   *) echo "usage: $0 sqlite | postgres URL" >&2; exit 2 ;;
 esac
 
-RUST_LOG=warn target/release/api-server --bind 127.0.0.1:0 --database-url "$url" \
+RUST_LOG=warn target/release/api-server --bind 127.0.0.1:0 --database-url "$url" ${BENCH_SERVER_ARGS:-} \
   2> "$work/server.log" &
 server=$!
 cleanup() {
@@ -44,7 +44,7 @@ trap cleanup EXIT
 # The server logs its address at info level; ask the kernel instead, so RUST_LOG can stay quiet.
 port=""
 for _ in $(seq 1 100); do
-  port=$(ss -ltnpH 2>/dev/null | grep "pid=$server," | sed -E 's/.*127\.0\.0\.1:([0-9]+).*/\1/' | head -n1)
+  port=$(ss -ltnpH 2>/dev/null | grep "pid=$server," | sed -E 's/.*127\.0\.0\.1:([0-9]+).*/\1/' | head -n1 || true)
   [ -n "$port" ] && break
   sleep 0.1
 done

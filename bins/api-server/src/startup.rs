@@ -68,7 +68,7 @@ impl Application {
             let db = Db::open(&url, &options)
                 .with_context(|| format!("failed to open the database {url}"))?;
             let mut conn = db
-                .conn()
+                .writer()
                 .with_context(|| format!("failed to connect to the database {url}"))?;
             run_migrations(&mut conn).context("failed to run the database migrations")?;
             Ok(db)
@@ -196,7 +196,7 @@ async fn tick_loop(db: Db, every: Duration) {
         interval.tick().await;
         let db = db.clone();
         let result = web::block(move || -> Result<TickOutcome, StoreError> {
-            let mut conn = db.conn()?;
+            let mut conn = db.writer()?;
             scheduler_store::tick(
                 &mut conn,
                 routes::publishing::TICK_BATCH_SIZE,

@@ -155,7 +155,7 @@ fn open(config: &Config) -> Result<Db> {
 
 /// One tick and its JSON line.
 fn tick_once(db: &Db, config: &Config, out: &mut impl Write) -> Result<()> {
-    let mut conn = db.conn().context("failed to connect to the database")?;
+    let mut conn = db.writer().context("failed to connect to the database")?;
     let host_now = Utc::now() + config.host_clock_offset;
     let outcome =
         tick(&mut conn, config.batch_size, config.dry_run, host_now).context("failed to tick")?;

@@ -8,7 +8,7 @@ use scheduler_store::{Account, Clip, NewAccount, NewClip};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{blocking, AppState};
+use super::{blocking, Access, AppState};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::input::{check_id, check_text, from_value, is_valid_id, json_value};
@@ -125,7 +125,7 @@ pub async fn create_account(
         handle: input.handle,
         timezone: input.timezone,
     };
-    let reply = blocking(&state, move |conn, rules| {
+    let reply = blocking(&state, Access::Write, move |conn, rules| {
         let now = Utc::now();
         idempotency::run(conn, key.as_ref(), now, |conn| {
             let account = scheduler_store::create_account(conn, rules, &new, now)?;
@@ -151,7 +151,7 @@ pub async fn get_account(
     if !is_valid_id(&id) {
         return Err(ApiError::NotFound(format!("account not found: {id}")));
     }
-    let account = blocking(&state, move |conn, _| {
+    let account = blocking(&state, Access::Read, move |conn, _| {
         Ok(scheduler_store::get_account(conn, &id)?)
     })
     .await?;
@@ -192,7 +192,7 @@ pub async fn create_clip(
         title: input.title,
         media_url: input.media_url,
     };
-    let reply = blocking(&state, move |conn, _| {
+    let reply = blocking(&state, Access::Write, move |conn, _| {
         let now = Utc::now();
         idempotency::run(conn, key.as_ref(), now, |conn| {
             let clip = scheduler_store::create_clip(conn, &new, now)?;
@@ -218,7 +218,7 @@ pub async fn get_clip(
     if !is_valid_id(&id) {
         return Err(ApiError::NotFound(format!("clip not found: {id}")));
     }
-    let clip = blocking(&state, move |conn, _| {
+    let clip = blocking(&state, Access::Read, move |conn, _| {
         Ok(scheduler_store::get_clip(conn, &id)?)
     })
     .await?;

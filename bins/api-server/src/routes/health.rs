@@ -4,7 +4,7 @@ use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
-use super::{blocking, AppState};
+use super::{blocking, Access, AppState};
 use crate::error::ErrorBody;
 
 /// The health answer.
@@ -23,7 +23,11 @@ pub struct Health {
     )
 )]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match blocking(&state, |conn, _| Ok(scheduler_store::ping(conn)?)).await {
+    match blocking(&state, Access::Read, |conn, _| {
+        Ok(scheduler_store::ping(conn)?)
+    })
+    .await
+    {
         Ok(()) => HttpResponse::Ok().json(Health {
             status: "ok".to_owned(),
         }),

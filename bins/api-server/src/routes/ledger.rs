@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{blocking, AppState};
+use super::{blocking, Access, AppState};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::input::MAX_NAME_LEN;
 
@@ -100,7 +100,7 @@ pub async fn list_events(
         event_type: filter_value("event_type", query.event_type)?,
         limit,
     };
-    let events = blocking(&state, move |conn, _| {
+    let events = blocking(&state, Access::Read, move |conn, _| {
         Ok(scheduler_store::list_events(conn, &filter)?)
     })
     .await?;

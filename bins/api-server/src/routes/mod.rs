@@ -42,9 +42,19 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/openapi.json"),
 ];
 
+/// Whether a handler writes: on SQLite writers take the one writer connection in turn (see
+/// [`Db::writer`]), readers a connection of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Only reads.
+    Read,
+    /// Writes (or may write).
+    Write,
+}
+
 /// Runs `f` with a pooled connection on the blocking thread pool: diesel calls, the pool
 /// checkout included, never run on an actix worker.
-pub async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+pub async fn blocking<T, F>(state: &AppState, access: Access, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut Conn, &RuleSet) -> Result<T, ApiError> + Send + 'static,
@@ -52,7 +62,10 @@ where
     let db = state.db.clone();
     let rules = Arc::clone(&state.rules);
     web::block(move || {
-        let mut conn = db.conn()?;
+        let mut conn = match access {
+            Access::Read => db.conn()?,
+            Access::Write => db.writer()?,
+        };
         f(&mut conn, &rules)
     })
     .await?

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{blocking, AppState};
+use super::{blocking, Access, AppState};
 use crate::error::{ApiError, ApiResult, ErrorBody, Rejected};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::input::MAX_NAME_LEN;
@@ -228,7 +228,7 @@ async fn schedule_one(
     let value = json_value(&body)?;
     let key = IdempotencyKey::from_request(&req, "POST /publishing/schedule", &value)?;
     let request = parse_request(&state.rules, value)?;
-    let reply = blocking(&state, move |conn, rules| {
+    let reply = blocking(&state, Access::Write, move |conn, rules| {
         let now = Utc::now();
         idempotency::run(conn, key.as_ref(), now, |conn| {
             let scheduled = scheduler_store::schedule(conn, rules, &request, now)?;
@@ -282,7 +282,7 @@ pub async fn schedule_batch(
         .into_iter()
         .map(|item| parse_request(&state.rules, item).map_err(|e| e.to_string()))
         .collect();
-    let reply = blocking(&state, move |conn, rules| {
+    let reply = blocking(&state, Access::Write, move |conn, rules| {
         let now = Utc::now();
         idempotency::run(conn, key.as_ref(), now, |conn| {
             let requests: Vec<NewSchedule> = parsed
@@ -321,7 +321,7 @@ async fn list_logs(
     if !is_valid_id(&clip_id) {
         return Err(ApiError::NotFound(format!("clip not found: {clip_id}")));
     }
-    let logs = blocking(&state, move |conn, _| {
+    let logs = blocking(&state, Access::Read, move |conn, _| {
         Ok(scheduler_store::list_clip_schedule(conn, &clip_id)?)
     })
     .await?;
@@ -368,7 +368,7 @@ pub async fn get_log(
 ) -> ApiResult<web::Json<LogOut>> {
     let id = id.into_inner();
     check_log_id(&id)?;
-    let log = blocking(&state, move |conn, _| {
+    let log = blocking(&state, Access::Read, move |conn, _| {
         Ok(scheduler_store::get_log(conn, &id)?)
     })
     .await?;
@@ -392,7 +392,7 @@ pub async fn cancel(
 ) -> ApiResult<web::Json<LogOut>> {
     let id = id.into_inner();
     check_log_id(&id)?;
-    let log = blocking(&state, move |conn, _| {
+    let log = blocking(&state, Access::Write, move |conn, _| {
         Ok(scheduler_store::cancel(conn, &id, Utc::now())?)
     })
     .await?;
@@ -432,7 +432,7 @@ pub async fn reschedule(
         )?,
     };
     check_log_id(&id)?;
-    let scheduled = blocking(&state, move |conn, rules| {
+    let scheduled = blocking(&state, Access::Write, move |conn, rules| {
         Ok(scheduler_store::reschedule(
             conn,
             rules,
@@ -470,7 +470,7 @@ pub async fn tick(
     query: web::Query<TickQuery>,
 ) -> ApiResult<web::Json<TickOut>> {
     let dry_run = parse_bool("dry_run", query.dry_run.as_deref())?;
-    let outcome = blocking(&state, move |conn, _| {
+    let outcome = blocking(&state, Access::Write, move |conn, _| {
         Ok(scheduler_store::tick(
             conn,
             TICK_BATCH_SIZE,

@@ -158,3 +158,30 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    fn sqlite_writers_take_turns_on_one_connection(db) {
+        // Reopen with a short checkout timeout, so a writer that must wait fails fast.
+        let short = OpenOptions {
+            connection_timeout: std::time::Duration::from_millis(200),
+            ..options()
+        };
+        let reopened = Db::open(db.db.url(), &short).unwrap();
+        let first = reopened.writer().unwrap();
+        let second = reopened.writer();
+        if db.postgres {
+            assert!(second.is_ok(), "PostgreSQL writers use the whole pool");
+        } else {
+            assert!(
+                matches!(second, Err(StoreError::Pool(_))),
+                "a second SQLite writer waits for the first"
+            );
+        }
+        // Readers never wait for the writer.
+        let mut reader = reopened.conn().unwrap();
+        scheduler_store::ping(&mut reader).unwrap();
+        drop(first);
+        drop(second);
+        reopened.writer().unwrap();
+    }
+}
