@@ -1,7 +1,9 @@
 //! A TCP proxy the test controls, between a program and PostgreSQL (as pg-boss's tests put
 //! one between the queue and its database): [`Proxy::cut`] drops every live connection and
-//! closes new ones as soon as they arrive; [`Proxy::restore`] forwards again. The shared
-//! PostgreSQL server itself is never touched.
+//! closes new ones as soon as they arrive; [`Proxy::blackhole`] drops every live connection
+//! and holds new ones open without ever answering (a dead network: only the client's connect
+//! timeout ends them); [`Proxy::restore`] forwards again. The shared PostgreSQL server itself
+//! is never touched.
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -21,6 +23,10 @@ pub struct Proxy {
 struct Inner {
     upstream: SocketAddr,
     cut: AtomicBool,
+    /// While cut: hold new connections silently instead of closing them.
+    blackhole: AtomicBool,
+    /// The connections held by the black hole.
+    held: Mutex<Vec<TcpStream>>,
     stopped: AtomicBool,
     /// Both ends of every forwarded connection, so that a cut can shut them down.
     live: Mutex<Vec<TcpStream>>,
@@ -35,6 +41,8 @@ impl Proxy {
         let inner = Arc::new(Inner {
             upstream,
             cut: AtomicBool::new(false),
+            blackhole: AtomicBool::new(false),
+            held: Mutex::new(Vec::new()),
             stopped: AtomicBool::new(false),
             live: Mutex::new(Vec::new()),
             accepted: AtomicUsize::new(0),
@@ -68,16 +76,34 @@ impl Proxy {
 
     /// Drops every live connection and closes every new one at once, until [`Proxy::restore`].
     pub fn cut(&self) {
+        self.inner.blackhole.store(false, Ordering::SeqCst);
         self.inner.cut.store(true, Ordering::SeqCst);
+        self.drop_live();
+    }
+
+    /// Drops every live connection and holds every new one open without a byte of answer,
+    /// until [`Proxy::restore`].
+    pub fn blackhole(&self) {
+        self.inner.blackhole.store(true, Ordering::SeqCst);
+        self.inner.cut.store(true, Ordering::SeqCst);
+        self.drop_live();
+    }
+
+    fn drop_live(&self) {
         let live = std::mem::take(&mut *self.inner.live.lock().expect("the proxy's lock"));
         for stream in live {
             let _ = stream.shutdown(Shutdown::Both);
         }
     }
 
-    /// Forwards new connections again.
+    /// Forwards new connections again (the connections a black hole held are closed).
     pub fn restore(&self) {
         self.inner.cut.store(false, Ordering::SeqCst);
+        self.inner.blackhole.store(false, Ordering::SeqCst);
+        let held = std::mem::take(&mut *self.inner.held.lock().expect("the proxy's lock"));
+        for stream in held {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
     }
 
     /// How many connections the proxy has accepted (forwarded or closed).
@@ -106,7 +132,11 @@ fn accept_loop(listener: &TcpListener, inner: &Arc<Inner>) {
         let Ok(client) = client else { continue };
         inner.accepted.fetch_add(1, Ordering::SeqCst);
         if inner.cut.load(Ordering::SeqCst) {
-            let _ = client.shutdown(Shutdown::Both);
+            if inner.blackhole.load(Ordering::SeqCst) {
+                inner.held.lock().expect("the proxy's lock").push(client);
+            } else {
+                let _ = client.shutdown(Shutdown::Both);
+            }
             continue;
         }
         let Ok(server) = TcpStream::connect_timeout(&inner.upstream, Duration::from_secs(5)) else {
@@ -234,7 +264,25 @@ mod tests {
         let _ = b.write_all(b"ping");
         assert_eq!(b.read(&mut buf).unwrap_or(0), 0);
 
+        proxy.blackhole();
+        // A new one is held: no answer, no close.
+        let mut h = TcpStream::connect(addr).unwrap();
+        h.set_read_timeout(Some(Duration::from_millis(300)))
+            .unwrap();
+        h.write_all(b"ping").unwrap();
+        let err = h.read(&mut buf).unwrap_err();
+        assert!(
+            matches!(
+                err.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{err}"
+        );
+
         proxy.restore();
+        // The held one is closed.
+        h.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        assert_eq!(h.read(&mut buf).unwrap_or(0), 0);
         let mut c = TcpStream::connect(addr).unwrap();
         c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         c.write_all(b"pong").unwrap();

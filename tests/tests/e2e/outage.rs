@@ -32,8 +32,43 @@ fn schedule_body(i: u32) -> serde_json::Value {
            "scheduled_for": format!("2031-03-{:02}T17:00:00Z", 1 + i % 28)})
 }
 
+/// How the link fails.
+#[derive(Debug, Clone, Copy)]
+enum Failure {
+    /// Live connections dropped, new ones refused.
+    Cut,
+    /// Live connections dropped, new ones never answered.
+    Blackhole,
+}
+
+fn fail(proxy: &Proxy, failure: Failure) {
+    match failure {
+        Failure::Cut => proxy.cut(),
+        Failure::Blackhole => proxy.blackhole(),
+    }
+}
+
 #[test]
-fn server_answers_503_during_an_outage_and_recovers_by_itself() {
+fn server_answers_503_when_the_link_is_cut_and_recovers_by_itself() {
+    server_outage(Failure::Cut);
+}
+
+#[test]
+fn server_answers_503_when_the_link_is_a_black_hole_and_recovers_by_itself() {
+    server_outage(Failure::Blackhole);
+}
+
+#[test]
+fn tick_runner_loop_survives_a_cut_link() {
+    tick_runner_outage(Failure::Cut);
+}
+
+#[test]
+fn tick_runner_loop_survives_a_black_hole() {
+    tick_runner_outage(Failure::Blackhole);
+}
+
+fn server_outage(failure: Failure) {
     let Some((db, proxy, url)) = behind_proxy() else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
         return;
@@ -71,7 +106,7 @@ fn server_answers_503_during_an_outage_and_recovers_by_itself() {
             });
         }
         std::thread::sleep(Duration::from_millis(700));
-        proxy.cut();
+        fail(&proxy, failure);
         std::thread::sleep(Duration::from_secs(5));
         stop.store(true, Ordering::SeqCst);
     });
@@ -139,8 +174,7 @@ fn server_answers_503_during_an_outage_and_recovers_by_itself() {
     Audit::read(&mut db.conn()).assert_consistent();
 }
 
-#[test]
-fn tick_runner_loop_survives_an_outage() {
+fn tick_runner_outage(failure: Failure) {
     let Some((db, proxy, url)) = behind_proxy() else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
         return;
@@ -151,7 +185,7 @@ fn tick_runner_loop_survives_an_outage() {
         .expect("a first tick");
     assert_eq!(first["moved"], 0);
 
-    proxy.cut();
+    fail(&proxy, failure);
     // Drain what was already printed; then, while cut, the ticks fail and nothing is printed.
     while ticks.next_line(Duration::from_millis(1500)).is_some() {}
     // A tick waits up to 5 s for a connection before it fails.
