@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Schemathesis against the real api-server: every operation of /openapi.json, with the bearer
 # token, on a fresh SQLite database; fails (non-zero exit) on any 5xx answer, a request that
-# times out, or a panic in the server's log. Bounded: a fixed number of examples per
-# operation, a request timeout, and an overall timeout.
+# times out, or a panic in the server's log. Phases: examples, coverage, fuzzing and stateful
+# (PHASES=… to choose). Bounded: a fixed number of examples per operation (MAX_EXAMPLES), a
+# fixed seed (SEED), a request timeout, and an overall timeout (TOTAL_TIMEOUT seconds).
 #
 #   bash tests/schemathesis.sh            # uses target/debug/api-server (built if missing)
 #   PROFILE=release bash tests/schemathesis.sh
@@ -75,6 +76,7 @@ timeout "$TOTAL_TIMEOUT" "$VENV/bin/schemathesis" run "$base/openapi.json" \
   --workers 2 \
   --phases "$PHASES" \
   --suppress-health-check all \
+  --generation-database none \
   --no-color || status=$?
 
 if grep -qE 'panicked|500 Internal Server Error' "$work/server.log"; then
