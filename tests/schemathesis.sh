@@ -67,7 +67,9 @@ curl -fsS "${auth[@]}" -X POST "$base/clips" -d '{"id":"clip_1"}' >/dev/null
 
 step "schemathesis run (not_a_server_error, $MAX_EXAMPLES examples per operation, seed $SEED)"
 status=0
-timeout "$TOTAL_TIMEOUT" "$VENV/bin/schemathesis" run "$base/openapi.json" \
+# Run from the temporary directory: schemathesis keeps a cache in ./.schemathesis.
+venv_bin="$PWD/$VENV/bin"
+(cd "$work" && timeout "$TOTAL_TIMEOUT" "$venv_bin/schemathesis" run "$base/openapi.json" \
   --checks not_a_server_error \
   --header "Authorization: Bearer $TOKEN" \
   --max-examples "$MAX_EXAMPLES" \
@@ -77,7 +79,7 @@ timeout "$TOTAL_TIMEOUT" "$VENV/bin/schemathesis" run "$base/openapi.json" \
   --phases "$PHASES" \
   --suppress-health-check all \
   --generation-database none \
-  --no-color || status=$?
+  --no-color) || status=$?
 
 if grep -qE 'panicked|500 Internal Server Error' "$work/server.log"; then
   echo "FATAL: the server logged a panic or a 500:" >&2
