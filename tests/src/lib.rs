@@ -188,22 +188,27 @@ impl Server {
         if let Some(body) = body {
             builder = builder.body(body.to_owned());
         }
-        let response = builder.send()?;
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let text = response.text()?;
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Resp {
-            status,
-            content_type,
-            text,
-            body,
-        })
+        send(builder)
+    }
+
+    /// A request with the token and one more header; panics when no answer came.
+    pub fn call_auth_with_header(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        header: (&str, &str),
+    ) -> Resp {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut builder = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header(header.0, header.1)
+            .body(body.to_owned());
+        if let Some(token) = &self.token {
+            builder = builder.bearer_auth(token);
+        }
+        send(builder).unwrap_or_else(|e| panic!("{path}: no answer: {e}"))
     }
 
     /// `GET path`.
@@ -229,6 +234,26 @@ impl Drop for Server {
             let _ = child.wait();
         }
     }
+}
+
+/// Sends a request and reads the whole answer.
+fn send(builder: reqwest::blocking::RequestBuilder) -> Result<Resp, reqwest::Error> {
+    let response = builder.send()?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let text = response.text()?;
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Ok(Resp {
+        status,
+        content_type,
+        text,
+        body,
+    })
 }
 
 /// An HTTP client for the tests: no proxy from the environment, a 30-second timeout (a hang

@@ -217,3 +217,55 @@ both_backends! {
         assert_eq!(checked, outcome.scheduled.len() - outcome.cancelled.len());
     }
 }
+
+both_backends! {
+    fn an_idempotency_key_sent_to_every_instance_at_once_writes_once(backend) {
+        let (instances, keys) = match backend {
+            e2e::Backend::Postgres => (3, 20),
+            e2e::Backend::Sqlite => (2, 10),
+        };
+        let db = TestDb::new(backend);
+        let servers: Vec<Server> =
+            (0..instances).map(|_| Server::start(&db.url, &["--db-pool-size", "6"])).collect();
+        assert_eq!(servers[0].post("/accounts", &json!({"id": "acc_k", "platform": "tiktok"})).status, 201);
+        assert_eq!(servers[0].post("/clips", &json!({"id": "clip_k"})).status, 201);
+
+        // Every key goes to every instance at the same moment, as retries through a load
+        // balancer would.
+        let barrier = std::sync::Barrier::new(instances * keys);
+        let answers: Vec<(usize, u16, String)> = std::thread::scope(|s| {
+            let mut handles = Vec::new();
+            for k in 0..keys {
+                for server in &servers {
+                    let barrier = &barrier;
+                    handles.push(s.spawn(move || {
+                        let body = json!({"clip_id": "clip_k", "platform": "tiktok",
+                            "social_account_id": "acc_k",
+                            "scheduled_for": format!("2030-07-{:02}T16:00:00Z", 1 + k % 28)});
+                        barrier.wait();
+                        let r = server
+                            .call_auth_with_header(
+                                "POST",
+                                "/publishing/schedule",
+                                &body.to_string(),
+                                ("Idempotency-Key", &format!("key-{k}")),
+                            );
+                        (k, r.status, r.text)
+                    }));
+                }
+            }
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut by_key: HashMap<usize, HashSet<String>> = HashMap::new();
+        for (k, status, text) in answers {
+            assert_eq!(status, 201, "key-{k}: {text}");
+            by_key.entry(k).or_default().insert(text);
+        }
+        for (k, bodies) in &by_key {
+            assert_eq!(bodies.len(), 1, "key-{k} got different answers: {bodies:?}");
+        }
+        let audit = Audit::read(&mut db.conn());
+        assert_eq!(audit.logs.len(), keys, "one log per key");
+        audit.assert_consistent();
+    }
+}
