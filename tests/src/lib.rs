@@ -211,6 +211,20 @@ impl Server {
         send(builder).unwrap_or_else(|e| panic!("{path}: no answer: {e}"))
     }
 
+    /// A request with the token and a body of raw bytes (not necessarily UTF-8); panics when
+    /// no answer came.
+    pub fn call_bytes(&self, method: &str, path: &str, body: Vec<u8>) -> Resp {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut builder = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .body(body);
+        if let Some(token) = &self.token {
+            builder = builder.bearer_auth(token);
+        }
+        send(builder).unwrap_or_else(|e| panic!("{path}: no answer: {e}"))
+    }
+
     /// `GET path`.
     pub fn get(&self, path: &str) -> Resp {
         self.call("GET", path, None)

@@ -30,6 +30,16 @@ both_backends! {
             }
         }
 
+        // Methods the document does not list: 405 with a JSON error (with the token).
+        for (_, template) in &operations {
+            let path = template.replace(['{', '}'], "");
+            for method in ["PUT", "DELETE", "PATCH"] {
+                let r = server.call(method, &path, Some("{}"));
+                r.assert_error(405);
+                assert_no_leak(&path, &r);
+            }
+        }
+
         // The error paths, with the token.
         assert_eq!(server.post("/accounts", &json!({"id": "acc_s", "platform": "instagram"})).status, 201);
         assert_eq!(server.post("/clips", &json!({"id": "clip_s"})).status, 201);
