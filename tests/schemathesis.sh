@@ -79,6 +79,7 @@ venv_bin="$PWD/$VENV/bin"
   --phases "$PHASES" \
   --suppress-health-check all \
   --generation-database none \
+  --generation-with-security-parameters false \
   --no-color) || status=$?
 
 if grep -qE 'panicked|500 Internal Server Error' "$work/server.log"; then

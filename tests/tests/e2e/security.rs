@@ -16,12 +16,22 @@ both_backends! {
         let db = TestDb::new(backend);
         let server = Server::start_with_token(&db.url, Some(TOKEN), &[]);
         let operations = operations(&server);
+        // What the document says each operation needs agrees with what the server does.
+        let doc = server.get("/openapi.json").body;
         for (method, template) in &operations {
+            let security = &doc["paths"][template][method.to_lowercase()]["security"];
+            let open = *security == json!([{}]);
+            assert!(open || *security == json!([{"bearer": []}]), "{method} {template}: {security}");
+            assert_eq!(
+                open,
+                template == "/healthz" || template == "/openapi.json",
+                "{method} {template}: only /healthz and /openapi.json are open"
+            );
             let path = template.replace(['{', '}'], "");
             let body = (method == "POST").then_some("{}");
             for token in [None, Some("wrong"), Some(""), Some("e2e-secret-tokenX")] {
                 let r = server.call_auth(method, &path, body, token).unwrap();
-                if path == "/healthz" || path == "/openapi.json" {
+                if open {
                     assert_eq!(r.status, 200, "{method} {path}: {}", r.text);
                 } else {
                     r.assert_error(401);
