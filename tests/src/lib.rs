@@ -26,6 +26,8 @@ pub struct Resp {
     pub status: u16,
     /// The `Content-Type` header.
     pub content_type: String,
+    /// Every header.
+    pub headers: reqwest::header::HeaderMap,
     /// The body.
     pub text: String,
     /// The body as JSON.
@@ -260,11 +262,13 @@ fn send(builder: reqwest::blocking::RequestBuilder) -> Result<Resp, reqwest::Err
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let headers = response.headers().clone();
     let text = response.text()?;
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
     Ok(Resp {
         status,
         content_type,
+        headers,
         text,
         body,
     })

@@ -40,12 +40,18 @@ both_backends! {
             }
         }
 
-        // Methods the document does not list: 405 with a JSON error (with the token).
+        // Methods the document does not list: 405 with a JSON error and an `Allow` header
+        // (RFC 9110), with the token.
         for (_, template) in &operations {
             let path = template.replace(['{', '}'], "");
             for method in ["PUT", "DELETE", "PATCH"] {
                 let r = server.call(method, &path, Some("{}"));
                 r.assert_error(405);
+                let allow = r.headers.get("allow").and_then(|v| v.to_str().ok());
+                assert!(
+                    allow.is_some_and(|a| a.contains("GET") || a.contains("POST")),
+                    "{method} {path}: 405 without a usable Allow header: {allow:?}"
+                );
                 assert_no_leak(&path, &r);
             }
         }
