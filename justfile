@@ -12,6 +12,15 @@ ci:
 test:
     cargo test --workspace
 
+# The end-to-end suite alone (real binaries as processes; see docs/reliability.md).
+e2e:
+    cargo build --workspace
+    cargo test -p e2e
+
+# Schemathesis against a real server; fails on any 5xx (needs python3, PyPI on first run).
+schemathesis:
+    bash tests/schemathesis.sh
+
 # Format the code.
 fmt:
     cargo fmt --all

@@ -105,6 +105,9 @@ impl ResponseError for ApiError {
                 StoreError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 // The database is unreachable or every connection is busy.
                 StoreError::Pool(_) | StoreError::Connect { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                // The connection was lost in the middle of the request (the database went
+                // away): the transaction did not commit, and a retry may succeed.
+                StoreError::Database(e) if connection_lost(e) => StatusCode::SERVICE_UNAVAILABLE,
                 StoreError::InvalidUrl(_)
                 | StoreError::DatabaseFileNotFound(_)
                 | StoreError::Migration(_)
@@ -138,6 +141,19 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Whether a database error means the connection is gone (the server closed it, or the
+/// network dropped it) rather than a bug or bad data.
+fn connection_lost(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    matches!(
+        e,
+        Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _
+        ) | Error::BrokenTransactionManager
+    )
+}
+
 /// A handler result.
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -166,6 +182,21 @@ mod tests {
         );
         assert_eq!(body(&StoreError::Conflict("taken".into()).into()).0, 409);
         assert_eq!(body(&StoreError::Rejected("no".into()).into()).0, 422);
+    }
+
+    #[test]
+    fn a_lost_connection_is_503() {
+        use diesel::result::{DatabaseErrorKind, Error};
+        let lost = Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection,
+            Box::new("SSL SYSCALL error: EOF detected".to_owned()),
+        );
+        assert_eq!(
+            body(&StoreError::Database(lost).into()),
+            (503, serde_json::json!({"error": "database unavailable"}))
+        );
+        let other = Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new("x".to_owned()));
+        assert_eq!(body(&StoreError::Database(other).into()).0, 500);
     }
 
     #[test]

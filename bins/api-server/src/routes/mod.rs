@@ -71,10 +71,13 @@ where
     .await?
 }
 
-async fn method_not_allowed() -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(ErrorBody {
-        error: "method not allowed".to_owned(),
-    })
+/// 405 with the `Allow` header RFC 9110 requires (`allow`: the resource's methods).
+fn method_not_allowed(allow: &str) -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((actix_web::http::header::ALLOW, allow))
+        .json(ErrorBody {
+            error: "method not allowed".to_owned(),
+        })
 }
 
 /// The answer to a path no route has.
@@ -84,8 +87,24 @@ pub async fn not_found() -> HttpResponse {
     })
 }
 
+/// A resource whose other methods answer 405 with an `Allow` header listing its methods in
+/// [`ROUTES`].
 fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(method_not_allowed))
+    let methods: Vec<&str> = ROUTES
+        .iter()
+        .filter(|(_, p)| *p == path)
+        .map(|(m, _)| *m)
+        .collect();
+    resource_allowing(path, &methods.join(", "))
+}
+
+/// A resource whose other methods answer 405 with `Allow: allow`.
+fn resource_allowing(path: &str, allow: &str) -> actix_web::Resource {
+    let allow = allow.to_owned();
+    web::resource(path).default_service(web::to(move || {
+        let response = method_not_allowed(&allow);
+        async move { response }
+    }))
 }
 
 /// Registers every route of [`ROUTES`].
@@ -96,7 +115,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/clips/{id}").route(web::get().to(accounts::get_clip)))
         .service(resource("/publishing/schedule").route(web::post().to(publishing::schedule)))
         .service(
-            resource("/publishing/schedule/batch")
+            // GET is the clip schedule of a clip whose id is `batch`.
+            resource_allowing("/publishing/schedule/batch", "GET, POST")
                 .route(web::post().to(publishing::schedule_batch))
                 .route(web::get().to(publishing::list_batch_clip)),
         )

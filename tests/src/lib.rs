@@ -1,0 +1,665 @@
+//! Helpers of the end-to-end tests: the real `api-server` and `tick-runner` binaries started
+//! as separate processes ([`Server`], [`TickLoop`], [`tick_once`]), rows written straight
+//! into the database ([`seed`], [`insert_due_logs`]) and the checks of the contract's
+//! guarantees on what is stored ([`Audit`], [`assert_no_leak`]).
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use scheduler_store::Conn;
+use serde_json::Value;
+
+pub use scheduler_testkit::{backends, binary, postgres_configured, Backend, Proxy, TestDb};
+
+/// How long a server may take to start (migrations included) before the test fails.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// An answer: status, body text, and the body parsed as JSON (`Value::Null` when it is not).
+#[derive(Debug, Clone)]
+pub struct Resp {
+    /// The status code.
+    pub status: u16,
+    /// The `Content-Type` header.
+    pub content_type: String,
+    /// Every header.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body.
+    pub text: String,
+    /// The body as JSON.
+    pub body: Value,
+}
+
+impl Resp {
+    /// Whether the body is JSON with a JSON content type.
+    pub fn is_json(&self) -> bool {
+        self.content_type.starts_with("application/json")
+            && serde_json::from_str::<Value>(&self.text).is_ok()
+    }
+
+    /// Asserts `status` and a `{"error": "<non-empty>"}` body.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16) {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert!(self.is_json(), "not JSON: {self:?}");
+        assert!(
+            self.body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "no error text: {}",
+            self.text
+        );
+    }
+}
+
+/// Collects a child's stderr into a string on a thread; reports the listening port once.
+fn collect_stderr(child: &mut Child, port: Option<mpsc::Sender<u16>>) -> Arc<Mutex<String>> {
+    let stderr = child.stderr.take().expect("a piped stderr");
+    let collected = Arc::new(Mutex::new(String::new()));
+    let sink = Arc::clone(&collected);
+    std::thread::spawn(move || {
+        let mut port = port;
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                if let (Some(send), Ok(p)) = (port.take(), digits.parse()) {
+                    let _ = send.send(p);
+                }
+            }
+            let mut all = sink.lock().expect("the stderr lock");
+            all.push_str(&line);
+            all.push('\n');
+        }
+    });
+    collected
+}
+
+/// A running `api-server` process on `127.0.0.1:<free port>`; killed on drop.
+#[derive(Debug)]
+pub struct Server {
+    child: Mutex<Child>,
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// Sent as `Authorization: Bearer …` by [`Server::call`] when set.
+    pub token: Option<String>,
+    stderr: Arc<Mutex<String>>,
+    client: reqwest::blocking::Client,
+}
+
+impl Server {
+    /// Starts `api-server --bind 127.0.0.1:0 --database-url URL ARGS…` and waits until it
+    /// listens.
+    pub fn start(url: &str, args: &[&str]) -> Self {
+        Self::start_with_token(url, None, args)
+    }
+
+    /// The same, with `--api-token TOKEN` when `token` is set.
+    pub fn start_with_token(url: &str, token: Option<&str>, args: &[&str]) -> Self {
+        let mut command = Command::new(binary("api-server"));
+        command
+            .env_clear()
+            .env("RUST_LOG", "info")
+            .args(["--bind", "127.0.0.1:0", "--database-url", url])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(token) = token {
+            command.args(["--api-token", token]);
+        }
+        let mut child = command.spawn().expect("api-server starts");
+        let (send, port) = mpsc::channel();
+        let stderr = collect_stderr(&mut child, Some(send));
+        let started = Instant::now();
+        let port = loop {
+            if let Ok(port) = port.recv_timeout(Duration::from_millis(100)) {
+                break port;
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "api-server exited at start ({status}):\n{}",
+                    stderr.lock().unwrap()
+                );
+            }
+            if started.elapsed() > START_TIMEOUT {
+                let _ = child.kill();
+                panic!(
+                    "api-server did not listen within {START_TIMEOUT:?}:\n{}",
+                    stderr.lock().unwrap()
+                );
+            }
+        };
+        Self {
+            child: Mutex::new(child),
+            base: format!("http://127.0.0.1:{port}"),
+            token: token.map(str::to_owned),
+            stderr,
+            client: client(),
+        }
+    }
+
+    /// What the server wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("the stderr lock").clone()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.lock().expect("the child lock").id()
+    }
+
+    /// SIGKILL, and waits for the process to be gone.
+    pub fn kill9(&self) {
+        let mut child = self.child.lock().expect("the child lock");
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.child.lock().expect("the child lock").try_wait(),
+            Ok(None)
+        )
+    }
+
+    /// A request with the token (when the server has one); `body` is sent as raw bytes with
+    /// no `Content-Type` (the API reads JSON whatever the content type).
+    pub fn call(&self, method: &str, path: &str, body: Option<&str>) -> Resp {
+        self.call_auth(method, path, body, self.token.as_deref())
+            .unwrap_or_else(|e| panic!("{method} {path}: no answer: {e}"))
+    }
+
+    /// A request with `token` as the bearer token (or none); `Err` when no answer came.
+    pub fn call_auth(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        token: Option<&str>,
+    ) -> Result<Resp, reqwest::Error> {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut builder = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            builder = builder.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            builder = builder.body(body.to_owned());
+        }
+        send(builder)
+    }
+
+    /// A request with the token and one more header; panics when no answer came.
+    pub fn call_auth_with_header(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        header: (&str, &str),
+    ) -> Resp {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut builder = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header(header.0, header.1)
+            .body(body.to_owned());
+        if let Some(token) = &self.token {
+            builder = builder.bearer_auth(token);
+        }
+        send(builder).unwrap_or_else(|e| panic!("{path}: no answer: {e}"))
+    }
+
+    /// A request with the token and a body of raw bytes (not necessarily UTF-8); panics when
+    /// no answer came.
+    pub fn call_bytes(&self, method: &str, path: &str, body: Vec<u8>) -> Resp {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut builder = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .body(body);
+        if let Some(token) = &self.token {
+            builder = builder.bearer_auth(token);
+        }
+        send(builder).unwrap_or_else(|e| panic!("{path}: no answer: {e}"))
+    }
+
+    /// `GET path`.
+    pub fn get(&self, path: &str) -> Resp {
+        self.call("GET", path, None)
+    }
+
+    /// `POST path` with `body` as JSON.
+    pub fn post(&self, path: &str, body: &Value) -> Resp {
+        self.call("POST", path, Some(&body.to_string()))
+    }
+
+    /// `POST path` with `body` as JSON; `Err` when no answer came (the server died).
+    pub fn try_post(&self, path: &str, body: &Value) -> Result<Resp, reqwest::Error> {
+        self.call_auth("POST", path, Some(&body.to_string()), self.token.as_deref())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(mut child) = self.child.lock() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Sends a request and reads the whole answer.
+fn send(builder: reqwest::blocking::RequestBuilder) -> Result<Resp, reqwest::Error> {
+    let response = builder.send()?;
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let headers = response.headers().clone();
+    let text = response.text()?;
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Ok(Resp {
+        status,
+        content_type,
+        headers,
+        text,
+        body,
+    })
+}
+
+/// An HTTP client for the tests: no proxy from the environment, a 30-second timeout (a hang
+/// fails the test instead of blocking it).
+pub fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(64)
+        .build()
+        .expect("an HTTP client")
+}
+
+/// The `tick-runner` command on `url` with `RUST_LOG=info` and nothing else from the
+/// environment.
+pub fn tick_runner(url: &str) -> Command {
+    let mut command = Command::new(binary("tick-runner"));
+    command
+        .env_clear()
+        .env("RUST_LOG", "info")
+        .args(["--database-url", url])
+        .stdin(Stdio::null());
+    command
+}
+
+/// Runs one tick (`tick-runner ARGS…`) and waits for it.
+pub fn tick_once(url: &str, args: &[&str]) -> Output {
+    tick_runner(url)
+        .args(args)
+        .output()
+        .expect("tick-runner runs")
+}
+
+/// The JSON lines a finished tick-runner printed.
+pub fn json_lines(output: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+/// A tick's `log_ids`.
+pub fn log_ids(line: &Value) -> Vec<String> {
+    line["log_ids"]
+        .as_array()
+        .expect("log_ids")
+        .iter()
+        .map(|id| id.as_str().expect("an id").to_owned())
+        .collect()
+}
+
+/// A running `tick-runner` whose stdout lines arrive on a channel; killed on drop.
+#[derive(Debug)]
+pub struct TickLoop {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl TickLoop {
+    /// Starts `tick-runner --database-url URL ARGS…`.
+    pub fn spawn(url: &str, args: &[&str]) -> Self {
+        let mut child = tick_runner(url)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("tick-runner starts");
+        let stderr = collect_stderr(&mut child, None);
+        let stdout = child.stdout.take().expect("a piped stdout");
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    /// The next JSON line, or `None` after `timeout`.
+    pub fn next_line(&self, timeout: Duration) -> Option<Value> {
+        let line = self.lines.recv_timeout(timeout).ok()?;
+        Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}")))
+    }
+
+    /// What the process wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("the stderr lock").clone()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGKILL, and waits for the process to be gone.
+    pub fn kill9(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for the exit, at most `timeout`.
+    pub fn wait(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for TickLoop {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS`, the form both backends read as a UTC timestamp.
+pub fn sql_time(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// Inserts an Instagram account and a clip straight into the database; returns their ids.
+pub fn seed(conn: &mut Conn) -> (String, String) {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let (account, clip) = (format!("acc_{suffix}"), format!("clip_{suffix}"));
+    let now = sql_time(Utc::now());
+    diesel::sql_query(format!(
+        "INSERT INTO social_accounts (id, platform, handle, timezone, created_at) \
+         VALUES ('{account}', 'instagram', NULL, 'UTC', '{now}')"
+    ))
+    .execute(conn)
+    .expect("insert an account");
+    diesel::sql_query(format!(
+        "INSERT INTO clips (id, title, media_url, created_at) VALUES ('{clip}', NULL, NULL, '{now}')"
+    ))
+    .execute(conn)
+    .expect("insert a clip");
+    (account, clip)
+}
+
+/// Inserts `count` `scheduled` logs that are due (a year ago, a second apart, so the oldest
+/// first is a stable order), each with its `publish_scheduled_created` event as the API
+/// would have written it, in multi-row INSERTs of 500 inside one transaction. The store's
+/// `schedule` refuses past times, hence the SQL. Returns the ids.
+pub fn insert_due_logs(conn: &mut Conn, count: usize) -> Vec<String> {
+    let (account, clip) = seed(conn);
+    let first = Utc::now() - chrono::TimeDelta::days(365);
+    let created = sql_time(first - chrono::TimeDelta::days(1));
+    let run = uuid::Uuid::new_v4().simple().to_string();
+    let ids: Vec<String> = (0..count).map(|i| format!("log_{i:06}_{run}")).collect();
+    conn.transaction::<_, diesel::result::Error, _>(|conn| {
+        for (chunk_index, chunk) in ids.chunks(500).enumerate() {
+            let mut logs = Vec::with_capacity(chunk.len());
+            let mut events = Vec::with_capacity(chunk.len());
+            for (j, id) in chunk.iter().enumerate() {
+                let i = chunk_index * 500 + j;
+                let due = sql_time(first + chrono::TimeDelta::seconds(i64::try_from(i).unwrap()));
+                logs.push(format!(
+                    "('{id}', '{clip}', 'instagram', '{account}', 'scheduled', 'scheduled', \
+                     '{due}', NULL, 'manual', '{due}', 'Scheduled as requested', '{created}', \
+                     '{created}')"
+                ));
+                events.push(format!(
+                    "('evt_{i:06}_{run}', 'publish_scheduled_created', 'publish_log', '{id}', \
+                     '{{}}', '{created}')"
+                ));
+            }
+            diesel::sql_query(format!(
+                "INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
+                 schedule_type, scheduled_for, scheduled_window_end, scheduled_by, \
+                 requested_for, reason, created_at, updated_at) VALUES {}",
+                logs.join(", ")
+            ))
+            .execute(conn)?;
+            diesel::sql_query(format!(
+                "INSERT INTO ledger_events (id, event_type, entity_type, entity_id, metadata, \
+                 created_at) VALUES {}",
+                events.join(", ")
+            ))
+            .execute(conn)?;
+        }
+        Ok(())
+    })
+    .expect("insert the due logs");
+    ids
+}
+
+/// A log as the audit reads it.
+#[derive(Debug, Clone)]
+pub struct LogRow {
+    /// `log_…`.
+    pub id: String,
+    /// The status.
+    pub status: String,
+    /// The account.
+    pub account: String,
+    /// The platform.
+    pub platform: String,
+    /// The stored time (UTC).
+    pub scheduled_for: Option<NaiveDateTime>,
+}
+
+/// An event as the audit reads it.
+#[derive(Debug, Clone)]
+pub struct EventRow {
+    /// `publish_scheduled_…`.
+    pub event_type: String,
+    /// `publish_log`, …
+    pub entity_type: String,
+    /// The log's id.
+    pub entity_id: String,
+    /// The metadata, parsed.
+    pub metadata: Value,
+}
+
+/// Every log and event of a database, read straight from the tables.
+#[derive(Debug)]
+pub struct Audit {
+    /// By id.
+    pub logs: HashMap<String, LogRow>,
+    /// Every event.
+    pub events: Vec<EventRow>,
+}
+
+impl Audit {
+    /// Reads both tables.
+    pub fn read(conn: &mut Conn) -> Self {
+        use scheduler_store::schema::{ledger_events as e, publish_logs as p};
+        let logs: Vec<(String, String, String, String, Option<NaiveDateTime>)> = p::table
+            .select((
+                p::id,
+                p::status,
+                p::social_account_id,
+                p::platform,
+                p::scheduled_for,
+            ))
+            .load(conn)
+            .expect("read publish_logs");
+        let events: Vec<(String, String, String, String)> = e::table
+            .select((e::event_type, e::entity_type, e::entity_id, e::metadata))
+            .load(conn)
+            .expect("read ledger_events");
+        Self {
+            logs: logs
+                .into_iter()
+                .map(|(id, status, account, platform, scheduled_for)| {
+                    (
+                        id.clone(),
+                        LogRow {
+                            id,
+                            status,
+                            account,
+                            platform,
+                            scheduled_for,
+                        },
+                    )
+                })
+                .collect(),
+            events: events
+                .into_iter()
+                .map(|(event_type, entity_type, entity_id, metadata)| EventRow {
+                    event_type,
+                    entity_type,
+                    entity_id,
+                    metadata: serde_json::from_str(&metadata).unwrap_or(Value::Null),
+                })
+                .collect(),
+        }
+    }
+
+    /// How many events of `kind` (`created`, `adjusted`, `enqueued`, `cancelled`,
+    /// `rescheduled`) each log has.
+    pub fn count(&self, kind: &str) -> HashMap<&str, usize> {
+        let event_type = format!("publish_scheduled_{kind}");
+        let mut counts = HashMap::new();
+        for event in &self.events {
+            if event.event_type == event_type {
+                *counts.entry(event.entity_id.as_str()).or_default() += 1;
+            }
+        }
+        counts
+    }
+
+    /// The logs with `status`.
+    pub fn with_status(&self, status: &str) -> Vec<&LogRow> {
+        self.logs.values().filter(|l| l.status == status).collect()
+    }
+
+    /// Guarantee 3 on what is stored: every log has exactly one created event; every pending
+    /// log exactly one enqueued event and every scheduled log none; every cancelled log
+    /// exactly one cancelled event; every event is about a log that exists.
+    #[track_caller]
+    pub fn assert_consistent(&self) {
+        let created = self.count("created");
+        let enqueued = self.count("enqueued");
+        let cancelled = self.count("cancelled");
+        for log in self.logs.values() {
+            let id = log.id.as_str();
+            assert_eq!(created.get(id), Some(&1), "created events of {id}");
+            match log.status.as_str() {
+                "pending" => assert_eq!(enqueued.get(id), Some(&1), "enqueued events of {id}"),
+                "scheduled" => assert_eq!(enqueued.get(id), None, "enqueued events of {id}"),
+                "cancelled" => {
+                    assert_eq!(cancelled.get(id), Some(&1), "cancelled events of {id}");
+                    assert_eq!(enqueued.get(id), None, "enqueued events of {id}");
+                }
+                other => panic!("unexpected status {other} of {id}"),
+            }
+        }
+        let orphans: HashSet<&str> = self
+            .events
+            .iter()
+            .filter(|e| e.entity_type == "publish_log" && !self.logs.contains_key(&e.entity_id))
+            .map(|e| e.entity_id.as_str())
+            .collect();
+        assert!(orphans.is_empty(), "events without a log: {orphans:?}");
+    }
+}
+
+/// SQLite's `PRAGMA integrity_check` result (`ok` when the file is sound).
+pub fn sqlite_integrity(conn: &mut Conn) -> String {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    let rows: Vec<Row> = diesel::sql_query("PRAGMA integrity_check")
+        .load(conn)
+        .expect("PRAGMA integrity_check");
+    rows.into_iter()
+        .map(|r| r.integrity_check)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Fragments that must never reach a client: SQL, the ORM's name, file paths, panics.
+pub const LEAKS: &[&str] = &[
+    "SELECT ",
+    "INSERT ",
+    "UPDATE publish",
+    "diesel",
+    "Diesel",
+    "/work",
+    "/tmp",
+    "/home",
+    "/root",
+    ".rs:",
+    ".rs\"",
+    "panicked",
+    "backtrace",
+    "RUST_BACKTRACE",
+];
+
+/// Asserts that an answer's body leaks none of [`LEAKS`].
+#[track_caller]
+pub fn assert_no_leak(what: &str, resp: &Resp) {
+    for leak in LEAKS {
+        assert!(
+            !resp.text.contains(leak),
+            "{what}: the body leaks {leak:?}: {}",
+            resp.text
+        );
+    }
+}
+
+/// Polls `check` every 100 ms until it is true or `timeout` passes; returns whether it became
+/// true.
+pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        if check() {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
