@@ -87,10 +87,10 @@ impl TestDb {
 
     /// A new PostgreSQL database, or `None` without `TEST_DATABASE_URL`.
     pub fn postgres() -> Option<Self> {
-        let pg = PgDatabase::create()?;
+        let pg = PgDatabase::create("e2e_test")?;
         Some(Self {
             backend: Backend::Postgres,
-            url: pg.url.clone(),
+            url: pg.url().to_owned(),
             dir: None,
             pg: Some(pg),
         })
@@ -114,7 +114,7 @@ impl TestDb {
 
     /// The PostgreSQL database's name (`None` on SQLite).
     pub fn pg_name(&self) -> Option<&str> {
-        self.pg.as_ref().map(|pg| pg.name.as_str())
+        self.pg.as_ref().map(PgDatabase::name)
     }
 
     /// The SQLite file's directory (`None` on PostgreSQL).
@@ -123,20 +123,32 @@ impl TestDb {
     }
 }
 
-/// A PostgreSQL database `e2e_test_<uuid>`, dropped with its value.
-struct PgDatabase {
+/// A new, empty PostgreSQL database `<prefix>_<uuid>` (not migrated) on the server of
+/// `TEST_DATABASE_URL`, dropped `WITH (FORCE)` with its value. [`TestDb`] uses the prefix
+/// `e2e_test`; the other suites name theirs (`sched_test`, `api_test`, …).
+pub struct PgDatabase {
     admin_url: String,
     name: String,
     url: String,
 }
 
+impl fmt::Debug for PgDatabase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PgDatabase")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PgDatabase {
-    fn create() -> Option<Self> {
+    /// Creates the database, or returns `None` without `TEST_DATABASE_URL`. Panics when the
+    /// server refuses.
+    pub fn create(prefix: &str) -> Option<Self> {
         if !postgres_configured() {
             return None;
         }
         let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
-        let name = format!("e2e_test_{}", uuid::Uuid::new_v4().simple());
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(&admin_url)
             .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"));
         diesel::sql_query(format!("CREATE DATABASE {name}"))
@@ -153,6 +165,16 @@ impl PgDatabase {
             name,
             url,
         })
+    }
+
+    /// The database's URL (`TEST_DATABASE_URL` with the database name replaced).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
     }
 }
 

@@ -1,21 +1,15 @@
 //! The real server on port 0 with a fresh database: a temporary SQLite file, or, when
 //! `TEST_DATABASE_URL` names a PostgreSQL server, a new `api_test_<uuid>` database on it,
-//! dropped at the end. (The PostgreSQL helper is a copy of the store tests' one.)
+//! dropped at the end (`scheduler_testkit::PgDatabase`).
 
 use api_server::{Application, Config};
 use diesel::prelude::*;
-use diesel::PgConnection;
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use scheduler_store::{connect, Conn, DatabaseUrl};
+use scheduler_testkit::PgDatabase;
+pub use scheduler_testkit::{postgres_configured, Backend};
 use serde_json::{json, Value};
-
-/// Which database a test runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// A running server and what the test needs to talk to it and to look at its database.
 pub struct TestApp {
@@ -97,8 +91,8 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
             None,
         ),
         Backend::Postgres => {
-            let database = PgDatabase::create().expect("TEST_DATABASE_URL is set");
-            (database.url.clone(), Some(database))
+            let database = PgDatabase::create("api_test").expect("TEST_DATABASE_URL is set");
+            (database.url().to_owned(), Some(database))
         }
     };
     let mut config = Config::new("127.0.0.1:0", database_url.clone());
@@ -246,52 +240,6 @@ pub fn assert_instant(value: &Value) {
     assert_eq!(text.len(), 20, "{text}");
     assert!(text.ends_with('Z'), "{text}");
     assert!(chrono::DateTime::parse_from_rfc3339(text).is_ok(), "{text}");
-}
-
-/// An empty PostgreSQL database, dropped with its value.
-pub struct PgDatabase {
-    admin_url: String,
-    name: String,
-    pub url: String,
-}
-
-impl PgDatabase {
-    pub fn create() -> Option<Self> {
-        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
-        let name = format!("api_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(&admin_url).unwrap();
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        let (base, query) = match admin_url.split_once('?') {
-            Some((base, query)) => (base, format!("?{query}")),
-            None => (admin_url.as_str(), String::new()),
-        };
-        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-        let url = format!("{server}/{name}{query}");
-        Some(Self {
-            admin_url,
-            name,
-            url,
-        })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
-        }
-    }
-}
-
-/// Whether the PostgreSQL half runs.
-pub fn postgres_configured() -> bool {
-    std::env::var("TEST_DATABASE_URL").is_ok()
 }
 
 /// Runs each async test body on SQLite and, when configured, on PostgreSQL:

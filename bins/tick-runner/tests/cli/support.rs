@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
-use diesel::PgConnection;
 use scheduler_core::RuleSet;
 use scheduler_store::{
     create_account, create_clip, run_migrations, Conn, DatabaseUrl, Db, NewAccount, NewClip,
     OpenOptions, PooledConn,
 };
+use scheduler_testkit::PgDatabase;
 use serde_json::Value;
 
 /// The binary under test.
@@ -82,10 +82,10 @@ pub fn sqlite() -> TestDb {
 
 /// A migrated PostgreSQL database, or `None` without `TEST_DATABASE_URL`.
 pub fn postgres() -> Option<TestDb> {
-    let database = PgDatabase::create()?;
+    let database = PgDatabase::create("tick_test")?;
     Some(TestDb {
-        db: open(&database.url),
-        url: database.url.clone(),
+        db: open(database.url()),
+        url: database.url().to_owned(),
         _dir: None,
         _database: Some(database),
     })
@@ -100,47 +100,6 @@ fn open(url: &str) -> Db {
     let db = Db::open(&DatabaseUrl::parse(url).unwrap(), &options).unwrap();
     run_migrations(&mut db.conn().unwrap()).unwrap();
     db
-}
-
-/// An empty PostgreSQL database (no migrations), dropped with its value.
-pub struct PgDatabase {
-    admin_url: String,
-    name: String,
-    pub url: String,
-}
-
-impl PgDatabase {
-    pub fn create() -> Option<Self> {
-        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
-        let name = format!("tick_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(&admin_url).unwrap();
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        let (base, query) = match admin_url.split_once('?') {
-            Some((base, query)) => (base, format!("?{query}")),
-            None => (admin_url.as_str(), String::new()),
-        };
-        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-        let url = format!("{server}/{name}{query}");
-        Some(Self {
-            admin_url,
-            name,
-            url,
-        })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
-        }
-    }
 }
 
 /// Runs each test body on SQLite and, when configured, on PostgreSQL: `fn name(db) { … }`

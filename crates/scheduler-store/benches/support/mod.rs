@@ -4,9 +4,8 @@
 
 #![allow(dead_code)]
 
-use diesel::prelude::*;
-use diesel::PgConnection;
 use scheduler_store::{run_migrations, DatabaseUrl, Db, OpenOptions, PooledConn};
+use scheduler_testkit::PgDatabase;
 
 /// A migrated benchmark database; dropping it removes the file or the PostgreSQL database.
 pub struct BenchDb {
@@ -45,8 +44,8 @@ pub fn sqlite() -> BenchDb {
 
 /// A migrated PostgreSQL database, or `None` without `TEST_DATABASE_URL`.
 pub fn postgres() -> Option<BenchDb> {
-    let database = PgDatabase::create()?;
-    let url = DatabaseUrl::parse(&database.url).unwrap();
+    let database = PgDatabase::create("sched_bench")?;
+    let url = DatabaseUrl::parse(database.url()).unwrap();
     Some(BenchDb {
         db: open(&url),
         backend: "postgres",
@@ -64,45 +63,4 @@ fn open(url: &DatabaseUrl) -> Db {
     let db = Db::open(url, &options).unwrap();
     run_migrations(&mut db.conn().unwrap()).unwrap();
     db
-}
-
-/// An empty PostgreSQL database, dropped with its value.
-pub struct PgDatabase {
-    admin_url: String,
-    name: String,
-    pub url: String,
-}
-
-impl PgDatabase {
-    pub fn create() -> Option<Self> {
-        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
-        let name = format!("sched_bench_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(&admin_url).unwrap();
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        let (base, query) = match admin_url.split_once('?') {
-            Some((base, query)) => (base, format!("?{query}")),
-            None => (admin_url.as_str(), String::new()),
-        };
-        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-        let url = format!("{server}/{name}{query}");
-        Some(Self {
-            admin_url,
-            name,
-            url,
-        })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
-        }
-    }
 }

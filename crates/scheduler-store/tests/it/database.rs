@@ -10,7 +10,7 @@ use scheduler_store::{
     OpenOptions, StoreError,
 };
 
-use crate::support::{both_backends, options, sqlite_url, PgDatabase};
+use crate::support::{both_backends, options, pg_database, sqlite_url};
 
 #[test]
 fn parses_database_urls() {
@@ -127,8 +127,8 @@ fn sqlite_migrates_once_under_concurrency() {
 
 #[test]
 fn postgres_migrates_once_under_concurrency() {
-    if let Some(database) = PgDatabase::create() {
-        migrate_concurrently(&DatabaseUrl::parse(&database.url).unwrap());
+    if let Some(database) = pg_database() {
+        migrate_concurrently(&DatabaseUrl::parse(database.url()).unwrap());
     }
 }
 

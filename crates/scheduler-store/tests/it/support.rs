@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::PgConnection;
 use scheduler_core::RuleSet;
 use scheduler_store::{
     create_account, create_clip, run_migrations, Account, Clip, Conn, DatabaseUrl, Db, NewAccount,
     NewClip, NewSchedule, OpenOptions, PooledConn, ScheduledBy,
 };
+use scheduler_testkit::PgDatabase;
 
 /// A test database; dropping it removes the file or the PostgreSQL database.
 pub struct TestDb {
@@ -54,8 +54,8 @@ pub fn sqlite_url() -> (DatabaseUrl, tempfile::TempDir) {
 
 /// A migrated PostgreSQL database, or `None` without `TEST_DATABASE_URL`.
 pub fn postgres() -> Option<TestDb> {
-    let database = PgDatabase::create()?;
-    let url = DatabaseUrl::parse(&database.url).unwrap();
+    let database = pg_database()?;
+    let url = DatabaseUrl::parse(database.url()).unwrap();
     Some(TestDb {
         db: open(&url),
         postgres: true,
@@ -64,51 +64,16 @@ pub fn postgres() -> Option<TestDb> {
     })
 }
 
+/// An empty PostgreSQL database `sched_test_<uuid>` (no migrations), dropped with its value;
+/// `None` without `TEST_DATABASE_URL`.
+pub fn pg_database() -> Option<PgDatabase> {
+    PgDatabase::create("sched_test")
+}
+
 fn open(url: &DatabaseUrl) -> Db {
     let db = Db::open(url, &options()).unwrap();
     run_migrations(&mut db.conn().unwrap()).unwrap();
     db
-}
-
-/// An empty PostgreSQL database (no migrations), dropped with its value.
-pub struct PgDatabase {
-    admin_url: String,
-    name: String,
-    pub url: String,
-}
-
-impl PgDatabase {
-    pub fn create() -> Option<Self> {
-        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
-        let name = format!("sched_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(&admin_url).unwrap();
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut admin)
-            .unwrap();
-        let (base, query) = match admin_url.split_once('?') {
-            Some((base, query)) => (base, format!("?{query}")),
-            None => (admin_url.as_str(), String::new()),
-        };
-        let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
-        let url = format!("{server}/{name}{query}");
-        Some(Self {
-            admin_url,
-            name,
-            url,
-        })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut admin);
-        }
-    }
 }
 
 /// Runs each test body on SQLite and, when configured, on PostgreSQL: `fn name(db) { … }`
