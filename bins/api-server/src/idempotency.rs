@@ -71,6 +71,7 @@ impl IdempotencyKey {
         Ok(Reply {
             status,
             body: stored.body,
+            wrote_nothing: false,
         })
     }
 }
@@ -82,6 +83,9 @@ pub struct Reply {
     pub status: StatusCode,
     /// The JSON body.
     pub body: String,
+    /// The answer wrote nothing (a batch whose every item was rejected): like a rejection, it
+    /// is not stored under the key, so a retry after fixing the cause is planned anew.
+    pub wrote_nothing: bool,
 }
 
 impl Reply {
@@ -89,7 +93,19 @@ impl Reply {
     pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Result<Self, StoreError> {
         let body = serde_json::to_string(value)
             .map_err(|e| StoreError::Corrupt(format!("cannot serialize the answer: {e}")))?;
-        Ok(Self { status, body })
+        Ok(Self {
+            status,
+            body,
+            wrote_nothing: false,
+        })
+    }
+
+    /// The same answer, marked as having written nothing (see [`Reply::wrote_nothing`]).
+    pub fn wrote_nothing(self) -> Self {
+        Self {
+            wrote_nothing: true,
+            ..self
+        }
     }
 
     /// The HTTP response.
@@ -102,8 +118,8 @@ impl Reply {
 
 /// Runs `write` (which must do its writes through `conn`), storing its answer under `key` in
 /// the same transaction; with a stored answer for `key`, returns that instead and writes
-/// nothing. Without a key, just runs `write`. Errors are not stored: a rejected request writes
-/// nothing, its key included.
+/// nothing. Without a key, just runs `write`. Errors, and answers that wrote nothing, are not
+/// stored: a rejected request writes nothing, its key included.
 pub fn run(
     conn: &mut Conn,
     key: Option<&IdempotencyKey>,
@@ -118,6 +134,9 @@ pub fn run(
     }
     let result = write_transaction(conn, |conn| {
         let reply = write(conn)?;
+        if reply.wrote_nothing {
+            return Ok(reply);
+        }
         let stored = StoredResponse {
             request_hash: key.request_hash.clone(),
             status: reply.status.as_u16(),

@@ -58,8 +58,9 @@ impl From<LedgerEvent> for EventOut {
     }
 }
 
+/// A filter's value; an empty one (`?entity_id=`) is no filter, as a form would send it.
 fn filter_value(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
-    match value {
+    match value.filter(|v| !v.is_empty()) {
         Some(v) if v.chars().count() > MAX_NAME_LEN || v.chars().any(char::is_control) => {
             Err(ApiError::BadRequest(format!(
                 "{name} must be at most {MAX_NAME_LEN} characters without control characters"
@@ -85,7 +86,7 @@ pub async fn list_events(
     query: web::Query<EventsQuery>,
 ) -> ApiResult<web::Json<Vec<EventOut>>> {
     let query = query.into_inner();
-    let limit = match query.limit.as_deref() {
+    let limit = match query.limit.as_deref().filter(|l| !l.is_empty()) {
         None => DEFAULT_LIMIT,
         Some(text) => text
             .parse::<u32>()

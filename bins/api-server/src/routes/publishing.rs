@@ -307,7 +307,15 @@ pub async fn schedule_batch(
                     Err(reason) => BatchResult::Rejected(Rejected::new(reason)),
                 });
             }
-            Reply::json(StatusCode::OK, &BatchOut { results })
+            let wrote_nothing = results
+                .iter()
+                .all(|r| matches!(r, BatchResult::Rejected(_)));
+            let reply = Reply::json(StatusCode::OK, &BatchOut { results })?;
+            Ok(if wrote_nothing {
+                reply.wrote_nothing()
+            } else {
+                reply
+            })
         })
     })
     .await?;

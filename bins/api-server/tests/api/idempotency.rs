@@ -39,6 +39,21 @@ both_backends! {
         app.clip("nope").await;
         assert_eq!(send("k2", bad).await.status, 201);
 
+        // A batch whose every item is rejected wrote nothing, so it stores nothing either: the
+        // retry after the cause is fixed is planned.
+        let lone = json!({"items": [{"clip_id": "later", "platform": "instagram",
+                                      "social_account_id": "acc",
+                                      "scheduled_for": "2099-02-15T20:00:00Z"}]});
+        let batch = || app.request("POST", "/publishing/schedule/batch").header("Idempotency-Key", "k3");
+        let before = app.counts();
+        let r = app.send(batch().json(&lone)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["results"][0]["status"], "rejected", "{}", r.text);
+        assert_eq!(app.counts(), before);
+        app.clip("later").await;
+        let r = app.send(batch().json(&lone)).await;
+        assert_eq!(r.body["results"][0]["status"], "scheduled", "{}", r.text);
+
         // Accounts, clips and batches.
         for (path, body, other) in [
             ("/accounts", json!({"platform": "tiktok"}), json!({"platform": "youtube"})),

@@ -48,6 +48,10 @@ both_backends! {
         assert_eq!(list.len(), 1);
         assert_eq!(list[0]["entity_id"], b.as_str());
         assert_eq!(app.get("/ledger/events?limit=1000&entity_id=none").await.body, json!([]));
+        // The contract's literal form, empty fields as a form sends them: no filter, limit 100.
+        let r = app.get("/ledger/events?entity_id=&event_type=&limit=").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body.as_array().unwrap().len(), 3);
         for bad in ["limit=0", "limit=1001", "limit=abc", "limit=-1", "entity_id=%00"] {
             app.get(&format!("/ledger/events?{bad}")).await.assert_error(400);
         }
