@@ -53,12 +53,39 @@ pub(crate) fn prepare_session(conn: &mut Conn) -> QueryResult<()> {
     }
 }
 
-/// Settings of the database itself, applied once before the pool opens its connections
-/// (parallel opens changing the journal mode report "database is locked").
+/// Settings of the database itself, applied once before the pool opens its connections.
+///
+/// SQLite: switching a file to WAL needs it to itself, and SQLite answers "database is locked"
+/// at once, without its busy handler, when another process holds it (several servers starting
+/// together on a new file). So a file already in WAL is left alone, and the switch is retried
+/// until the busy timeout has passed.
 pub(crate) fn prepare_database(conn: &mut Conn) -> QueryResult<()> {
-    match conn {
-        Conn::Pg(_) => Ok(()),
-        Conn::Sqlite(c) => c.batch_execute("PRAGMA journal_mode = WAL"),
+    #[derive(QueryableByName)]
+    struct JournalMode {
+        #[diesel(sql_type = Text)]
+        journal_mode: String,
+    }
+    let Conn::Sqlite(c) = conn else {
+        return Ok(());
+    };
+    let deadline =
+        std::time::Instant::now() + std::time::Duration::from_millis(SQLITE_BUSY_TIMEOUT_MS.into());
+    loop {
+        let attempt = diesel::sql_query("PRAGMA journal_mode")
+            .get_result::<JournalMode>(c)
+            .and_then(|mode| match mode.journal_mode.eq_ignore_ascii_case("wal") {
+                true => Ok(()),
+                false => c.batch_execute("PRAGMA journal_mode = WAL"),
+            });
+        match attempt {
+            Err(DieselError::DatabaseError(_, ref info))
+                if info.message().contains("database is locked")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            other => return other,
+        }
     }
 }
 

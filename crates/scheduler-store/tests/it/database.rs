@@ -185,3 +185,50 @@ both_backends! {
         reopened.writer().unwrap();
     }
 }
+
+/// Several processes starting at once on a missing SQLite file (each its own `Db`, as separate
+/// api-servers are): every one opens it, switches it to WAL and finds it migrated, none reports
+/// "database is locked".
+#[test]
+fn sqlite_opens_and_migrates_from_many_pools_at_once() {
+    for _ in 0..20 {
+        let (url, _dir) = sqlite_url();
+        let options = OpenOptions {
+            create_if_missing: true,
+            ..options()
+        };
+        let barrier = Arc::new(Barrier::new(6));
+        let applied: Vec<Vec<String>> = (0..6)
+            .map(|_| {
+                let (url, options, barrier) = (url.clone(), options.clone(), barrier.clone());
+                thread::spawn(move || {
+                    barrier.wait();
+                    let db = Db::open(&url, &options).unwrap();
+                    run_migrations(&mut db.writer().unwrap()).unwrap()
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .collect();
+        assert_eq!(
+            applied.iter().filter(|a| !a.is_empty()).count(),
+            1,
+            "{applied:?}"
+        );
+        let mut conn = connect(&url, false).unwrap();
+        require_migrated(&mut conn).unwrap();
+        #[derive(QueryableByName)]
+        struct Mode {
+            #[diesel(sql_type = Text)]
+            journal_mode: String,
+        }
+        let Conn::Sqlite(c) = &mut conn else {
+            unreachable!()
+        };
+        let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
+            .get_result(c)
+            .unwrap();
+        assert_eq!(mode.journal_mode, "wal");
+    }
+}
