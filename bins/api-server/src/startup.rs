@@ -13,7 +13,9 @@ use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers, Logger
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use anyhow::Context;
 use chrono::Utc;
-use scheduler_store::{run_migrations, DatabaseUrl, Db, OpenOptions, StoreError, TickOutcome};
+use scheduler_store::{
+    run_migrations, DatabaseUrl, Db, GroupWriter, OpenOptions, StoreError, TickOutcome,
+};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -98,9 +100,17 @@ impl Application {
                 "no authentication"
             },
         );
+        // SQLite writes one transaction at a time: short writes are committed in groups by
+        // one thread. PostgreSQL runs them side by side, each on its own pooled connection.
+        let group = if db.url().is_sqlite() {
+            Some(GroupWriter::start(db.clone()).context("failed to start the writer thread")?)
+        } else {
+            None
+        };
         let state = AppState {
             db: db.clone(),
             rules: Arc::new(rules),
+            group,
         };
         let auth = AuthToken(token.map(|t| digest(t.as_bytes())));
         let server = HttpServer::new(move || {

@@ -119,7 +119,10 @@ pub fn get_account(conn: &mut Conn, id: &str) -> Result<Account> {
 
 /// One account, if it exists.
 pub(crate) fn find_account(conn: &mut Conn, id: &str) -> Result<Option<Account>> {
-    Ok(social_accounts::table.find(id).first(conn).optional()?)
+    Ok(social_accounts::table
+        .find(id)
+        .get_result(conn)
+        .optional()?)
 }
 
 /// Creates a clip; [`StoreError::Conflict`] when the id is taken.
@@ -146,7 +149,7 @@ pub fn create_clip(conn: &mut Conn, new: &NewClip, now: DateTime<Utc>) -> Result
 pub fn get_clip(conn: &mut Conn, id: &str) -> Result<Clip> {
     clips::table
         .find(id)
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::not_found("clip", id))
 }
@@ -160,7 +163,7 @@ pub(crate) fn clip_exists_or(
     let found = clips::table
         .find(id)
         .select(clips::id)
-        .first::<String>(conn)
+        .get_result::<String>(conn)
         .optional()?;
     found.map(drop).ok_or_else(missing)
 }

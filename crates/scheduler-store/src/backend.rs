@@ -3,8 +3,9 @@
 //!
 //! | concern | PostgreSQL | SQLite |
 //! |---|---|---|
-//! | session | `SET TIME ZONE 'UTC'` | `busy_timeout`, `foreign_keys`, `synchronous` |
+//! | session | `SET TIME ZONE 'UTC'` | `busy_timeout`, `foreign_keys`, `synchronous`, `temp_store` |
 //! | database, once | — | `journal_mode = WAL` |
+//! | checkpoints | — | `wal_autocheckpoint`, a thread running `wal_checkpoint(PASSIVE)` |
 //! | write transaction | `BEGIN` (read committed) | `BEGIN IMMEDIATE` |
 //! | per-account serialization | `pg_advisory_xact_lock` | the database write lock |
 //! | migrations | session `pg_advisory_lock` | `BEGIN IMMEDIATE` |
@@ -40,6 +41,10 @@ const ACCOUNT_LOCK_CLASS: i32 = 1;
 const INSERT_CHUNK: usize = 1_000;
 
 /// Settings every connection needs, applied when it is opened.
+///
+/// SQLite's `temp_store = MEMORY` keeps the savepoint journal in memory: every page a
+/// savepoint changes is copied there first, and a group commit (see [`crate::group`]) holds one
+/// savepoint per request, whose copies spilled to a temporary file past 64 KiB.
 pub(crate) fn prepare_session(conn: &mut Conn) -> QueryResult<()> {
     match conn {
         // `timestamptz` columns are declared `Timestamp`: they are read and written as UTC
@@ -48,7 +53,8 @@ pub(crate) fn prepare_session(conn: &mut Conn) -> QueryResult<()> {
         Conn::Sqlite(c) => c.batch_execute(&format!(
             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
              PRAGMA foreign_keys = ON; \
-             PRAGMA synchronous = NORMAL;"
+             PRAGMA synchronous = NORMAL; \
+             PRAGMA temp_store = MEMORY;"
         )),
     }
 }
@@ -86,6 +92,48 @@ pub(crate) fn prepare_database(conn: &mut Conn) -> QueryResult<()> {
             }
             other => return other,
         }
+    }
+}
+
+/// SQLite: how many WAL pages a pool connection's commit lets accumulate before it
+/// checkpoints by itself (about 40 MiB; SQLite's default is 1,000). [`crate::db::Db`]'s
+/// background thread normally checkpoints long before.
+pub const SQLITE_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
+/// SQLite: leaves checkpoints to the background thread (see [`SQLITE_AUTOCHECKPOINT_PAGES`]).
+pub(crate) fn leave_checkpoints_to_checkpointer(conn: &mut Conn) -> QueryResult<()> {
+    match conn {
+        Conn::Pg(_) => Ok(()),
+        Conn::Sqlite(c) => c.batch_execute(&format!(
+            "PRAGMA wal_autocheckpoint = {SQLITE_AUTOCHECKPOINT_PAGES}"
+        )),
+    }
+}
+
+/// What a checkpoint found in the WAL: `frames` in it, `copied` of them in the database file.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub(crate) struct WalState {
+    #[diesel(sql_type = BigInt, column_name = log)]
+    pub frames: i64,
+    #[diesel(sql_type = BigInt, column_name = checkpointed)]
+    pub copied: i64,
+}
+
+impl WalState {
+    /// Every frame is in the database file: the next writer may start the WAL over.
+    pub fn all_copied(&self) -> bool {
+        self.copied == self.frames
+    }
+}
+
+/// SQLite: copies what it can of the WAL into the database file without waiting for anyone
+/// (`PRAGMA wal_checkpoint(PASSIVE)`); PostgreSQL: nothing (`None`).
+pub(crate) fn checkpoint(conn: &mut Conn) -> QueryResult<Option<WalState>> {
+    match conn {
+        Conn::Pg(_) => Ok(None),
+        Conn::Sqlite(c) => diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+            .get_result(c)
+            .map(Some),
     }
 }
 

@@ -39,6 +39,10 @@ pub enum StoreError {
     /// No connection from the pool (every connection busy or the database unreachable).
     #[error("connection pool: {0}")]
     Pool(#[from] r2d2::Error),
+    /// The database cannot take the request now (too many writes waiting, the writer gone, or
+    /// the failure of a group commit reported to each of its jobs); a retry may succeed.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// Running or checking the migrations failed, or some are still pending.
     #[error("migrations: {0}")]
     Migration(String),
@@ -55,6 +59,35 @@ impl StoreError {
         Self::NotFound {
             kind,
             id: id.to_owned(),
+        }
+    }
+
+    /// The same error again, for each job of a failed group commit (the database error's kind
+    /// and message are kept; a pool error becomes [`StoreError::Unavailable`]).
+    pub(crate) fn replicate(&self) -> Self {
+        match self {
+            Self::NotFound { kind, id } => Self::NotFound {
+                kind,
+                id: id.clone(),
+            },
+            Self::Conflict(m) => Self::Conflict(m.clone()),
+            Self::Rejected(m) => Self::Rejected(m.clone()),
+            Self::InvalidUrl(m) => Self::InvalidUrl(m.clone()),
+            Self::DatabaseFileNotFound(m) => Self::DatabaseFileNotFound(m.clone()),
+            Self::Connect { target, cause } => Self::Connect {
+                target: target.clone(),
+                cause: cause.clone(),
+            },
+            Self::Pool(e) => Self::Unavailable(e.to_string()),
+            Self::Unavailable(m) => Self::Unavailable(m.clone()),
+            Self::Migration(m) => Self::Migration(m.clone()),
+            Self::Corrupt(m) => Self::Corrupt(m.clone()),
+            Self::Database(DieselError::DatabaseError(kind, info)) => Self::Database(
+                DieselError::DatabaseError(*kind, Box::new(info.message().to_owned())),
+            ),
+            Self::Database(e) => {
+                Self::Database(DieselError::QueryBuilderError(e.to_string().into()))
+            }
         }
     }
 

@@ -30,7 +30,7 @@ pub fn find_response(conn: &mut Conn, key: &str, endpoint: &str) -> Result<Optio
             idempotency_keys::response_status,
             idempotency_keys::response_body,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     row.map(|(request_hash, status, body)| {
         let status = u16::try_from(status)

@@ -4,9 +4,16 @@
 //! - [`db`]: database URLs, connections ([`Conn`]), the pool ([`Db`]) and the embedded
 //!   migrations.
 //! - [`backend`]: the only place with backend-specific SQL, including [`write_transaction`].
+//! - [`group`]: group commit of many small write transactions on one writer thread
+//!   ([`GroupWriter`]).
 //! - [`accounts`], [`schedule`], [`tick`], [`ledger`], [`idempotency`]: the operations. Each
 //!   takes a `&mut Conn`; writes open their own write transaction, or a savepoint inside one
 //!   the caller opened with [`write_transaction`].
+//!
+//! Statements are written so that diesel and SQLite can keep them prepared: a lookup by
+//! primary key is `find(id).get_result`, never `.first()` (whose `LIMIT ?` makes a SQLite built
+//! with STAT4, as the bundled one is, prepare the statement again on every execution), and a
+//! fixed set of values is a chain of `=` rather than `eq_any` (an `IN (…)` diesel never caches).
 //!
 //! Planning is `scheduler_core`'s; the store feeds it the account's posts near the requested
 //! time and writes the result with its ledger events atomically.
@@ -15,6 +22,7 @@ pub mod accounts;
 pub mod backend;
 pub mod db;
 mod error;
+pub mod group;
 pub mod idempotency;
 pub mod ledger;
 pub mod models;
@@ -29,6 +37,7 @@ pub use db::{
     OpenOptions, PooledConn,
 };
 pub use error::{Result, StoreError};
+pub use group::GroupWriter;
 pub use idempotency::{find_response, save_response, StoredResponse};
 pub use ledger::{list_events, EventFilter};
 pub use models::{Account, Clip, LedgerEvent, PublishLog, ScheduledBy};
@@ -52,9 +61,11 @@ pub(crate) fn new_id(prefix: &str) -> String {
 }
 
 /// A new id that sorts after the ids made before it: `prefix` and a time-ordered UUID (v7)
-/// without dashes (`evt_0193…`). For rows written many at a time (ledger events): their
-/// unique index grows at its right edge instead of dirtying a random page per row, which on
-/// SQLite made each tick batch rewrite most of the index into the WAL.
+/// without dashes (`evt_0193…`). For the rows written most (publish logs, ledger events):
+/// their unique index, and the ledger's index by entity id, grow at the right edge instead of
+/// taking a random page per row, and every page a write changes is written again to SQLite's
+/// WAL at each commit (a tick batch of random event ids rewrote most of that index; a group of
+/// schedule requests wrote one more page per request for each such index).
 pub(crate) fn new_ordered_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
 }

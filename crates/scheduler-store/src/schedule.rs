@@ -16,7 +16,7 @@ use crate::db::Conn;
 use crate::error::{Result, StoreError};
 use crate::ledger::{self, event_type, NewEventRow};
 use crate::models::{status, Account, PublishLog, ScheduledBy, SCHEDULE_TYPE_SCHEDULED};
-use crate::new_id;
+use crate::new_ordered_id;
 use crate::schema::publish_logs;
 
 /// A request to publish a clip on an account.
@@ -157,7 +157,7 @@ fn schedule_locked(
         None,
     )?;
 
-    let id = new_id("log");
+    let id = new_ordered_id("log");
     let now = now.trunc_subsecs(0);
     let log: PublishLog = diesel::insert_into(publish_logs::table)
         .values(LogRow {
@@ -277,7 +277,15 @@ fn post_times(
         p::publish_logs
             .filter(p::social_account_id.eq(&account.id))
             .filter(p::platform.eq(platform.as_str()))
-            .filter(p::status.eq_any(status::ACTIVE))
+            // Spelled out rather than `eq_any`: diesel prepares an `IN (…)` anew on every call,
+            // and caches this.
+            .filter(
+                p::status
+                    .eq(status::ACTIVE[0])
+                    .or(p::status.eq(status::ACTIVE[1]))
+                    .or(p::status.eq(status::ACTIVE[2]))
+                    .or(p::status.eq(status::ACTIVE[3])),
+            )
             .filter(p::id.ne(exclude))
     };
     let mut rows: Vec<Option<NaiveDateTime>> = account_posts()
@@ -426,7 +434,7 @@ fn not_scheduled(log: &PublishLog) -> StoreError {
 pub fn get_log(conn: &mut Conn, id: &str) -> Result<PublishLog> {
     publish_logs::table
         .find(id)
-        .first(conn)
+        .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::not_found("publish log", id))
 }

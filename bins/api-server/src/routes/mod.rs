@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
 use scheduler_core::RuleSet;
-use scheduler_store::{Conn, Db};
+use scheduler_store::{Conn, Db, GroupWriter};
 
 use crate::error::{ApiError, ErrorBody};
 
@@ -21,6 +21,8 @@ pub struct AppState {
     pub db: Db,
     /// The scheduling rules.
     pub rules: Arc<RuleSet>,
+    /// SQLite: the thread that commits [`Access::Write`] jobs in groups; PostgreSQL: none.
+    pub group: Option<GroupWriter>,
 }
 
 /// Every route: method and path as the OpenAPI document writes it. A test checks that each is
@@ -42,29 +44,47 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/openapi.json"),
 ];
 
-/// Whether a handler writes: on SQLite writers take the one writer connection in turn (see
-/// [`Db::writer`]), readers a connection of their own.
+/// What a handler does with the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// Only reads.
+    /// Only reads: a pooled connection of its own (on SQLite with WAL, never waiting for the
+    /// writer).
     Read,
-    /// Writes (or may write).
+    /// One short write transaction. SQLite: queued for the group-commit thread, which runs it
+    /// in a savepoint of a transaction it shares with the other queued writes and answers once
+    /// that committed (see [`GroupWriter`]). PostgreSQL: a pooled connection of its own.
     Write,
+    /// Writes committed batch by batch (the tick): the writer connection on SQLite (see
+    /// [`Db::writer`]), a pooled one on PostgreSQL.
+    WriteBatches,
 }
 
-/// Runs `f` with a pooled connection on the blocking thread pool: diesel calls, the pool
-/// checkout included, never run on an actix worker.
+/// Runs `f` with a database connection, off the actix workers: on the blocking thread pool
+/// (the pool checkout included), or on SQLite's group-commit thread for [`Access::Write`].
 pub async fn blocking<T, F>(state: &AppState, access: Access, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&mut Conn, &RuleSet) -> Result<T, ApiError> + Send + 'static,
 {
-    let db = state.db.clone();
     let rules = Arc::clone(&state.rules);
+    if let (Access::Write, Some(group)) = (access, &state.group) {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        group.submit(
+            move |conn| f(conn, &rules),
+            move |result| {
+                // The request may have gone (client disconnected): nobody to answer.
+                let _ = answer.send(result);
+            },
+        )?;
+        return answered
+            .await
+            .map_err(|_| ApiError::Internal("the write job ended without an answer".to_owned()))?;
+    }
+    let db = state.db.clone();
     web::block(move || {
         let mut conn = match access {
             Access::Read => db.conn()?,
-            Access::Write => db.writer()?,
+            Access::Write | Access::WriteBatches => db.writer()?,
         };
         f(&mut conn, &rules)
     })

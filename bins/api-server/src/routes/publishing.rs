@@ -478,7 +478,7 @@ pub async fn tick(
     query: web::Query<TickQuery>,
 ) -> ApiResult<web::Json<TickOut>> {
     let dry_run = parse_bool("dry_run", query.dry_run.as_deref())?;
-    let outcome = blocking(&state, Access::Write, move |conn, _| {
+    let outcome = blocking(&state, Access::WriteBatches, move |conn, _| {
         Ok(scheduler_store::tick(
             conn,
             TICK_BATCH_SIZE,

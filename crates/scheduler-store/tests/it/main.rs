@@ -7,6 +7,7 @@ mod accounts;
 mod atomicity;
 mod concurrency;
 mod database;
+mod group;
 mod ledger;
 mod monitoring;
 mod schedule;

@@ -1,0 +1,201 @@
+//! Group commit: one thread that runs queued small write transactions together, each in a
+//! savepoint of one shared transaction, and commits them at once.
+//!
+//! SQLite lets one connection write at a time, so concurrent writers only take turns; what
+//! each turn costs besides its own statements (handing the writer connection from thread to
+//! thread, `BEGIN IMMEDIATE`, the commit's WAL append) is paid once per group instead of once
+//! per request. A job's answer is delivered only after the group committed, so nobody sees a
+//! write that could still be rolled back; a job that fails is rolled back to its savepoint and
+//! the others go on; a group whose commit fails fails every job of it, and nothing of it is
+//! written.
+//!
+//! Jobs must be short transactions that end with the group: a job that commits batch by batch
+//! (the tick) takes [`Db::writer`] itself, and the group thread waits for it.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::thread;
+
+use diesel::connection::Connection;
+use diesel::result::Error as DieselError;
+
+use crate::backend::write_transaction;
+use crate::db::{Conn, Db};
+use crate::error::StoreError;
+
+/// The most jobs committed together.
+const MAX_GROUP: usize = 64;
+
+/// The most jobs waiting; a submit beyond them is refused ([`GroupWriter::submit`]).
+const QUEUE_CAPACITY: usize = 4_096;
+
+/// One queued job: its work and where its answer goes.
+trait Job: Send {
+    /// Runs the work in a savepoint; returns what delivers the answer once the group's
+    /// outcome is known.
+    fn run(self: Box<Self>, conn: &mut Conn) -> Box<dyn Deliver>;
+    /// Answers with `error` without running the work (the group could not start).
+    fn fail(self: Box<Self>, error: &StoreError);
+}
+
+/// A job's answer, held until the group commits or fails.
+trait Deliver: Send {
+    /// Delivers the answer: the work's own result if the group committed (`None`), else
+    /// `error` (a failed job keeps its own error: it wrote nothing either way).
+    fn deliver(self: Box<Self>, commit_error: Option<&StoreError>);
+}
+
+struct Task<W, D> {
+    work: W,
+    done: D,
+}
+
+/// A job's result and where it goes.
+struct Outcome<T, E, D> {
+    result: Result<T, E>,
+    done: D,
+}
+
+/// Keeps a job's own error apart from the savepoint's database errors.
+enum SavepointError<E> {
+    Job(E),
+    Database(DieselError),
+}
+
+impl<E> From<DieselError> for SavepointError<E> {
+    fn from(e: DieselError) -> Self {
+        Self::Database(e)
+    }
+}
+
+impl<T, E, W, D> Job for Task<W, D>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+    W: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+    D: FnOnce(Result<T, E>) + Send + 'static,
+{
+    fn run(self: Box<Self>, conn: &mut Conn) -> Box<dyn Deliver> {
+        let Task { work, done } = *self;
+        let result = conn
+            .transaction(|conn| work(conn).map_err(SavepointError::Job))
+            .map_err(|e| match e {
+                SavepointError::Job(e) => e,
+                SavepointError::Database(e) => E::from(StoreError::from(e)),
+            });
+        Box::new(Outcome { result, done })
+    }
+
+    fn fail(self: Box<Self>, error: &StoreError) {
+        (self.done)(Err(E::from(error.replicate())));
+    }
+}
+
+impl<T, E, D> Deliver for Outcome<T, E, D>
+where
+    T: Send,
+    E: From<StoreError> + Send,
+    D: FnOnce(Result<T, E>) + Send,
+{
+    fn deliver(self: Box<Self>, commit_error: Option<&StoreError>) {
+        let result = match (self.result, commit_error) {
+            (Ok(_), Some(error)) => Err(E::from(error.replicate())),
+            (result, _) => result,
+        };
+        (self.done)(result);
+    }
+}
+
+/// The submitting side of a group-commit thread; clones share the thread, which ends when the
+/// last clone is dropped (after running what is queued).
+#[derive(Clone)]
+pub struct GroupWriter {
+    queue: SyncSender<Box<dyn Job>>,
+}
+
+impl std::fmt::Debug for GroupWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupWriter").finish_non_exhaustive()
+    }
+}
+
+impl GroupWriter {
+    /// Starts the thread; it writes through [`Db::writer`].
+    pub fn start(db: Db) -> std::io::Result<Self> {
+        let (queue, jobs) = mpsc::sync_channel(QUEUE_CAPACITY);
+        thread::Builder::new()
+            .name("group-commit".to_owned())
+            .spawn(move || run(&db, &jobs))?;
+        Ok(Self { queue })
+    }
+
+    /// Queues `work`; `done` gets its result once the group holding it committed (or failed).
+    /// `work` runs in a savepoint on the writer connection: its writes are rolled back if it
+    /// returns an error, and it must not commit (no batch-by-batch work).
+    ///
+    /// Never blocks. If the queue is full or the thread is gone, `done` is not called and the
+    /// error says so ([`StoreError::Unavailable`]).
+    pub fn submit<T, E, W, D>(&self, work: W, done: D) -> Result<(), StoreError>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        W: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        D: FnOnce(Result<T, E>) + Send + 'static,
+    {
+        match self.queue.try_send(Box::new(Task { work, done })) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => Err(StoreError::Unavailable(
+                "too many writes are waiting".to_owned(),
+            )),
+            Err(TrySendError::Disconnected(_)) => Err(StoreError::Unavailable(
+                "the writer thread has stopped".to_owned(),
+            )),
+        }
+    }
+}
+
+/// The thread: waits for a job, takes what else is queued (up to [`MAX_GROUP`]), runs them as
+/// one group; until every [`GroupWriter`] is dropped.
+fn run(db: &Db, jobs: &Receiver<Box<dyn Job>>) {
+    while let Ok(first) = jobs.recv() {
+        let mut group = Vec::with_capacity(MAX_GROUP);
+        group.push(first);
+        while group.len() < MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        // A panicking job drops the others' answer channels (their callers see the channel
+        // closed) and, since the connection is dropped while unwinding, the pool discards it;
+        // the thread goes on with the next group.
+        if catch_unwind(AssertUnwindSafe(|| commit_group(db, group))).is_err() {
+            log::error!("a write job panicked; its group was rolled back");
+        }
+    }
+}
+
+/// Runs `group` in one write transaction, each job in its savepoint, commits, then delivers
+/// every answer.
+fn commit_group(db: &Db, group: Vec<Box<dyn Job>>) {
+    let mut conn = match db.writer() {
+        Ok(conn) => conn,
+        Err(error) => return group.into_iter().for_each(|job| job.fail(&error)),
+    };
+    let mut answers = Vec::with_capacity(group.len());
+    let mut pending = group.into_iter();
+    let committed = write_transaction(&mut conn, |conn| {
+        answers.extend(pending.by_ref().map(|job| job.run(conn)));
+        Ok::<_, StoreError>(())
+    });
+    // Jobs not run because the transaction could not begin.
+    let error = committed.err();
+    if let Some(error) = &error {
+        pending.for_each(|job| job.fail(error));
+    }
+    for answer in answers {
+        answer.deliver(error.as_ref());
+    }
+    // Between groups, once the answers are out: the WAL's restart (see `Db::finish_checkpoint`).
+    db.finish_checkpoint(&mut conn);
+}

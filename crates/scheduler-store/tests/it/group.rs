@@ -1,0 +1,173 @@
+//! Group commit ([`GroupWriter`]): jobs queued together share one transaction, each in its
+//! savepoint; an answer comes only after its group committed; a failing job takes back only
+//! its own writes; a panicking job costs its group, not the writer. And the WAL checkpoints
+//! that go with it on SQLite.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use chrono::Utc;
+use scheduler_store::{connect, create_clip, get_clip, Conn, GroupWriter, NewClip, StoreError};
+
+use crate::support::{both_backends, sqlite, TestDb};
+
+type Answer = Result<String, StoreError>;
+
+/// Queues a job creating clip `id`, then failing if `fail`; its answer goes to `answers`.
+fn create(group: &GroupWriter, answers: &mpsc::Sender<(String, Answer)>, id: &str, fail: bool) {
+    let (id, answers) = (id.to_owned(), answers.clone());
+    let key = id.clone();
+    group
+        .submit(
+            move |conn: &mut Conn| {
+                let clip = create_clip(
+                    conn,
+                    &NewClip {
+                        id: Some(id.clone()),
+                        ..NewClip::default()
+                    },
+                    Utc::now(),
+                )?;
+                if fail {
+                    return Err(StoreError::Rejected(format!("{id} fails after writing")));
+                }
+                Ok(clip.id)
+            },
+            move |answer| answers.send((key, answer)).unwrap(),
+        )
+        .unwrap();
+}
+
+/// Queues a job that sleeps inside the group's transaction, and returns once it runs, so that
+/// what is submitted next forms the next group.
+fn hold_the_writer(group: &GroupWriter, for_: Duration) -> mpsc::Receiver<()> {
+    let (started, running) = mpsc::channel();
+    let (done, finished) = mpsc::channel();
+    group
+        .submit(
+            move |_: &mut Conn| {
+                started.send(()).unwrap();
+                std::thread::sleep(for_);
+                Ok::<_, StoreError>(())
+            },
+            move |answer| {
+                answer.unwrap();
+                done.send(()).unwrap();
+            },
+        )
+        .unwrap();
+    running.recv().unwrap();
+    finished
+}
+
+fn clip_exists(db: &TestDb, id: &str) -> bool {
+    match get_clip(&mut db.conn(), id) {
+        Ok(_) => true,
+        Err(StoreError::NotFound { .. }) => false,
+        Err(other) => panic!("{other}"),
+    }
+}
+
+both_backends! {
+    fn a_failing_job_takes_back_only_its_own_writes(db) {
+        let group = GroupWriter::start(db.db.clone()).unwrap();
+        let (answers, answered) = mpsc::channel();
+        let held = hold_the_writer(&group, Duration::from_millis(200));
+        for (id, fail) in [("clip_a", false), ("clip_b", true), ("clip_c", false)] {
+            create(&group, &answers, id, fail);
+        }
+        held.recv().unwrap();
+        let mut got: Vec<(String, Answer)> = (0..3).map(|_| answered.recv().unwrap()).collect();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(got[0].1.as_deref().unwrap(), "clip_a");
+        assert!(
+            matches!(&got[1].1, Err(StoreError::Rejected(m)) if m == "clip_b fails after writing"),
+            "{:?}",
+            got[1].1
+        );
+        assert_eq!(got[2].1.as_deref().unwrap(), "clip_c");
+        assert!(clip_exists(db, "clip_a"));
+        assert!(!clip_exists(db, "clip_b"), "the failed job's write was kept");
+        assert!(clip_exists(db, "clip_c"));
+    }
+
+    fn an_answer_comes_after_its_group_committed(db) {
+        let group = GroupWriter::start(db.db.clone()).unwrap();
+        let url = db.db.url().clone();
+        let (seen, saw) = mpsc::channel();
+        let held = hold_the_writer(&group, Duration::from_millis(100));
+        for i in 0..20 {
+            let (id, url, seen) = (format!("clip_{i}"), url.clone(), seen.clone());
+            let key = id.clone();
+            group
+                .submit(
+                    move |conn: &mut Conn| {
+                        create_clip(
+                            conn,
+                            &NewClip {
+                                id: Some(id),
+                                ..NewClip::default()
+                            },
+                            Utc::now(),
+                        )
+                    },
+                    // Another connection: it sees only what was committed.
+                    move |answer| {
+                        answer.unwrap();
+                        let mut other = connect(&url, false).unwrap();
+                        seen.send(get_clip(&mut other, &key).is_ok()).unwrap();
+                    },
+                )
+                .unwrap();
+        }
+        held.recv().unwrap();
+        let visible: Vec<bool> = (0..20).map(|_| saw.recv().unwrap()).collect();
+        assert!(visible.iter().all(|v| *v), "{visible:?}");
+    }
+
+    fn a_panicking_job_costs_its_group_not_the_writer(db) {
+        let group = GroupWriter::start(db.db.clone()).unwrap();
+        let (answers, answered) = mpsc::channel();
+        let held = hold_the_writer(&group, Duration::from_millis(200));
+        create(&group, &answers, "clip_before", false);
+        group
+            .submit(
+                |_: &mut Conn| -> Result<(), StoreError> { panic!("a bug in a job") },
+                |_| unreachable!("a panicking job has no answer"),
+            )
+            .unwrap();
+        held.recv().unwrap();
+        // The panic rolled back its group: no answer, and the clip was not kept.
+        assert!(answered.recv_timeout(Duration::from_millis(500)).is_err());
+        assert!(!clip_exists(db, "clip_before"));
+        // The writer goes on.
+        create(&group, &answers, "clip_after", false);
+        let (id, answer) = answered.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!((id.as_str(), answer.unwrap().as_str()), ("clip_after", "clip_after"));
+        assert!(clip_exists(db, "clip_after"));
+    }
+}
+
+/// SQLite: under a steady stream of writes the WAL is copied into the database file by the
+/// background thread and started over by the writer, instead of growing to the safety net.
+/// (The WAL file keeps its largest size; a WAL never started over grows by every commit.)
+#[test]
+fn sqlite_wal_starts_over_under_steady_writes() {
+    let db = sqlite();
+    let scheduler_store::DatabaseUrl::Sqlite(path) = db.db.url().clone() else {
+        unreachable!()
+    };
+    let group = GroupWriter::start(db.db.clone()).unwrap();
+    let (answers, answered) = mpsc::channel();
+    // Each clip is its own group (its answer is waited for): a commit of a few WAL frames.
+    let clips = 6_000;
+    for i in 0..clips {
+        create(&group, &answers, &format!("clip_{i}"), false);
+        answered.recv().unwrap().1.unwrap();
+    }
+    let wal_pages = std::fs::metadata(format!("{path}-wal")).unwrap().len() / 4_096;
+    assert!(
+        wal_pages < 4_000,
+        "the WAL grew to {wal_pages} pages for {clips} commits: it never started over"
+    );
+}
