@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use scheduler_core::{Platform, RuleSet, Zone};
 
 use crate::backend::write_transaction;
-use crate::db::Conn;
+use crate::db::{on_backend, Conn};
 use crate::error::{Result, StoreError};
 use crate::models::{Account, Clip};
 use crate::new_id;
@@ -119,10 +119,21 @@ pub fn get_account(conn: &mut Conn, id: &str) -> Result<Account> {
 
 /// One account, if it exists.
 pub(crate) fn find_account(conn: &mut Conn, id: &str) -> Result<Option<Account>> {
-    Ok(social_accounts::table
-        .find(id)
-        .get_result(conn)
-        .optional()?)
+    let query = social_accounts::table.find(id);
+    Ok(on_backend!(conn, |c| query.get_result(c).optional())?)
+}
+
+/// One account, if it exists, and whether the clip `clip_id` exists.
+pub(crate) fn find_account_with_clip(
+    conn: &mut Conn,
+    id: &str,
+    clip_id: &str,
+) -> Result<Option<(Account, bool)>> {
+    let query = social_accounts::table.find(id).select((
+        social_accounts::all_columns,
+        diesel::dsl::exists(clips::table.find(clip_id)),
+    ));
+    Ok(on_backend!(conn, |c| query.get_result(c).optional())?)
 }
 
 /// Creates a clip; [`StoreError::Conflict`] when the id is taken.
@@ -160,10 +171,7 @@ pub(crate) fn clip_exists_or(
     id: &str,
     missing: impl FnOnce() -> StoreError,
 ) -> Result<()> {
-    let found = clips::table
-        .find(id)
-        .select(clips::id)
-        .get_result::<String>(conn)
-        .optional()?;
+    let query = clips::table.find(id).select(clips::id);
+    let found = on_backend!(conn, |c| query.get_result::<String>(c).optional())?;
     found.map(drop).ok_or_else(missing)
 }

@@ -11,7 +11,7 @@
 //! | migrations | session `pg_advisory_lock` | `BEGIN IMMEDIATE` |
 //! | clock | the database's `now()` | the host clock passed in |
 //! | claiming due logs | `FOR UPDATE SKIP LOCKED` | the database write lock |
-//! | inserting many events | one multi-row `INSERT` per chunk | the same |
+//! | inserting events | one multi-row `INSERT` per chunk | the same, or one row per statement for a few |
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::connection::{
@@ -36,6 +36,9 @@ const MIGRATION_LOCK_KEY: i64 = 0x7363_6865_642d_6d67;
 
 /// The first key of the two-key advisory locks that serialize scheduling per account.
 const ACCOUNT_LOCK_CLASS: i32 = 1;
+
+/// Up to this many events are inserted one row per statement ([`insert_events`]).
+const FEW_EVENTS: usize = 4;
 
 /// Rows per multi-row `INSERT` (keeps bind parameters well under both backends' limits).
 const INSERT_CHUNK: usize = 1_000;
@@ -252,8 +255,21 @@ pub(crate) fn claim_due(
     }
 }
 
-/// Inserts ledger events with multi-row `INSERT`s.
+/// Inserts ledger events. PostgreSQL: multi-row `INSERT`s, one round trip per chunk. SQLite,
+/// where a statement costs no round trip: a few rows (a schedule's one or two) one by one with
+/// a statement it keeps prepared, many (a tick batch) with multi-row `INSERT`s, which diesel
+/// prepares anew each time.
 pub(crate) fn insert_events(conn: &mut Conn, rows: &[NewEventRow]) -> QueryResult<()> {
+    if let Conn::Sqlite(c) = conn {
+        if rows.len() <= FEW_EVENTS {
+            for row in rows {
+                diesel::insert_into(ledger_events::table)
+                    .values(row)
+                    .execute(c)?;
+            }
+            return Ok(());
+        }
+    }
     for chunk in rows.chunks(INSERT_CHUNK) {
         let insert = diesel::insert_into(ledger_events::table).values(chunk);
         match conn {

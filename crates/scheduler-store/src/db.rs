@@ -22,6 +22,23 @@ use crate::error::{Result, StoreError};
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
+/// Runs `$body` with `$c` bound to the backend's own connection inside a [`Conn`]: the same
+/// diesel query, compiled once per backend.
+///
+/// For the statements of the hot paths (scheduling). Through `MultiConnection` diesel renders
+/// the SQL text of every query and binds its values through an extra layer to find the
+/// prepared statement; on the backend's own connection the statement is found by the query's
+/// type. Not a place for SQL that differs between backends: that is [`crate::backend`]'s.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::Conn::Pg($c) => $body,
+            $crate::db::Conn::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 /// A connection to either backend. Every store function takes one; the code path is shared,
 /// and [`crate::backend`] holds the few statements that differ.
 #[derive(diesel::MultiConnection)]
@@ -298,6 +315,8 @@ impl Checkpointer {
     const EVERY: Duration = Duration::from_millis(100);
     /// SQLite's own default checkpoint size.
     const RESTART_AT: i64 = 1_000;
+    /// Frames written during a checkpoint that are few enough for the writer to copy.
+    const SMALL_TAIL: i64 = 64;
 
     fn start(url: &DatabaseUrl) -> Result<Self> {
         let (stop, stopped) = mpsc::channel::<()>();
@@ -309,17 +328,18 @@ impl Checkpointer {
                 let mut conn = None;
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(Self::EVERY) {
                     let result = match &mut conn {
-                        Some(c) => backend::checkpoint(c).map_err(StoreError::from),
+                        Some(c) => Self::pass(c),
                         None => connect(&url, false).map(|c| {
                             conn = Some(c);
-                            None
+                            false
                         }),
                     };
                     match result {
-                        Ok(Some(wal)) if wal.frames >= Self::RESTART_AT && wal.all_copied() => {
-                            wanted.store(true, Ordering::Relaxed);
+                        Ok(restart) => {
+                            if restart {
+                                wanted.store(true, Ordering::Relaxed);
+                            }
                         }
-                        Ok(_) => {}
                         Err(e) => {
                             log::warn!("WAL checkpoint of {url}: {e}");
                             conn = None;
@@ -332,6 +352,28 @@ impl Checkpointer {
             restart_wanted,
             _stop: stop,
         })
+    }
+
+    /// One round of checkpoints; whether the writer should now finish it. Once the WAL is past
+    /// [`Self::RESTART_AT`] frames, it checkpoints again while the frames written during the
+    /// last checkpoint (its `fsync`s take milliseconds) are many, so that the writer's own
+    /// checkpoint, which it waits for, has little left to copy and sync.
+    fn pass(conn: &mut Conn) -> Result<bool> {
+        let mut last = backend::checkpoint(conn)?;
+        for _ in 0..4 {
+            match last {
+                Some(wal) if wal.frames >= Self::RESTART_AT && wal.all_copied() => {
+                    let next = backend::checkpoint(conn)?;
+                    let written = next.map_or(0, |n| n.frames - wal.frames);
+                    last = next;
+                    if written < Self::SMALL_TAIL {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        Ok(last.is_some_and(|wal| wal.frames >= Self::RESTART_AT && wal.all_copied()))
     }
 }
 

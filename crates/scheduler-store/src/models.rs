@@ -1,17 +1,16 @@
 //! The rows the store returns, with UTC instants and parsed platform and zone, and the values
-//! written in the text columns.
+//! written in the text columns. Each row type reads from either backend's own connection and
+//! from [`crate::Conn`].
 
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::deserialize::{self, Queryable};
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromStaticSqlRow, Queryable};
 use scheduler_core::{Platform, Zone};
 
-use crate::db::Conn;
 use crate::schema::{clips, ledger_events, publish_logs, social_accounts};
-
-type Backend = <Conn as diesel::Connection>::Backend;
 
 /// The `status` values of a publish log.
 pub mod status {
@@ -162,7 +161,11 @@ fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
 }
 
-impl Queryable<social_accounts::SqlType, Backend> for Account {
+impl<DB: Backend> Queryable<social_accounts::SqlType, DB> for Account
+where
+    (String, String, Option<String>, String, NaiveDateTime):
+        FromStaticSqlRow<social_accounts::SqlType, DB>,
+{
     type Row = (String, String, Option<String>, String, NaiveDateTime);
 
     fn build((id, platform, handle, timezone, created_at): Self::Row) -> deserialize::Result<Self> {
@@ -176,7 +179,10 @@ impl Queryable<social_accounts::SqlType, Backend> for Account {
     }
 }
 
-impl Queryable<clips::SqlType, Backend> for Clip {
+impl<DB: Backend> Queryable<clips::SqlType, DB> for Clip
+where
+    (String, Option<String>, Option<String>, NaiveDateTime): FromStaticSqlRow<clips::SqlType, DB>,
+{
     type Row = (String, Option<String>, Option<String>, NaiveDateTime);
 
     fn build((id, title, media_url, created_at): Self::Row) -> deserialize::Result<Self> {
@@ -205,7 +211,10 @@ type LogRow = (
     NaiveDateTime,
 );
 
-impl Queryable<publish_logs::SqlType, Backend> for PublishLog {
+impl<DB: Backend> Queryable<publish_logs::SqlType, DB> for PublishLog
+where
+    LogRow: FromStaticSqlRow<publish_logs::SqlType, DB>,
+{
     type Row = LogRow;
 
     fn build(row: LogRow) -> deserialize::Result<Self> {
@@ -229,7 +238,11 @@ impl Queryable<publish_logs::SqlType, Backend> for PublishLog {
     }
 }
 
-impl Queryable<ledger_events::SqlType, Backend> for LedgerEvent {
+impl<DB: Backend> Queryable<ledger_events::SqlType, DB> for LedgerEvent
+where
+    (i64, String, String, String, String, String, NaiveDateTime):
+        FromStaticSqlRow<ledger_events::SqlType, DB>,
+{
     type Row = (i64, String, String, String, String, String, NaiveDateTime);
 
     fn build(
