@@ -7,7 +7,8 @@
 #
 # Prints wrk's summary (throughput, p50/p90/p99/p99.9 latency, errors) and the server's peak
 # resident memory (VmHWM). Settings: BENCH_SECONDS (30), BENCH_CONNECTIONS (32),
-# BENCH_THREADS (2), BENCH_ACCOUNTS (1000).
+# BENCH_THREADS (2), BENCH_ACCOUNTS (1000); the server: BENCH_SERVER_ARGS (extra flags),
+# BENCH_LOG (its RUST_LOG, default warn), BENCH_SERVER_LOG (where its stderr goes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}
@@ -30,8 +31,8 @@ case "$backend" in
   *) echo "usage: $0 sqlite | postgres URL" >&2; exit 2 ;;
 esac
 
-RUST_LOG=warn target/release/api-server --bind 127.0.0.1:0 --database-url "$url" ${BENCH_SERVER_ARGS:-} \
-  2> "$work/server.log" &
+RUST_LOG=${BENCH_LOG:-warn} target/release/api-server --bind 127.0.0.1:0 --database-url "$url" ${BENCH_SERVER_ARGS:-} \
+  2> "${BENCH_SERVER_LOG:-$work/server.log}" &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true

@@ -85,81 +85,83 @@ fn seed(conn: &mut Conn) {
     }
 }
 
-/// The plans of the store's two reads of an account's posts near a time (`post_times` in
-/// `src/schedule.rs`, written out in SQL with placeholders, as diesel sends them): the posts
-/// with a time, then those without one. SQLite: `EXPLAIN QUERY PLAN`; PostgreSQL: the generic
-/// plan of the prepared statement (the one diesel's cached statements settle on).
+/// The plan of the store's read of an account's posts near a time (`post_times` in
+/// `src/schedule.rs`, written out in SQL with placeholders): one `UNION ALL` of the posts with
+/// a time and those without one. diesel numbers the second half's parameters on; here both
+/// halves reuse the same nine, which have the same values. SQLite: `EXPLAIN QUERY PLAN`;
+/// PostgreSQL: the generic plan of the prepared statement (the one diesel's cached statements
+/// settle on).
 fn explain_post_times(conn: &mut Conn) -> Vec<String> {
-    let query = |p: &dyn Fn(usize) -> String, time: &str| {
+    let query = |p: &dyn Fn(usize) -> String| {
+        let half = |select: &str, time: &str| {
+            format!(
+                "SELECT {select} FROM publish_logs \
+                 WHERE social_account_id = {} AND platform = {} \
+                   AND (status = {} OR status = {} OR status = {} OR status = {}) \
+                   AND id != {} AND {time} BETWEEN {} AND {}",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(9),
+            )
+        };
         format!(
-            "SELECT {time} FROM publish_logs \
-             WHERE social_account_id = {} AND platform = {} AND status IN ({}, {}, {}, {}) \
-               AND id != {} AND {} BETWEEN {} AND {}",
-            p(1),
-            p(2),
-            p(3),
-            p(4),
-            p(5),
-            p(6),
-            p(7),
-            if time == "scheduled_for" {
-                "scheduled_for".to_owned()
-            } else {
-                "scheduled_for IS NULL AND created_at".to_owned()
-            },
-            p(8),
-            p(9),
+            "{} UNION ALL {}",
+            half("scheduled_for", "scheduled_for"),
+            half("created_at", "scheduled_for IS NULL AND created_at"),
         )
     };
-    let mut lines = Vec::new();
-    for time in ["scheduled_for", "created_at"] {
-        lines.push(format!("-- posts by {time}:"));
-        match conn {
-            Conn::Sqlite(c) => {
-                #[derive(QueryableByName)]
-                struct Row {
-                    #[diesel(sql_type = Text)]
-                    detail: String,
-                }
-                let sql = format!("EXPLAIN QUERY PLAN {}", query(&|i| format!("?{i}"), time));
-                let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
-                for value in binds() {
-                    q = q.bind::<Text, _>(value);
-                }
-                lines.extend(q.load::<Row>(c).unwrap().into_iter().map(|r| r.detail));
+    let mut lines = vec!["-- posts by scheduled_for, then without one by created_at:".to_owned()];
+    match conn {
+        Conn::Sqlite(c) => {
+            #[derive(QueryableByName)]
+            struct Row {
+                #[diesel(sql_type = Text)]
+                detail: String,
             }
-            Conn::Pg(c) => {
-                #[derive(QueryableByName)]
-                struct Row {
-                    #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
-                    plan: String,
-                }
-                diesel::sql_query("SET plan_cache_mode = force_generic_plan")
-                    .execute(c)
-                    .unwrap();
-                diesel::sql_query(format!(
-                    "PREPARE post_times_plan (text, text, text, text, text, text, text, \
-                     timestamptz, timestamptz) AS {}",
-                    query(&|i| format!("${i}"), time)
-                ))
+            let sql = format!("EXPLAIN QUERY PLAN {}", query(&|i| format!("?{i}")));
+            let mut q = diesel::sql_query(sql).into_boxed::<diesel::sqlite::Sqlite>();
+            for value in binds() {
+                q = q.bind::<Text, _>(value);
+            }
+            lines.extend(q.load::<Row>(c).unwrap().into_iter().map(|r| r.detail));
+        }
+        Conn::Pg(c) => {
+            #[derive(QueryableByName)]
+            struct Row {
+                #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+                plan: String,
+            }
+            diesel::sql_query("SET plan_cache_mode = force_generic_plan")
                 .execute(c)
                 .unwrap();
-                let args = binds()
-                    .iter()
-                    .map(|v| format!("'{v}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let plan = diesel::sql_query(format!("EXPLAIN EXECUTE post_times_plan ({args})"))
-                    .load::<Row>(c)
-                    .unwrap();
-                lines.extend(plan.into_iter().map(|r| r.plan));
-                diesel::sql_query("DEALLOCATE post_times_plan")
-                    .execute(c)
-                    .unwrap();
-                diesel::sql_query("RESET plan_cache_mode")
-                    .execute(c)
-                    .unwrap();
-            }
+            diesel::sql_query(format!(
+                "PREPARE post_times_plan (text, text, text, text, text, text, text, \
+                 timestamptz, timestamptz) AS {}",
+                query(&|i| format!("${i}"))
+            ))
+            .execute(c)
+            .unwrap();
+            let args = binds()
+                .iter()
+                .map(|v| format!("'{v}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let plan = diesel::sql_query(format!("EXPLAIN EXECUTE post_times_plan ({args})"))
+                .load::<Row>(c)
+                .unwrap();
+            lines.extend(plan.into_iter().map(|r| r.plan));
+            diesel::sql_query("DEALLOCATE post_times_plan")
+                .execute(c)
+                .unwrap();
+            diesel::sql_query("RESET plan_cache_mode")
+                .execute(c)
+                .unwrap();
         }
     }
     lines
