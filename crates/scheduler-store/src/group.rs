@@ -32,8 +32,10 @@ const QUEUE_CAPACITY: usize = 4_096;
 /// One queued job: its work and where its answer goes.
 trait Job: Send {
     /// Runs the work in a savepoint; returns what delivers the answer once the group's
-    /// outcome is known.
-    fn run(self: Box<Self>, conn: &mut Conn) -> Box<dyn Deliver>;
+    /// outcome is known, and the error of the savepoint itself if it could not be opened,
+    /// released or rolled back (then the group's transaction may be gone, see
+    /// [`commit_group`]).
+    fn run(self: Box<Self>, conn: &mut Conn) -> (Box<dyn Deliver>, Option<StoreError>);
     /// Answers with `error` without running the work (the group could not start).
     fn fail(self: Box<Self>, error: &StoreError);
 }
@@ -75,15 +77,20 @@ where
     W: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
     D: FnOnce(Result<T, E>) + Send + 'static,
 {
-    fn run(self: Box<Self>, conn: &mut Conn) -> Box<dyn Deliver> {
+    fn run(self: Box<Self>, conn: &mut Conn) -> (Box<dyn Deliver>, Option<StoreError>) {
         let Task { work, done } = *self;
+        let mut broken = None;
         let result = conn
             .transaction(|conn| work(conn).map_err(SavepointError::Job))
             .map_err(|e| match e {
                 SavepointError::Job(e) => e,
-                SavepointError::Database(e) => E::from(StoreError::from(e)),
+                SavepointError::Database(e) => {
+                    let error = StoreError::from(e);
+                    broken = Some(error.replicate());
+                    E::from(error)
+                }
             });
-        Box::new(Outcome { result, done })
+        (Box::new(Outcome { result, done }), broken)
     }
 
     fn fail(self: Box<Self>, error: &StoreError) {
@@ -177,6 +184,12 @@ fn run(db: &Db, jobs: &Receiver<Box<dyn Job>>) {
 
 /// Runs `group` in one write transaction, each job in its savepoint, commits, then delivers
 /// every answer.
+///
+/// If a savepoint itself fails (it cannot be released or rolled back), the database may have
+/// ended the whole transaction on its own (SQLite does on a full disk or an I/O error), and
+/// the jobs after it would run, and commit, outside any transaction while the ones before were
+/// undone. So the group stops there: the rest is not run, the transaction is rolled back, and
+/// every job of the group fails.
 fn commit_group(db: &Db, group: Vec<Box<dyn Job>>) {
     let mut conn = match db.writer() {
         Ok(conn) => conn,
@@ -185,10 +198,16 @@ fn commit_group(db: &Db, group: Vec<Box<dyn Job>>) {
     let mut answers = Vec::with_capacity(group.len());
     let mut pending = group.into_iter();
     let committed = write_transaction(&mut conn, |conn| {
-        answers.extend(pending.by_ref().map(|job| job.run(conn)));
-        Ok::<_, StoreError>(())
+        for job in pending.by_ref() {
+            let (answer, broken) = job.run(conn);
+            answers.push(answer);
+            if let Some(error) = broken {
+                return Err(error);
+            }
+        }
+        Ok(())
     });
-    // Jobs not run because the transaction could not begin.
+    // Jobs not run: the transaction could not begin, or a savepoint failed.
     let error = committed.err();
     if let Some(error) = &error {
         pending.for_each(|job| job.fail(error));

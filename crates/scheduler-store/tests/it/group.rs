@@ -148,6 +148,41 @@ both_backends! {
     }
 }
 
+both_backends! {
+    fn a_transaction_ended_under_a_job_fails_its_whole_group(db) {
+        let group = GroupWriter::start(db.db.clone()).unwrap();
+        let (answers, answered) = mpsc::channel();
+        let held = hold_the_writer(&group, Duration::from_millis(200));
+        create(&group, &answers, "clip_before", false);
+        // What the database does on its own on a full disk or an I/O error: the whole
+        // transaction is rolled back under the job.
+        let (ended, ended_answer) = mpsc::channel();
+        group
+            .submit(
+                |conn: &mut Conn| -> Result<(), StoreError> {
+                    diesel::connection::SimpleConnection::batch_execute(conn, "ROLLBACK")?;
+                    Ok(())
+                },
+                move |answer| ended.send(answer.is_err()).unwrap(),
+            )
+            .unwrap();
+        create(&group, &answers, "clip_after", false);
+        held.recv().unwrap();
+        assert!(ended_answer.recv().unwrap(), "the job under which the transaction ended");
+        for _ in 0..2 {
+            let (id, answer) = answered.recv().unwrap();
+            assert!(answer.is_err(), "{id} was answered as written");
+        }
+        assert!(!clip_exists(db, "clip_before"));
+        assert!(!clip_exists(db, "clip_after"), "a job ran outside the transaction");
+        // The writer goes on.
+        create(&group, &answers, "clip_next", false);
+        let (id, answer) = answered.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!((id.as_str(), answer.unwrap().as_str()), ("clip_next", "clip_next"));
+        assert!(clip_exists(db, "clip_next"));
+    }
+}
+
 /// SQLite: under a steady stream of writes the WAL is copied into the database file by the
 /// background thread and started over by the writer, instead of growing to the safety net.
 /// (The WAL file keeps its largest size; a WAL never started over grows by every commit.)
