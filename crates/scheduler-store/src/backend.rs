@@ -198,8 +198,12 @@ where
             Manager::commit_transaction(conn)?;
             Ok(value)
         }
+        // The database may have rolled back on its own (SQLite on a full disk or an I/O error):
+        // `error` is the cause to report, not the rollback's "not in a transaction".
         Err(error) => match Manager::rollback_transaction(conn) {
-            Ok(()) | Err(DieselError::BrokenTransactionManager) => Err(error),
+            Ok(())
+            | Err(DieselError::BrokenTransactionManager)
+            | Err(DieselError::NotInTransaction) => Err(error),
             Err(rollback_error) => Err(rollback_error.into()),
         },
     }

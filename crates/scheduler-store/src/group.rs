@@ -16,7 +16,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread;
 
-use diesel::connection::Connection;
+use diesel::connection::{Connection, TransactionManager};
 use diesel::result::Error as DieselError;
 
 use crate::backend::write_transaction;
@@ -182,6 +182,16 @@ fn run(db: &Db, jobs: &Receiver<Box<dyn Job>>) {
     }
 }
 
+/// How many transactions and savepoints diesel has open on `conn` (`None` outside any, or when
+/// it lost track).
+fn transaction_depth(conn: &mut Conn) -> Option<u32> {
+    type Manager = <Conn as Connection>::TransactionManager;
+    match Manager::transaction_manager_status_mut(conn).transaction_depth() {
+        Ok(depth) => depth.map(u32::from),
+        Err(_) => None,
+    }
+}
+
 /// Runs `group` in one write transaction, each job in its savepoint, commits, then delivers
 /// every answer.
 ///
@@ -204,9 +214,25 @@ fn commit_group(db: &Db, group: Vec<Box<dyn Job>>) {
             if let Some(error) = broken {
                 return Err(error);
             }
+            // A job must end where it began: a savepoint it left open (one whose release failed)
+            // would make the final commit a mere release, and nothing would be committed.
+            if transaction_depth(conn) != Some(1) {
+                return Err(StoreError::Corrupt(
+                    "a write job left a savepoint open".to_owned(),
+                ));
+            }
         }
         Ok(())
     });
+    // The group failed with savepoints still open: the rollback above undid only the innermost.
+    // End the transaction for good; the pool then discards the connection, whose transaction
+    // state diesel no longer knows.
+    if committed.is_err() && transaction_depth(&mut conn).is_some() {
+        if let Err(e) = diesel::connection::SimpleConnection::batch_execute(&mut *conn, "ROLLBACK")
+        {
+            log::error!("rolling back a failed write group: {e}");
+        }
+    }
     // Jobs not run: the transaction could not begin, or a savepoint failed.
     let error = committed.err();
     if let Some(error) = &error {

@@ -183,6 +183,42 @@ both_backends! {
     }
 }
 
+both_backends! {
+    fn a_job_that_leaves_a_savepoint_open_fails_its_whole_group(db) {
+        let group = GroupWriter::start(db.db.clone()).unwrap();
+        let (answers, answered) = mpsc::channel();
+        let held = hold_the_writer(&group, Duration::from_millis(200));
+        create(&group, &answers, "clip_x", false);
+        // What a savepoint whose release failed leaves behind: one level too many.
+        let (left, left_answer) = mpsc::channel();
+        group
+            .submit(
+                |conn: &mut Conn| -> Result<(), StoreError> {
+                    type Manager = <Conn as diesel::Connection>::TransactionManager;
+                    <Manager as diesel::connection::TransactionManager<Conn>>::begin_transaction(
+                        conn,
+                    )?;
+                    Ok(())
+                },
+                move |answer| left.send(answer.is_err()).unwrap(),
+            )
+            .unwrap();
+        create(&group, &answers, "clip_y", false);
+        held.recv().unwrap();
+        assert!(left_answer.recv().unwrap(), "the job that left a savepoint open");
+        for _ in 0..2 {
+            let (id, answer) = answered.recv().unwrap();
+            assert!(answer.is_err(), "{id} was answered as written");
+        }
+        assert!(!clip_exists(db, "clip_x"));
+        assert!(!clip_exists(db, "clip_y"));
+        create(&group, &answers, "clip_next", false);
+        let (id, answer) = answered.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!((id.as_str(), answer.unwrap().as_str()), ("clip_next", "clip_next"));
+        assert!(clip_exists(db, "clip_next"));
+    }
+}
+
 /// SQLite: under a steady stream of writes the WAL is copied into the database file by the
 /// background thread and started over by the writer, instead of growing to the safety net.
 /// (The WAL file keeps its largest size; a WAL never started over grows by every commit.)
