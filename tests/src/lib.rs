@@ -1,10 +1,9 @@
 //! Helpers of the end-to-end tests: the real `api-server` and `tick-runner` binaries started
-//! as separate processes ([`Server`], [`TickLoop`], [`tick_once`]), rows written straight
+//! as separate processes ([`Server`], [`tick_loop`], [`tick_once`]), rows written straight
 //! into the database ([`seed`], [`insert_due_logs`]) and the checks of the contract's
 //! guarantees on what is stored ([`Audit`], [`assert_no_leak`]).
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -14,7 +13,9 @@ use diesel::prelude::*;
 use scheduler_store::Conn;
 use serde_json::Value;
 
-pub use scheduler_testkit::{backends, binary, postgres_configured, Backend, Proxy, TestDb};
+pub use scheduler_testkit::{
+    backends, binary, collect_stderr, postgres_configured, Backend, Process, Proxy, TestDb,
+};
 
 /// How long a server may take to start (migrations included) before the test fails.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -54,29 +55,6 @@ impl Resp {
     }
 }
 
-/// Collects a child's stderr into a string on a thread; reports the listening port once.
-fn collect_stderr(child: &mut Child, port: Option<mpsc::Sender<u16>>) -> Arc<Mutex<String>> {
-    let stderr = child.stderr.take().expect("a piped stderr");
-    let collected = Arc::new(Mutex::new(String::new()));
-    let sink = Arc::clone(&collected);
-    std::thread::spawn(move || {
-        let mut port = port;
-        for line in BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
-                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                if let (Some(send), Ok(p)) = (port.take(), digits.parse()) {
-                    let _ = send.send(p);
-                }
-            }
-            let mut all = sink.lock().expect("the stderr lock");
-            all.push_str(&line);
-            all.push('\n');
-        }
-    });
-    collected
-}
-
 /// A running `api-server` process on `127.0.0.1:<free port>`; killed on drop.
 #[derive(Debug)]
 pub struct Server {
@@ -112,7 +90,15 @@ impl Server {
         }
         let mut child = command.spawn().expect("api-server starts");
         let (send, port) = mpsc::channel();
-        let stderr = collect_stderr(&mut child, Some(send));
+        let mut send = Some(send);
+        let stderr = collect_stderr(&mut child, move |line| {
+            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                if let (Some(send), Ok(p)) = (send.take(), digits.parse::<u16>()) {
+                    let _ = send.send(p);
+                }
+            }
+        });
         let started = Instant::now();
         let port = loop {
             if let Ok(port) = port.recv_timeout(Duration::from_millis(100)) {
@@ -323,81 +309,11 @@ pub fn log_ids(line: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A running `tick-runner` whose stdout lines arrive on a channel; killed on drop.
-#[derive(Debug)]
-pub struct TickLoop {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl TickLoop {
-    /// Starts `tick-runner --database-url URL ARGS…`.
-    pub fn spawn(url: &str, args: &[&str]) -> Self {
-        let mut child = tick_runner(url)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("tick-runner starts");
-        let stderr = collect_stderr(&mut child, None);
-        let stdout = child.stdout.take().expect("a piped stdout");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            stderr,
-        }
-    }
-
-    /// The next JSON line, or `None` after `timeout`.
-    pub fn next_line(&self, timeout: Duration) -> Option<Value> {
-        let line = self.lines.recv_timeout(timeout).ok()?;
-        Some(serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}")))
-    }
-
-    /// What the process wrote to stderr so far.
-    pub fn stderr(&self) -> String {
-        self.stderr.lock().expect("the stderr lock").clone()
-    }
-
-    /// Whether the process is still running.
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// SIGKILL, and waits for the process to be gone.
-    pub fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Waits for the exit, at most `timeout`.
-    pub fn wait(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for TickLoop {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `tick-runner --database-url URL ARGS…` (a loop, with `--interval`).
+pub fn tick_loop(url: &str, args: &[&str]) -> Process {
+    let mut command = tick_runner(url);
+    command.args(args);
+    Process::spawn(command)
 }
 
 /// `YYYY-MM-DD HH:MM:SS`, the form both backends read as a UTC timestamp.

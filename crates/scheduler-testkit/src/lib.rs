@@ -5,13 +5,46 @@
 //!   lists the backends this run covers; [`PgDatabase`]: just the PostgreSQL database, with a
 //!   name prefix of the suite's choosing.
 //! - [`binary`]: the path of a workspace binary built by cargo (`target/<profile>/NAME`).
+//! - [`Process`]: a started binary, its stdout lines on a channel and its stderr collected.
 //! - [`Proxy`]: a TCP proxy the test controls, to cut the link to PostgreSQL without touching
 //!   the server.
 
 mod binaries;
 mod db;
+mod process;
 mod proxy;
 
 pub use binaries::binary;
 pub use db::{backends, postgres_configured, Backend, PgDatabase, TestDb};
+pub use process::{collect_stderr, Process};
 pub use proxy::Proxy;
+
+/// Runs each test body on SQLite and, when configured, on PostgreSQL: `fn name(db) { … }`
+/// becomes the tests `name::sqlite` and `name::postgres`, with `db` a `&TestDb` from the
+/// calling suite's own `crate::support::sqlite()` and `crate::support::postgres()` (the latter
+/// `None` without `TEST_DATABASE_URL`).
+// `crate` on purpose: the databases come from the calling suite's `support` module.
+#[allow(clippy::crate_in_macro_def)]
+#[macro_export]
+macro_rules! both_backends {
+    ($(fn $name:ident($db:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() {
+                let $db = &crate::support::sqlite();
+                $body
+            }
+
+            #[test]
+            fn postgres() {
+                if let Some(db) = crate::support::postgres() {
+                    let $db = &db;
+                    $body
+                }
+            }
+        }
+    )*};
+}

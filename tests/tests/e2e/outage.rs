@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use e2e::{assert_no_leak, eventually, insert_due_logs, Audit, Proxy, Server, TestDb, TickLoop};
+use e2e::{assert_no_leak, eventually, insert_due_logs, Audit, Proxy, Server, TestDb};
 use serde_json::json;
 
 /// A PostgreSQL database and a proxy to its server; the URL through the proxy has a 2-second
@@ -179,7 +179,7 @@ fn tick_runner_outage(failure: Failure) {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
         return;
     };
-    let mut ticks = TickLoop::spawn(&url, &["--interval", "1"]);
+    let mut ticks = e2e::tick_loop(&url, &["--interval", "1"]);
     let first = ticks
         .next_line(Duration::from_secs(10))
         .expect("a first tick");

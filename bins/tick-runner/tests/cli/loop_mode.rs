@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 use chrono::{SubsecRound, TimeDelta, Utc};
 use diesel::RunQueryDsl;
 
-use crate::support::{both_backends, count_status, ids, insert_due_logs, insert_logs, Running};
+use crate::support::{both_backends, count_status, ids, insert_due_logs, insert_logs, spawn_loop};
 
 both_backends! {
     fn loop_moves_new_due_logs_and_stops_on_sigterm(db) {
-        let mut runner = Running::spawn(db, &["--interval", "1"]);
+        let mut runner = spawn_loop(db, &["--interval", "1"]);
         let first = runner.next_line(Duration::from_secs(10)).expect("no first tick");
         assert_eq!(first["moved"], 0);
 
@@ -26,8 +26,8 @@ both_backends! {
         assert_eq!(moved, due);
         assert_eq!(count_status(conn, "pending"), 3);
 
-        runner.terminate();
-        let status = runner.wait(Duration::from_secs(5));
+        runner.signal("TERM");
+        let status = runner.wait(Duration::from_secs(5)).expect("tick-runner exits");
         assert_eq!(status.code(), Some(0), "{status:?}");
     }
 }
@@ -35,7 +35,7 @@ both_backends! {
 #[test]
 fn a_log_due_in_a_second_is_moved_within_the_interval() {
     let db = crate::support::sqlite();
-    let mut runner = Running::spawn(&db, &["--interval", "1"]);
+    let mut runner = spawn_loop(&db, &["--interval", "1"]);
     runner
         .next_line(Duration::from_secs(10))
         .expect("no first tick");
@@ -54,24 +54,32 @@ fn a_log_due_in_a_second_is_moved_within_the_interval() {
             break;
         }
     }
-    runner.terminate();
-    assert_eq!(runner.wait(Duration::from_secs(5)).code(), Some(0));
+    runner.signal("TERM");
+    assert_eq!(
+        runner
+            .wait(Duration::from_secs(5))
+            .expect("tick-runner exits")
+            .code(),
+        Some(0)
+    );
 }
 
 #[test]
 fn sigint_also_stops_the_loop() {
     let db = crate::support::sqlite();
-    let mut runner = Running::spawn(&db, &["--interval", "60"]);
+    let mut runner = spawn_loop(&db, &["--interval", "60"]);
     runner
         .next_line(Duration::from_secs(10))
         .expect("no first tick");
     let started = Instant::now();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &runner.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(runner.wait(Duration::from_secs(5)).code(), Some(0));
+    runner.signal("INT");
+    assert_eq!(
+        runner
+            .wait(Duration::from_secs(5))
+            .expect("tick-runner exits")
+            .code(),
+        Some(0)
+    );
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "slow to stop: {:?}",
@@ -82,7 +90,7 @@ fn sigint_also_stops_the_loop() {
 #[test]
 fn a_tick_that_fails_in_loop_mode_is_logged_and_retried() {
     let db = crate::support::sqlite();
-    let mut runner = Running::spawn(&db, &["--interval", "1"]);
+    let mut runner = spawn_loop(&db, &["--interval", "1"]);
     runner
         .next_line(Duration::from_secs(10))
         .expect("no first tick");
@@ -98,7 +106,7 @@ fn a_tick_that_fails_in_loop_mode_is_logged_and_retried() {
     }
     assert!(runner.next_line(Duration::from_millis(1_500)).is_none());
     assert!(
-        runner.child.try_wait().unwrap().is_none(),
+        runner.is_running(),
         "the loop exited on a failed tick: {}",
         runner.stderr()
     );
@@ -119,6 +127,12 @@ fn a_tick_that_fails_in_loop_mode_is_logged_and_retried() {
         }
     }
     assert_eq!(moved, due, "{}", runner.stderr());
-    runner.terminate();
-    assert_eq!(runner.wait(Duration::from_secs(5)).code(), Some(0));
+    runner.signal("TERM");
+    assert_eq!(
+        runner
+            .wait(Duration::from_secs(5))
+            .expect("tick-runner exits")
+            .code(),
+        Some(0)
+    );
 }

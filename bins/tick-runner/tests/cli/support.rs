@@ -1,11 +1,8 @@
 //! A fresh database per test (a temporary SQLite file, or a new PostgreSQL database when
 //! `TEST_DATABASE_URL` is set), due logs inserted in bulk, and the real binary.
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{mpsc, Arc, Mutex};
-use std::time::Duration;
+use std::process::{Command, Output};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
@@ -14,7 +11,7 @@ use scheduler_store::{
     create_account, create_clip, run_migrations, Conn, DatabaseUrl, Db, NewAccount, NewClip,
     OpenOptions, PooledConn,
 };
-use scheduler_testkit::PgDatabase;
+use scheduler_testkit::{PgDatabase, Process};
 use serde_json::Value;
 
 /// The binary under test.
@@ -102,31 +99,7 @@ fn open(url: &str) -> Db {
     db
 }
 
-/// Runs each test body on SQLite and, when configured, on PostgreSQL: `fn name(db) { … }`
-/// becomes the tests `name::sqlite` and `name::postgres`.
-macro_rules! both_backends {
-    ($(fn $name:ident($db:ident) $body:block)*) => {$(
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[test]
-            fn sqlite() {
-                let $db = &$crate::support::sqlite();
-                $body
-            }
-
-            #[test]
-            fn postgres() {
-                if let Some(db) = $crate::support::postgres() {
-                    let $db = &db;
-                    $body
-                }
-            }
-        }
-    )*};
-}
-pub(crate) use both_backends;
+pub(crate) use scheduler_testkit::both_backends;
 
 /// Inserts `count` scheduled logs directly (the store's `schedule` refuses past times and
 /// plans one by one), on one new account and clip; log `i` is due at `first + i * step`.
@@ -214,92 +187,11 @@ pub fn enqueued_log_ids(conn: &mut Conn) -> Vec<String> {
         .unwrap()
 }
 
-/// A running binary whose stdout lines arrive on a channel.
-pub struct Running {
-    pub child: Child,
-    lines: mpsc::Receiver<String>,
-    stderr: Arc<Mutex<String>>,
-}
-
-impl Running {
-    pub fn spawn(db: &TestDb, args: &[&str]) -> Self {
-        let mut child = tick_runner()
-            .arg("--database-url")
-            .arg(&db.url)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let child_stderr = child.stderr.take().unwrap();
-        let collected = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            for line in BufReader::new(child_stderr).lines() {
-                let Ok(line) = line else { break };
-                let mut collected = collected.lock().unwrap();
-                collected.push_str(&line);
-                collected.push('\n');
-            }
-        });
-        let stdout = child.stdout.take().unwrap();
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if send.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            lines,
-            stderr,
-        }
-    }
-
-    /// The next JSON line, or `None` after `timeout`.
-    pub fn next_line(&self, timeout: Duration) -> Option<Value> {
-        let line = self.lines.recv_timeout(timeout).ok()?;
-        Some(serde_json::from_str(&line).unwrap())
-    }
-
-    /// What the binary wrote to stderr so far.
-    pub fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    /// Sends SIGTERM.
-    pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the exit, at most `timeout`; kills the child and panics after that.
-    pub fn wait(&mut self, timeout: Duration) -> std::process::ExitStatus {
-        let start = std::time::Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            if start.elapsed() > timeout {
-                let _ = self.child.kill();
-                panic!("tick-runner did not exit within {timeout:?}");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `tick-runner --database-url URL ARGS…` on `db` (a loop, with `--interval`).
+pub fn spawn_loop(db: &TestDb, args: &[&str]) -> Process {
+    let mut command = tick_runner();
+    command.arg("--database-url").arg(&db.url).args(args);
+    Process::spawn(command)
 }
 
 /// A path in a new temporary directory, not created.

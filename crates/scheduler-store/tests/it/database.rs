@@ -87,6 +87,15 @@ fn connection_errors_keep_their_cause() {
     }
 }
 
+/// Exactly one of several concurrent migration runs applied the migrations.
+fn assert_applied_once(applied: &[Vec<String>]) {
+    assert_eq!(
+        applied.iter().filter(|a| !a.is_empty()).count(),
+        1,
+        "{applied:?}"
+    );
+}
+
 /// Migrates an empty database from several threads at once, checking the schema check first.
 fn migrate_concurrently(url: &DatabaseUrl) {
     let mut conn = connect(url, true).unwrap();
@@ -110,11 +119,7 @@ fn migrate_concurrently(url: &DatabaseUrl) {
         .into_iter()
         .map(|t| t.join().unwrap())
         .collect();
-    assert_eq!(
-        applied.iter().filter(|a| !a.is_empty()).count(),
-        1,
-        "{applied:?}"
-    );
+    assert_applied_once(&applied);
     require_migrated(&mut conn).unwrap();
     assert!(run_migrations(&mut conn).unwrap().is_empty());
 }
@@ -155,6 +160,8 @@ both_backends! {
             assert_eq!(setting(conn, "SELECT CAST(foreign_keys AS TEXT) AS value FROM pragma_foreign_keys"), "1");
             assert_eq!(setting(conn, "SELECT CAST(timeout AS TEXT) AS value FROM pragma_busy_timeout"), "10000");
             assert_eq!(setting(conn, "SELECT CAST(synchronous AS TEXT) AS value FROM pragma_synchronous"), "1");
+            // The savepoint journal in memory.
+            assert_eq!(setting(conn, "SELECT CAST(temp_store AS TEXT) AS value FROM pragma_temp_store"), "2");
         }
     }
 }
@@ -211,24 +218,15 @@ fn sqlite_opens_and_migrates_from_many_pools_at_once() {
             .into_iter()
             .map(|t| t.join().unwrap())
             .collect();
-        assert_eq!(
-            applied.iter().filter(|a| !a.is_empty()).count(),
-            1,
-            "{applied:?}"
-        );
+        assert_applied_once(&applied);
         let mut conn = connect(&url, false).unwrap();
         require_migrated(&mut conn).unwrap();
-        #[derive(QueryableByName)]
-        struct Mode {
-            #[diesel(sql_type = Text)]
-            journal_mode: String,
-        }
-        let Conn::Sqlite(c) = &mut conn else {
-            unreachable!()
-        };
-        let mode: Mode = diesel::sql_query("PRAGMA journal_mode")
-            .get_result(c)
-            .unwrap();
-        assert_eq!(mode.journal_mode, "wal");
+        assert_eq!(
+            setting(
+                &mut conn,
+                "SELECT CAST(journal_mode AS TEXT) AS value FROM pragma_journal_mode"
+            ),
+            "wal"
+        );
     }
 }

@@ -148,74 +148,63 @@ both_backends! {
     }
 }
 
-both_backends! {
-    fn a_transaction_ended_under_a_job_fails_its_whole_group(db) {
-        let group = GroupWriter::start(db.db.clone()).unwrap();
-        let (answers, answered) = mpsc::channel();
-        let held = hold_the_writer(&group, Duration::from_millis(200));
-        create(&group, &answers, "clip_before", false);
-        // What the database does on its own on a full disk or an I/O error: the whole
-        // transaction is rolled back under the job.
-        let (ended, ended_answer) = mpsc::channel();
-        group
-            .submit(
-                |conn: &mut Conn| -> Result<(), StoreError> {
-                    diesel::connection::SimpleConnection::batch_execute(conn, "ROLLBACK")?;
-                    Ok(())
-                },
-                move |answer| ended.send(answer.is_err()).unwrap(),
-            )
-            .unwrap();
-        create(&group, &answers, "clip_after", false);
-        held.recv().unwrap();
-        assert!(ended_answer.recv().unwrap(), "the job under which the transaction ended");
-        for _ in 0..2 {
-            let (id, answer) = answered.recv().unwrap();
-            assert!(answer.is_err(), "{id} was answered as written");
-        }
-        assert!(!clip_exists(db, "clip_before"));
-        assert!(!clip_exists(db, "clip_after"), "a job ran outside the transaction");
-        // The writer goes on.
-        create(&group, &answers, "clip_next", false);
-        let (id, answer) = answered.recv_timeout(Duration::from_secs(10)).unwrap();
-        assert_eq!((id.as_str(), answer.unwrap().as_str()), ("clip_next", "clip_next"));
-        assert!(clip_exists(db, "clip_next"));
+/// Queues a clip, then `breaker`, then another clip, in one group: every one of the three
+/// must fail and neither clip be kept (no job may run, or be answered as written, outside the
+/// group's transaction); the next group is written as usual.
+fn assert_group_fails_under(
+    db: &TestDb,
+    breaker: impl FnOnce(&mut Conn) -> Result<(), StoreError> + Send + 'static,
+) {
+    let group = GroupWriter::start(db.db.clone()).unwrap();
+    let (answers, answered) = mpsc::channel();
+    let held = hold_the_writer(&group, Duration::from_millis(200));
+    create(&group, &answers, "clip_before", false);
+    let (broke, breaker_answer) = mpsc::channel();
+    group
+        .submit(breaker, move |answer| broke.send(answer.is_err()).unwrap())
+        .unwrap();
+    create(&group, &answers, "clip_after", false);
+    held.recv().unwrap();
+    assert!(
+        breaker_answer.recv().unwrap(),
+        "the breaking job was answered as written"
+    );
+    for _ in 0..2 {
+        let (id, answer) = answered.recv().unwrap();
+        assert!(answer.is_err(), "{id} was answered as written");
     }
+    assert!(!clip_exists(db, "clip_before"));
+    assert!(
+        !clip_exists(db, "clip_after"),
+        "a job ran outside the transaction"
+    );
+    // The writer goes on.
+    create(&group, &answers, "clip_next", false);
+    let (id, answer) = answered.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert_eq!(
+        (id.as_str(), answer.unwrap().as_str()),
+        ("clip_next", "clip_next")
+    );
+    assert!(clip_exists(db, "clip_next"));
 }
 
 both_backends! {
+    // What the database does on its own on a full disk or an I/O error: the whole transaction
+    // is rolled back under the job.
+    fn a_transaction_ended_under_a_job_fails_its_whole_group(db) {
+        assert_group_fails_under(db, |conn| {
+            diesel::connection::SimpleConnection::batch_execute(conn, "ROLLBACK")?;
+            Ok(())
+        });
+    }
+
+    // What a savepoint whose release failed leaves behind: one level too many.
     fn a_job_that_leaves_a_savepoint_open_fails_its_whole_group(db) {
-        let group = GroupWriter::start(db.db.clone()).unwrap();
-        let (answers, answered) = mpsc::channel();
-        let held = hold_the_writer(&group, Duration::from_millis(200));
-        create(&group, &answers, "clip_x", false);
-        // What a savepoint whose release failed leaves behind: one level too many.
-        let (left, left_answer) = mpsc::channel();
-        group
-            .submit(
-                |conn: &mut Conn| -> Result<(), StoreError> {
-                    type Manager = <Conn as diesel::Connection>::TransactionManager;
-                    <Manager as diesel::connection::TransactionManager<Conn>>::begin_transaction(
-                        conn,
-                    )?;
-                    Ok(())
-                },
-                move |answer| left.send(answer.is_err()).unwrap(),
-            )
-            .unwrap();
-        create(&group, &answers, "clip_y", false);
-        held.recv().unwrap();
-        assert!(left_answer.recv().unwrap(), "the job that left a savepoint open");
-        for _ in 0..2 {
-            let (id, answer) = answered.recv().unwrap();
-            assert!(answer.is_err(), "{id} was answered as written");
-        }
-        assert!(!clip_exists(db, "clip_x"));
-        assert!(!clip_exists(db, "clip_y"));
-        create(&group, &answers, "clip_next", false);
-        let (id, answer) = answered.recv_timeout(Duration::from_secs(10)).unwrap();
-        assert_eq!((id.as_str(), answer.unwrap().as_str()), ("clip_next", "clip_next"));
-        assert!(clip_exists(db, "clip_next"));
+        assert_group_fails_under(db, |conn| {
+            type Manager = <Conn as diesel::Connection>::TransactionManager;
+            <Manager as diesel::connection::TransactionManager<Conn>>::begin_transaction(conn)?;
+            Ok(())
+        });
     }
 }
 

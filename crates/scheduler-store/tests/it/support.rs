@@ -76,31 +76,7 @@ fn open(url: &DatabaseUrl) -> Db {
     db
 }
 
-/// Runs each test body on SQLite and, when configured, on PostgreSQL: `fn name(db) { … }`
-/// becomes the tests `name::sqlite` and `name::postgres`.
-macro_rules! both_backends {
-    ($(fn $name:ident($db:ident) $body:block)*) => {$(
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-
-            #[test]
-            fn sqlite() {
-                let $db = &$crate::support::sqlite();
-                $body
-            }
-
-            #[test]
-            fn postgres() {
-                if let Some(db) = $crate::support::postgres() {
-                    let $db = &db;
-                    $body
-                }
-            }
-        }
-    )*};
-}
-pub(crate) use both_backends;
+pub(crate) use scheduler_testkit::both_backends;
 
 /// An instant from RFC 3339 text.
 pub fn at(text: &str) -> DateTime<Utc> {
