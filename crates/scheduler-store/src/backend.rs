@@ -10,8 +10,8 @@
 //! | per-account serialization | `pg_advisory_xact_lock` | the database write lock |
 //! | migrations | session `pg_advisory_lock` | `BEGIN IMMEDIATE` |
 //! | clock | the database's `now()` | the host clock passed in |
-//! | claiming due logs | `FOR UPDATE SKIP LOCKED` | the database write lock |
-//! | inserting events | one multi-row `INSERT` per chunk | the same, or one row per statement for a few |
+//! | claiming due logs (one `UPDATE … RETURNING`) | `FOR UPDATE SKIP LOCKED` in its subquery | the database write lock |
+//! | inserting events | one multi-row `INSERT` per chunk | one prepared `INSERT` per row |
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::connection::{
@@ -25,6 +25,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamp};
 use crate::db::Conn;
 use crate::error::Result;
 use crate::ledger::NewEventRow;
+use crate::models::status;
 use crate::schema::ledger_events;
 use crate::tick::due_logs;
 
@@ -36,9 +37,6 @@ const MIGRATION_LOCK_KEY: i64 = 0x7363_6865_642d_6d67;
 
 /// The first key of the two-key advisory locks that serialize scheduling per account.
 const ACCOUNT_LOCK_CLASS: i32 = 1;
-
-/// Up to this many events are inserted one row per statement ([`insert_events`]).
-const FEW_EVENTS: usize = 4;
 
 /// Rows per multi-row `INSERT` (keeps bind parameters well under both backends' limits).
 const INSERT_CHUNK: usize = 1_000;
@@ -242,44 +240,78 @@ pub(crate) fn database_now(conn: &mut Conn, host_now: DateTime<Utc>) -> QueryRes
     Ok(now.trunc_subsecs(0))
 }
 
-/// Claims up to `limit` due logs, oldest first, for the current transaction. PostgreSQL locks
-/// them and skips logs another transaction holds; SQLite's write lock already excludes others.
-pub(crate) fn claim_due(
+/// A moved log: id, clip, platform, account, and when it was due.
+pub(crate) type MovedLog = (String, String, String, String, Option<NaiveDateTime>);
+
+/// Claims up to `limit` due logs, oldest first, and sets them `pending` at `now`; returns them
+/// in no particular order.
+///
+/// PostgreSQL: the claim locks the rows and skips rows another transaction holds, then an
+/// `UPDATE … WHERE id = ANY($ids)` moves them. One statement with the claim as an `IN`
+/// subquery would save a round trip, but the planner hash-joins it against a sequential scan
+/// of the whole table for every batch. SQLite, whose write lock already excludes others, and
+/// where that statement plans as one primary-key search per claimed id: one
+/// `UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING …`.
+pub(crate) fn move_due(
     conn: &mut Conn,
     now: NaiveDateTime,
     limit: i64,
-) -> QueryResult<Vec<String>> {
+) -> QueryResult<Vec<MovedLog>> {
+    use crate::schema::publish_logs::dsl as p;
+    let set = (p::status.eq(status::PENDING), p::updated_at.eq(now));
+    let returning = (
+        p::id,
+        p::clip_id,
+        p::platform,
+        p::social_account_id,
+        p::scheduled_for,
+    );
     match conn {
-        Conn::Pg(c) => due_logs(now)
-            .limit(limit)
-            .for_update()
-            .skip_locked()
-            .load(c),
-        Conn::Sqlite(c) => due_logs(now).limit(limit).load(c),
+        Conn::Pg(c) => {
+            let claimed: Vec<String> = due_logs!(now)
+                .limit(limit)
+                .for_update()
+                .skip_locked()
+                .load(c)?;
+            if claimed.is_empty() {
+                return Ok(Vec::new());
+            }
+            // By primary key only. The claimed logs are row-locked until this transaction ends,
+            // so a status condition here would guard nothing.
+            diesel::update(p::publish_logs.filter(p::id.eq_any(&claimed)))
+                .set(set)
+                .returning(returning)
+                .load(c)
+        }
+        Conn::Sqlite(c) => {
+            diesel::update(p::publish_logs.filter(p::id.eq_any(due_logs!(now).limit(limit))))
+                .set(set)
+                .returning(returning)
+                .load(c)
+        }
     }
 }
 
 /// Inserts ledger events. PostgreSQL: multi-row `INSERT`s, one round trip per chunk. SQLite,
-/// where a statement costs no round trip: a few rows (a schedule's one or two) one by one with
-/// a statement it keeps prepared, many (a tick batch) with multi-row `INSERT`s, which diesel
-/// prepares anew each time.
+/// where a statement costs no round trip: one row per statement, with the one statement it
+/// keeps prepared (diesel prepares a multi-row `INSERT` anew each time; in a tick batch of 500
+/// that cost more than the rows).
 pub(crate) fn insert_events(conn: &mut Conn, rows: &[NewEventRow]) -> QueryResult<()> {
-    if let Conn::Sqlite(c) = conn {
-        if rows.len() <= FEW_EVENTS {
+    match conn {
+        Conn::Pg(c) => {
+            for chunk in rows.chunks(INSERT_CHUNK) {
+                diesel::insert_into(ledger_events::table)
+                    .values(chunk)
+                    .execute(c)?;
+            }
+        }
+        Conn::Sqlite(c) => {
             for row in rows {
                 diesel::insert_into(ledger_events::table)
                     .values(row)
                     .execute(c)?;
             }
-            return Ok(());
         }
-    }
-    for chunk in rows.chunks(INSERT_CHUNK) {
-        let insert = diesel::insert_into(ledger_events::table).values(chunk);
-        match conn {
-            Conn::Pg(c) => insert.execute(c)?,
-            Conn::Sqlite(c) => insert.execute(c)?,
-        };
     }
     Ok(())
 }

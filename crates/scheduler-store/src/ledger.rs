@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use serde_json::Value;
+use serde::Serialize;
 
 use crate::backend;
 use crate::db::Conn;
@@ -49,7 +49,7 @@ impl NewEventRow {
     pub(crate) fn publish_log(
         event_type: &'static str,
         log_id: &str,
-        metadata: &Value,
+        metadata: &impl Serialize,
         at: DateTime<Utc>,
     ) -> Self {
         Self {
@@ -57,7 +57,8 @@ impl NewEventRow {
             event_type,
             entity_type: ENTITY_PUBLISH_LOG,
             entity_id: log_id.to_owned(),
-            metadata: metadata.to_string(),
+            // Maps with string keys and plain values: serializing cannot fail.
+            metadata: serde_json::to_string(metadata).expect("event metadata serializes"),
             created_at: at.naive_utc(),
         }
     }

@@ -1,16 +1,15 @@
 //! The tick: moves every due publish log to `pending` for the publishing worker, with one
 //! `publish_scheduled_enqueued` event per log in the same transaction.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scheduler_core::rfc3339;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::backend::{self, write_transaction};
 use crate::db::Conn;
 use crate::error::Result;
 use crate::ledger::{self, event_type, NewEventRow};
-use crate::models::status;
 use crate::schema::publish_logs;
 
 /// What a tick did (or, on a dry run, would do).
@@ -24,16 +23,28 @@ pub struct TickOutcome {
     pub log_ids: Vec<String>,
 }
 
-/// The ids of the logs due at `now`, oldest first.
-#[diesel::dsl::auto_type]
-pub(crate) fn due_logs(now: NaiveDateTime) -> _ {
-    let scheduled: &'static str = status::SCHEDULED;
-    publish_logs::table
-        .filter(publish_logs::status.eq(scheduled))
-        .filter(publish_logs::scheduled_for.le(now))
-        .order((publish_logs::scheduled_for.asc(), publish_logs::id.asc()))
-        .select(publish_logs::id)
+diesel::alias!(publish_logs as due_log: DueLog);
+
+/// The ids of the logs due at `now` (a `NaiveDateTime`), oldest first: the dry run's list, and
+/// the subquery that claims a batch ([`backend::move_due`]). It reads `publish_logs` under the
+/// alias `due_log`, because diesel lets a query name a table once and the claiming `UPDATE`
+/// names it already.
+macro_rules! due_logs {
+    ($now:expr) => {{
+        use $crate::schema::publish_logs::dsl as p;
+        use $crate::tick::due_log;
+        let scheduled: &'static str = $crate::models::status::SCHEDULED;
+        due_log
+            .filter(due_log.field(p::status).eq(scheduled))
+            .filter(due_log.field(p::scheduled_for).le($now))
+            .order((
+                due_log.field(p::scheduled_for).asc(),
+                due_log.field(p::id).asc(),
+            ))
+            .select(due_log.field(p::id))
+    }};
 }
+pub(crate) use due_logs;
 
 /// Moves every log with `status = 'scheduled' AND scheduled_for <= now` to `pending`, oldest
 /// first, `batch_size` (at least 1) per write transaction, until a batch comes back short.
@@ -49,7 +60,7 @@ pub fn tick(
 ) -> Result<TickOutcome> {
     let log_ids = if dry_run {
         let now = backend::database_now(conn, host_now)?;
-        due_logs(now.naive_utc()).load(conn)?
+        due_logs!(now.naive_utc()).load(conn)?
     } else {
         let batch_size = batch_size.max(1);
         let mut moved = Vec::new();
@@ -78,47 +89,33 @@ fn move_batch(
     host_now: DateTime<Utc>,
 ) -> Result<(usize, Vec<String>)> {
     let now = backend::database_now(conn, host_now)?;
-    let claimed = backend::claim_due(conn, now.naive_utc(), batch_size)?;
-    if claimed.is_empty() {
-        return Ok((0, Vec::new()));
-    }
-    use crate::schema::publish_logs::dsl as p;
-    // By primary key only. The claimed logs are `scheduled` and stay so until this transaction
-    // ends (PostgreSQL: row locks; SQLite: the write lock), so a status condition here guards
-    // nothing, and SQLite's planner took it to scan the `(status, scheduled_for)` index over
-    // every scheduled log for each batch: quadratic, 13 s for 100,000 due logs.
-    let mut rows: Vec<(String, String, String, String, Option<NaiveDateTime>)> =
-        diesel::update(p::publish_logs.filter(p::id.eq_any(&claimed)))
-            .set((
-                p::status.eq(status::PENDING),
-                p::updated_at.eq(now.naive_utc()),
-            ))
-            .returning((
-                p::id,
-                p::clip_id,
-                p::platform,
-                p::social_account_id,
-                p::scheduled_for,
-            ))
-            .load(conn)?;
-    rows.sort_by(|a, b| (a.4, &a.0).cmp(&(b.4, &b.0)));
-    let events: Vec<NewEventRow> = rows
+    let mut moved = backend::move_due(conn, now.naive_utc(), batch_size)?;
+    moved.sort_by(|a, b| (a.4, &a.0).cmp(&(b.4, &b.0)));
+    let enqueued_at = rfc3339(now);
+    let events: Vec<NewEventRow> = moved
         .iter()
         .map(|(id, clip_id, platform, account_id, scheduled_for)| {
-            NewEventRow::publish_log(
-                event_type::ENQUEUED,
-                id,
-                &json!({
-                    "clip_id": clip_id,
-                    "platform": platform,
-                    "social_account_id": account_id,
-                    "scheduled_for": scheduled_for.map(|t| rfc3339(t.and_utc())),
-                    "enqueued_at": rfc3339(now),
-                }),
-                now,
-            )
+            let metadata = EnqueuedMetadata {
+                clip_id,
+                platform,
+                social_account_id: account_id,
+                scheduled_for: scheduled_for.map(|t| rfc3339(t.and_utc())),
+                enqueued_at: &enqueued_at,
+            };
+            NewEventRow::publish_log(event_type::ENQUEUED, id, &metadata, now)
         })
         .collect();
     ledger::append(conn, &events)?;
-    Ok((claimed.len(), rows.into_iter().map(|row| row.0).collect()))
+    Ok((moved.len(), moved.into_iter().map(|row| row.0).collect()))
+}
+
+/// The metadata of a `publish_scheduled_enqueued` event (keys in the order
+/// `serde_json::Value` writes them: alphabetical).
+#[derive(Serialize)]
+struct EnqueuedMetadata<'a> {
+    clip_id: &'a str,
+    enqueued_at: &'a str,
+    platform: &'a str,
+    scheduled_for: Option<String>,
+    social_account_id: &'a str,
 }
