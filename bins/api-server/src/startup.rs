@@ -65,6 +65,7 @@ impl Application {
             create_if_missing: true,
             max_connections: config.db_pool_size,
             connection_timeout: Duration::from_secs(config.db_timeout),
+            ..OpenOptions::default()
         };
         let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
             let db = Db::open(&url, &options)

@@ -146,6 +146,7 @@ fn open(config: &Config) -> Result<Db> {
         create_if_missing: false,
         max_connections: 1,
         connection_timeout: CONNECTION_TIMEOUT,
+        ..OpenOptions::default()
     };
     let db = Db::open(&config.database_url, &options).context("failed to open the database")?;
     let mut conn = db.conn().context("failed to connect to the database")?;

@@ -97,9 +97,10 @@ pub(crate) fn prepare_database(conn: &mut Conn) -> QueryResult<()> {
 }
 
 /// SQLite: how many WAL pages a pool connection's commit lets accumulate before it
-/// checkpoints by itself (about 40 MiB; SQLite's default is 1,000). [`crate::db::Db`]'s
-/// background thread normally checkpoints long before.
-pub const SQLITE_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+/// checkpoints by itself (about 160 MiB; SQLite's default is 1,000). [`crate::db::Db`]'s
+/// background thread normally checkpoints long before, and the writer starts the WAL over at
+/// [`crate::OpenOptions::wal_restart_pages`].
+pub const SQLITE_AUTOCHECKPOINT_PAGES: u32 = 40_000;
 
 /// SQLite: leaves checkpoints to the background thread (see [`SQLITE_AUTOCHECKPOINT_PAGES`]).
 pub(crate) fn leave_checkpoints_to_checkpointer(conn: &mut Conn) -> QueryResult<()> {

@@ -158,15 +158,23 @@ pub struct OpenOptions {
     pub max_connections: u32,
     /// How long [`Db::conn`] waits for a free connection.
     pub connection_timeout: Duration,
+    /// SQLite: how many pages the WAL may hold before the writer starts it over, once the
+    /// background thread has copied them all (see [`Checkpointer`]). Each start-over stops the
+    /// writer for two `fsync`s (tens of milliseconds on a busy disk), so a larger WAL means
+    /// fewer stalls; the WAL file keeps its largest size (about 4 KiB per page) on disk. At most
+    /// half of [`crate::backend::SQLITE_AUTOCHECKPOINT_PAGES`].
+    pub wal_restart_pages: u32,
 }
 
 impl Default for OpenOptions {
-    /// No file creation, 8 connections, a 10-second wait.
+    /// No file creation, 8 connections, a 10-second wait, a WAL started over past 16,384
+    /// pages (64 MiB).
     fn default() -> Self {
         Self {
             create_if_missing: false,
             max_connections: 8,
             connection_timeout: Duration::from_secs(10),
+            wal_restart_pages: 16_384,
         }
     }
 }
@@ -252,7 +260,10 @@ impl Db {
             writer: url.is_sqlite().then(|| pool(1)).transpose()?,
             url: url.clone(),
             _checkpointer: match url {
-                DatabaseUrl::Sqlite(_) => Some(Arc::new(Checkpointer::start(url)?)),
+                DatabaseUrl::Sqlite(_) => Some(Arc::new(Checkpointer::start(
+                    url,
+                    options.wal_restart_pages,
+                )?)),
                 DatabaseUrl::Postgres(_) => None,
             },
         })
@@ -299,7 +310,7 @@ impl Db {
 /// stand still meanwhile (17% of the api-server's time went to I/O wait under load). Here the
 /// copying and its `fsync`s happen on this thread. Only a writer can start the WAL over from its
 /// beginning, and only when all of it was copied: when this thread finds the WAL past
-/// [`Checkpointer::RESTART_AT`] frames and copied, it asks for a last checkpoint on the writer
+/// [`OpenOptions::wal_restart_pages`] frames and copied, it asks for a last checkpoint on the writer
 /// connection ([`Db::finish_checkpoint`]), which has only the frames of the last moments left to
 /// copy; the next write transaction then starts the WAL over. The pool's connections checkpoint
 /// by themselves only past [`backend::SQLITE_AUTOCHECKPOINT_PAGES`], a safety net.
@@ -313,12 +324,12 @@ struct Checkpointer {
 
 impl Checkpointer {
     const EVERY: Duration = Duration::from_millis(100);
-    /// SQLite's own default checkpoint size.
-    const RESTART_AT: i64 = 1_000;
     /// Frames written during a checkpoint that are few enough for the writer to copy.
     const SMALL_TAIL: i64 = 64;
 
-    fn start(url: &DatabaseUrl) -> Result<Self> {
+    fn start(url: &DatabaseUrl, restart_at: u32) -> Result<Self> {
+        // Well under the pool connections' own checkpoint, the safety net.
+        let restart_at = i64::from(restart_at.clamp(1, backend::SQLITE_AUTOCHECKPOINT_PAGES / 2));
         let (stop, stopped) = mpsc::channel::<()>();
         let restart_wanted = Arc::new(AtomicBool::new(false));
         let (url, wanted) = (url.clone(), Arc::clone(&restart_wanted));
@@ -328,7 +339,7 @@ impl Checkpointer {
                 let mut conn = None;
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(Self::EVERY) {
                     let result = match &mut conn {
-                        Some(c) => Self::pass(c),
+                        Some(c) => Self::pass(c, restart_at),
                         None => connect(&url, false).map(|c| {
                             conn = Some(c);
                             false
@@ -355,14 +366,14 @@ impl Checkpointer {
     }
 
     /// One round of checkpoints; whether the writer should now finish it. Once the WAL is past
-    /// [`Self::RESTART_AT`] frames, it checkpoints again while the frames written during the
+    /// `restart_at` frames, it checkpoints again while the frames written during the
     /// last checkpoint (its `fsync`s take milliseconds) are many, so that the writer's own
     /// checkpoint, which it waits for, has little left to copy and sync.
-    fn pass(conn: &mut Conn) -> Result<bool> {
+    fn pass(conn: &mut Conn, restart_at: i64) -> Result<bool> {
         let mut last = backend::checkpoint(conn)?;
         for _ in 0..4 {
             match last {
-                Some(wal) if wal.frames >= Self::RESTART_AT && wal.all_copied() => {
+                Some(wal) if wal.frames >= restart_at && wal.all_copied() => {
                     let next = backend::checkpoint(conn)?;
                     let written = next.map_or(0, |n| n.frames - wal.frames);
                     last = next;
@@ -373,7 +384,7 @@ impl Checkpointer {
                 _ => break,
             }
         }
-        Ok(last.is_some_and(|wal| wal.frames >= Self::RESTART_AT && wal.all_copied()))
+        Ok(last.is_some_and(|wal| wal.frames >= restart_at && wal.all_copied()))
     }
 }
 

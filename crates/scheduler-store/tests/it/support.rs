@@ -36,9 +36,14 @@ pub fn options() -> OpenOptions {
 
 /// A migrated SQLite database in a temporary directory.
 pub fn sqlite() -> TestDb {
+    sqlite_with(options())
+}
+
+/// A migrated SQLite database opened with `options`, in a temporary directory.
+pub fn sqlite_with(options: OpenOptions) -> TestDb {
     let (url, dir) = sqlite_url();
     TestDb {
-        db: open(&url),
+        db: open_with(&url, &options),
         postgres: false,
         _dir: Some(dir),
         _database: None,
@@ -71,7 +76,11 @@ pub fn pg_database() -> Option<PgDatabase> {
 }
 
 fn open(url: &DatabaseUrl) -> Db {
-    let db = Db::open(url, &options()).unwrap();
+    open_with(url, &options())
+}
+
+fn open_with(url: &DatabaseUrl, options: &OpenOptions) -> Db {
+    let db = Db::open(url, options).unwrap();
     run_migrations(&mut db.conn().unwrap()).unwrap();
     db
 }
