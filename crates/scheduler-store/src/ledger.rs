@@ -64,7 +64,7 @@ impl NewEventRow {
     }
 }
 
-/// Writes events (one multi-row insert per chunk).
+/// Writes events (see [`backend::insert_events`]).
 pub(crate) fn append(conn: &mut Conn, events: &[NewEventRow]) -> Result<()> {
     Ok(backend::insert_events(conn, events)?)
 }
