@@ -65,12 +65,13 @@ pub fn tick(
         let batch_size = batch_size.max(1);
         let mut moved = Vec::new();
         loop {
-            let (claimed, ids) = write_transaction(conn, |conn| {
+            let ids = write_transaction(conn, |conn| {
                 move_batch(conn, i64::from(batch_size), host_now)
             })?;
-            log::debug!("tick batch: claimed {claimed}, moved {}", ids.len());
+            log::debug!("tick batch: moved {}", ids.len());
+            let short = ids.len() < batch_size as usize;
             moved.extend(ids);
-            if claimed < batch_size as usize {
+            if short {
                 break moved;
             }
         }
@@ -82,12 +83,8 @@ pub fn tick(
     })
 }
 
-/// Claims and moves one batch; returns how many logs were claimed and the ids moved.
-fn move_batch(
-    conn: &mut Conn,
-    batch_size: i64,
-    host_now: DateTime<Utc>,
-) -> Result<(usize, Vec<String>)> {
+/// Claims and moves one batch, with its events; returns the ids moved, oldest due first.
+fn move_batch(conn: &mut Conn, batch_size: i64, host_now: DateTime<Utc>) -> Result<Vec<String>> {
     let now = backend::database_now(conn, host_now)?;
     let mut moved = backend::move_due(conn, now.naive_utc(), batch_size)?;
     moved.sort_by(|a, b| (a.4, &a.0).cmp(&(b.4, &b.0)));
@@ -106,7 +103,7 @@ fn move_batch(
         })
         .collect();
     ledger::append(conn, &events)?;
-    Ok((moved.len(), moved.into_iter().map(|row| row.0).collect()))
+    Ok(moved.into_iter().map(|row| row.0).collect())
 }
 
 /// The metadata of a `publish_scheduled_enqueued` event (keys in the order
