@@ -208,11 +208,12 @@ async fn tick_loop(db: Db, every: Duration) {
         let db = db.clone();
         let result = web::block(move || -> Result<TickOutcome, StoreError> {
             let mut conn = db.writer()?;
-            scheduler_store::tick(
+            scheduler_store::tick_with(
                 &mut conn,
                 routes::publishing::TICK_BATCH_SIZE,
                 false,
                 Utc::now(),
+                |conn| db.finish_checkpoint(conn),
             )
         })
         .await;

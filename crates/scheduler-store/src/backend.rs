@@ -122,9 +122,11 @@ pub(crate) struct WalState {
 }
 
 impl WalState {
-    /// Every frame is in the database file: the next writer may start the WAL over.
+    /// Every frame is in the database file: the next writer may start the WAL over. False when
+    /// the checkpoint did not run because another one held the checkpoint lock (SQLite then
+    /// answers -1 for both counts).
     pub fn all_copied(&self) -> bool {
-        self.copied == self.frames
+        self.frames >= 0 && self.copied == self.frames
     }
 }
 

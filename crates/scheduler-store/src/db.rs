@@ -227,7 +227,7 @@ pub struct Db {
     writer: Option<r2d2::Pool<ConnectionManager>>,
     url: DatabaseUrl,
     /// SQLite only; the thread stops when the last clone of the `Db` is dropped.
-    _checkpointer: Option<Arc<Checkpointer>>,
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl fmt::Debug for Db {
@@ -259,7 +259,7 @@ impl Db {
             pool: pool(options.max_connections)?,
             writer: url.is_sqlite().then(|| pool(1)).transpose()?,
             url: url.clone(),
-            _checkpointer: match url {
+            checkpointer: match url {
                 DatabaseUrl::Sqlite(_) => Some(Arc::new(Checkpointer::start(
                     url,
                     options.wal_restart_pages,
@@ -285,13 +285,17 @@ impl Db {
     /// over (see [`Checkpointer`]). Cheap: the background thread copied all but the last frames.
     /// PostgreSQL: nothing. A failure is logged; the WAL just grows until the next try.
     pub fn finish_checkpoint(&self, writer: &mut Conn) {
-        let wanted = self
-            ._checkpointer
-            .as_ref()
-            .is_some_and(|c| c.restart_wanted.swap(false, Ordering::Relaxed));
-        if wanted {
-            if let Err(e) = backend::checkpoint(writer) {
-                log::warn!("WAL checkpoint of {}: {e}", self.url);
+        let Some(checkpointer) = &self.checkpointer else {
+            return;
+        };
+        if checkpointer.restart_wanted.swap(false, Ordering::Relaxed) {
+            match backend::checkpoint(writer) {
+                Ok(Some(wal)) if wal.all_copied() => {}
+                // The background thread held the checkpoint lock (it may have begun its next
+                // round meanwhile), or a reader kept frames from being copied: try again after
+                // the next transaction rather than wait for the next request.
+                Ok(_) => checkpointer.restart_wanted.store(true, Ordering::Relaxed),
+                Err(e) => log::warn!("WAL checkpoint of {}: {e}", self.url),
             }
         }
     }

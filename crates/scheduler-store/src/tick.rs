@@ -58,6 +58,20 @@ pub fn tick(
     dry_run: bool,
     host_now: DateTime<Utc>,
 ) -> Result<TickOutcome> {
+    tick_with(conn, batch_size, dry_run, host_now, |_| {})
+}
+
+/// [`tick`], calling `between_batches` on the connection after each committed batch, outside
+/// any transaction. Programs that hold a [`crate::Db`] pass
+/// `|conn| db.finish_checkpoint(conn)`: on SQLite a long tick then lets the WAL start over
+/// between its batches instead of growing by every batch until the tick ends.
+pub fn tick_with(
+    conn: &mut Conn,
+    batch_size: u32,
+    dry_run: bool,
+    host_now: DateTime<Utc>,
+    mut between_batches: impl FnMut(&mut Conn),
+) -> Result<TickOutcome> {
     let log_ids = if dry_run {
         let now = backend::database_now(conn, host_now)?;
         due_logs!(now.naive_utc()).load(conn)?
@@ -71,6 +85,7 @@ pub fn tick(
             log::debug!("tick batch: moved {}", ids.len());
             let short = ids.len() < batch_size as usize;
             moved.extend(ids);
+            between_batches(conn);
             if short {
                 break moved;
             }

@@ -478,12 +478,14 @@ pub async fn tick(
     query: web::Query<TickQuery>,
 ) -> ApiResult<web::Json<TickOut>> {
     let dry_run = parse_bool("dry_run", query.dry_run.as_deref())?;
+    let db = state.db.clone();
     let outcome = blocking(&state, Access::WriteBatches, move |conn, _| {
-        Ok(scheduler_store::tick(
+        Ok(scheduler_store::tick_with(
             conn,
             TICK_BATCH_SIZE,
             dry_run,
             Utc::now(),
+            |conn| db.finish_checkpoint(conn),
         )?)
     })
     .await?;
