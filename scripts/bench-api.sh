@@ -8,7 +8,9 @@
 # Prints wrk's summary (throughput, p50/p90/p99/p99.9 latency, errors) and the server's peak
 # resident memory (VmHWM). Settings: BENCH_SECONDS (30), BENCH_CONNECTIONS (32),
 # BENCH_THREADS (2), BENCH_ACCOUNTS (1000); the server: BENCH_SERVER_ARGS (extra flags),
-# BENCH_LOG (its RUST_LOG, default warn), BENCH_SERVER_LOG (where its stderr goes).
+# BENCH_LOG (its RUST_LOG, default warn), BENCH_SERVER_LOG (where its stderr goes),
+# BENCH_SERVER (a server binary to measure instead of building this checkout's, e.g. an older
+# build copied aside, so that two builds are compared in one sitting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}
@@ -18,7 +20,11 @@ threads=${BENCH_THREADS:-2}
 export BENCH_ACCOUNTS=${BENCH_ACCOUNTS:-1000}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
-cargo build --release -p api-server
+server_bin=${BENCH_SERVER:-}
+if [ -z "$server_bin" ]; then
+  cargo build --release -p api-server
+  server_bin=target/release/api-server
+fi
 work=$(mktemp -d)
 case "$backend" in
   sqlite) url="$work/bench.db" ;;
@@ -31,7 +37,7 @@ case "$backend" in
   *) echo "usage: $0 sqlite | postgres URL" >&2; exit 2 ;;
 esac
 
-RUST_LOG=${BENCH_LOG:-warn} target/release/api-server --bind 127.0.0.1:0 --database-url "$url" ${BENCH_SERVER_ARGS:-} \
+RUST_LOG=${BENCH_LOG:-warn} "$server_bin" --bind 127.0.0.1:0 --database-url "$url" ${BENCH_SERVER_ARGS:-} \
   2> "${BENCH_SERVER_LOG:-$work/server.log}" &
 server=$!
 cleanup() {
