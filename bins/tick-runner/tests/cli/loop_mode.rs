@@ -4,8 +4,18 @@ use std::time::{Duration, Instant};
 
 use chrono::{SubsecRound, TimeDelta, Utc};
 use diesel::RunQueryDsl;
+use scheduler_testkit::Process;
 
 use crate::support::{both_backends, count_status, ids, insert_due_logs, insert_logs, spawn_loop};
+
+/// Sends `signal` and checks that the loop exits 0 within 5 s.
+fn stops_with_exit_0(runner: &mut Process, signal: &str) {
+    runner.signal(signal);
+    let status = runner
+        .wait(Duration::from_secs(5))
+        .expect("tick-runner exits");
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
 
 both_backends! {
     fn loop_moves_new_due_logs_and_stops_on_sigterm(db) {
@@ -26,9 +36,7 @@ both_backends! {
         assert_eq!(moved, due);
         assert_eq!(count_status(conn, "pending"), 3);
 
-        runner.signal("TERM");
-        let status = runner.wait(Duration::from_secs(5)).expect("tick-runner exits");
-        assert_eq!(status.code(), Some(0), "{status:?}");
+        stops_with_exit_0(&mut runner, "TERM");
     }
 }
 
@@ -54,14 +62,7 @@ fn a_log_due_in_a_second_is_moved_within_the_interval() {
             break;
         }
     }
-    runner.signal("TERM");
-    assert_eq!(
-        runner
-            .wait(Duration::from_secs(5))
-            .expect("tick-runner exits")
-            .code(),
-        Some(0)
-    );
+    stops_with_exit_0(&mut runner, "TERM");
 }
 
 #[test]
@@ -72,14 +73,7 @@ fn sigint_also_stops_the_loop() {
         .next_line(Duration::from_secs(10))
         .expect("no first tick");
     let started = Instant::now();
-    runner.signal("INT");
-    assert_eq!(
-        runner
-            .wait(Duration::from_secs(5))
-            .expect("tick-runner exits")
-            .code(),
-        Some(0)
-    );
+    stops_with_exit_0(&mut runner, "INT");
     assert!(
         started.elapsed() < Duration::from_secs(2),
         "slow to stop: {:?}",
@@ -127,12 +121,5 @@ fn a_tick_that_fails_in_loop_mode_is_logged_and_retried() {
         }
     }
     assert_eq!(moved, due, "{}", runner.stderr());
-    runner.signal("TERM");
-    assert_eq!(
-        runner
-            .wait(Duration::from_secs(5))
-            .expect("tick-runner exits")
-            .code(),
-        Some(0)
-    );
+    stops_with_exit_0(&mut runner, "TERM");
 }

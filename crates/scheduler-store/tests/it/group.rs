@@ -7,11 +7,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use chrono::Utc;
-use scheduler_store::{
-    connect, create_clip, get_clip, Conn, GroupWriter, NewClip, OpenOptions, StoreError,
-};
+use scheduler_store::{connect, create_clip, get_clip, Conn, GroupWriter, NewClip, StoreError};
 
-use crate::support::{both_backends, options, sqlite_with, TestDb};
+use crate::support::{both_backends, sqlite_with_wal_restart, wal_pages, TestDb};
 
 type Answer = Result<String, StoreError>;
 
@@ -216,13 +214,7 @@ both_backends! {
 #[test]
 fn sqlite_wal_starts_over_under_steady_writes() {
     let restart = 1_000;
-    let db = sqlite_with(OpenOptions {
-        wal_restart_pages: restart,
-        ..options()
-    });
-    let scheduler_store::DatabaseUrl::Sqlite(path) = db.db.url().clone() else {
-        unreachable!()
-    };
+    let (db, path) = sqlite_with_wal_restart(restart);
     let group = GroupWriter::start(db.db.clone()).unwrap();
     let (answers, answered) = mpsc::channel();
     // Each clip is its own group (its answer is waited for): a commit of a few WAL frames.
@@ -231,7 +223,7 @@ fn sqlite_wal_starts_over_under_steady_writes() {
         create(&group, &answers, &format!("clip_{i}"), false);
         answered.recv().unwrap().1.unwrap();
     }
-    let wal_pages = std::fs::metadata(format!("{path}-wal")).unwrap().len() / 4_096;
+    let wal_pages = wal_pages(&path);
     assert!(
         wal_pages < 4 * u64::from(restart),
         "the WAL grew to {wal_pages} pages for {clips} commits: it never started over"

@@ -50,6 +50,24 @@ pub fn sqlite_with(options: OpenOptions) -> TestDb {
     }
 }
 
+/// A migrated SQLite database whose WAL starts over past `pages` pages, and the path of its
+/// file (for [`wal_pages`]).
+pub fn sqlite_with_wal_restart(pages: u32) -> (TestDb, String) {
+    let db = sqlite_with(OpenOptions {
+        wal_restart_pages: pages,
+        ..options()
+    });
+    let DatabaseUrl::Sqlite(path) = db.db.url().clone() else {
+        unreachable!("sqlite_with opens SQLite")
+    };
+    (db, path)
+}
+
+/// The size of the WAL file beside the SQLite database at `path`, in 4 KiB pages.
+pub fn wal_pages(path: &str) -> u64 {
+    std::fs::metadata(format!("{path}-wal")).unwrap().len() / 4_096
+}
+
 /// The URL of a SQLite file (not created) in a new temporary directory.
 pub fn sqlite_url() -> (DatabaseUrl, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();

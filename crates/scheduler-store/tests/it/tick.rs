@@ -2,10 +2,12 @@
 
 use scheduler_core::RuleSet;
 use scheduler_store::ledger::event_type;
-use scheduler_store::{get_log, list_events, schedule, tick, tick_with, EventFilter, OpenOptions};
+use scheduler_store::{get_log, list_events, schedule, tick, tick_with, EventFilter};
 use serde_json::json;
 
-use crate::support::{account_and_clip, at, both_backends, counts, options, request, sqlite_with};
+use crate::support::{
+    account_and_clip, at, both_backends, counts, request, sqlite_with_wal_restart, wal_pages,
+};
 
 /// A "now" years before any test runs: logs planned from it are due on the host clock passed
 /// to SQLite and on PostgreSQL's real clock alike.
@@ -95,13 +97,7 @@ fn sqlite_wal_starts_over_during_a_long_tick() {
     use diesel::connection::SimpleConnection;
 
     let restart = 1_000;
-    let db = sqlite_with(OpenOptions {
-        wal_restart_pages: restart,
-        ..options()
-    });
-    let scheduler_store::DatabaseUrl::Sqlite(path) = db.db.url().clone() else {
-        unreachable!()
-    };
+    let (db, path) = sqlite_with_wal_restart(restart);
     let conn = &mut db.db.writer().unwrap();
     let (account, clip) = account_and_clip(conn, "UTC");
     let logs = 40_000;
@@ -129,7 +125,7 @@ fn sqlite_wal_starts_over_during_a_long_tick() {
     // Never started over, it holds about 41,000 pages. A start-over can be missed when the
     // background thread's round and the tick's next transaction meet (more often on a loaded
     // machine), so the bound leaves room for a few misses.
-    let wal_pages = std::fs::metadata(format!("{path}-wal")).unwrap().len() / 4_096;
+    let wal_pages = wal_pages(&path);
     assert!(
         wal_pages < 10 * u64::from(restart),
         "the WAL grew to {wal_pages} pages over a tick of {logs} logs: it never started over"
