@@ -36,12 +36,12 @@ pub const MAX_LIST_LIMIT: u32 = 1_000;
 #[derive(Debug, Insertable)]
 #[diesel(table_name = ledger_events)]
 pub(crate) struct NewEventRow {
-    id: String,
-    event_type: &'static str,
-    entity_type: &'static str,
-    entity_id: String,
-    metadata: String,
-    created_at: NaiveDateTime,
+    pub(crate) id: String,
+    pub(crate) event_type: &'static str,
+    pub(crate) entity_type: &'static str,
+    pub(crate) entity_id: String,
+    pub(crate) metadata: String,
+    pub(crate) created_at: NaiveDateTime,
 }
 
 impl NewEventRow {
