@@ -123,19 +123,6 @@ pub(crate) fn find_account(conn: &mut Conn, id: &str) -> Result<Option<Account>>
     Ok(on_backend!(conn, |c| query.get_result(c).optional())?)
 }
 
-/// One account, if it exists, and whether the clip `clip_id` exists.
-pub(crate) fn find_account_with_clip(
-    conn: &mut Conn,
-    id: &str,
-    clip_id: &str,
-) -> Result<Option<(Account, bool)>> {
-    let query = social_accounts::table.find(id).select((
-        social_accounts::all_columns,
-        diesel::dsl::exists(clips::table.find(clip_id)),
-    ));
-    Ok(on_backend!(conn, |c| query.get_result(c).optional())?)
-}
-
 /// Creates a clip; [`StoreError::Conflict`] when the id is taken.
 pub fn create_clip(conn: &mut Conn, new: &NewClip, now: DateTime<Utc>) -> Result<Clip> {
     let id = chosen_id(new.id.as_deref(), "clip")?;

@@ -11,7 +11,9 @@
 //! | migrations | session `pg_advisory_lock` | `BEGIN IMMEDIATE` |
 //! | clock | the database's `now()` | the host clock passed in |
 //! | claiming due logs (one `UPDATE … RETURNING`) | `FOR UPDATE SKIP LOCKED` in its subquery | the database write lock |
-//! | inserting events | one multi-row `INSERT` per chunk | one prepared `INSERT` per row |
+//! | inserting events | one or two rows: one prepared `INSERT`; more: multi-row `INSERT`s | one prepared `INSERT` per row |
+
+use std::convert::identity;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::connection::{
@@ -25,7 +27,7 @@ use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamp};
 use crate::db::Conn;
 use crate::error::Result;
 use crate::ledger::NewEventRow;
-use crate::models::status;
+use crate::models::{status, Account};
 use crate::schema::ledger_events;
 use crate::tick::due_logs;
 
@@ -213,20 +215,89 @@ where
 /// Serializes scheduling per account until the end of the current transaction. PostgreSQL:
 /// one transaction-scoped advisory lock per account (keyed by the server's `hashtext`; a
 /// collision only over-serializes), taken in key order so that two batches cannot deadlock.
-/// SQLite: nothing to do, the `BEGIN IMMEDIATE` of [`write_transaction`] holds the database.
+/// One account (every single schedule) takes a statement diesel keeps prepared; several take
+/// one statement over the list, parsed each time. SQLite: nothing to do, the `BEGIN IMMEDIATE`
+/// of [`write_transaction`] holds the database.
 pub(crate) fn lock_accounts(conn: &mut Conn, account_ids: &[&str]) -> QueryResult<()> {
-    match conn {
-        Conn::Pg(c) => {
+    let Conn::Pg(c) = conn else {
+        return Ok(());
+    };
+    let mut distinct = account_ids.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    match distinct[..] {
+        [] => {}
+        [account] => {
+            diesel::select(pg::advisory_xact_lock(
+                ACCOUNT_LOCK_CLASS,
+                pg::hashtext(account),
+            ))
+            .execute(c)?;
+        }
+        _ => {
             diesel::sql_query(
                 "SELECT pg_advisory_xact_lock($1, k) \
                  FROM (SELECT DISTINCT hashtext(a) AS k FROM unnest($2) AS a ORDER BY k) AS keys",
             )
             .bind::<Integer, _>(ACCOUNT_LOCK_CLASS)
-            .bind::<Array<Text>, _>(account_ids)
+            .bind::<Array<Text>, _>(&distinct)
             .execute(c)?;
-            Ok(())
         }
-        Conn::Sqlite(_) => Ok(()),
+    }
+    Ok(())
+}
+
+/// The account `id`, if it exists, and whether the clip `clip_id` exists, in one statement.
+/// With `lock`, on PostgreSQL, the same statement takes the account's lock (see
+/// [`lock_accounts`]), which saves a schedule one round trip of its eight. The lock is taken
+/// only when the account exists; without it nothing is written. The row read with it cannot be
+/// stale: accounts never change.
+pub(crate) fn account_with_clip(
+    conn: &mut Conn,
+    id: &str,
+    clip_id: &str,
+    lock: bool,
+) -> QueryResult<Option<(Account, bool)>> {
+    use crate::schema::{clips, social_accounts as a};
+    let query = a::table.find(id).select((
+        a::all_columns,
+        diesel::dsl::exists(clips::table.find(clip_id)),
+    ));
+    match conn {
+        Conn::Pg(c) if lock => {
+            let locked = pg::advisory_xact_lock(ACCOUNT_LOCK_CLASS, pg::hashtext(a::id));
+            let found: Option<(Account, bool, bool)> = a::table
+                .find(id)
+                .select((
+                    a::all_columns,
+                    diesel::dsl::exists(clips::table.find(clip_id)),
+                    locked.is_not_null(),
+                ))
+                .get_result(c)
+                .optional()?;
+            Ok(found.map(|(account, clip, _)| (account, clip)))
+        }
+        Conn::Pg(c) => query.get_result(c).optional(),
+        Conn::Sqlite(c) => query.get_result(c).optional(),
+    }
+}
+
+/// PostgreSQL functions, declared for diesel's query builder: a statement built from them keeps
+/// one prepared statement, where `sql_query` and SQL literals are parsed again every time.
+mod pg {
+    use diesel::sql_types::{Integer, Text};
+
+    /// The `void` that `pg_advisory_xact_lock` returns; never read.
+    #[derive(Debug, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "void"))]
+    pub struct Void;
+
+    diesel::define_sql_function! {
+        #[sql_name = "pg_advisory_xact_lock"]
+        fn advisory_xact_lock(class: Integer, key: Integer) -> Void;
+    }
+    diesel::define_sql_function! {
+        fn hashtext(text: Text) -> Integer;
     }
 }
 
@@ -301,35 +372,60 @@ pub(crate) fn move_due(
     }
 }
 
-/// Inserts ledger events. PostgreSQL: multi-row `INSERT`s, one round trip per chunk. SQLite,
-/// where a statement costs no round trip: one row per statement, with the one statement it
-/// keeps prepared (diesel prepares a multi-row `INSERT` anew each time; in a tick batch of 500
-/// that cost more than the rows). The row is a tuple of `column.eq(value)`, not the derived
-/// `Insertable`: diesel finds a statement by its type only when the type says the SQL is fixed,
-/// and a derived `Insertable` (every field may be "default") does not, so diesel wrote the SQL
-/// text out again for every row to look it up (7% of a tick).
+/// One event as a tuple of `column.eq(value)`. Diesel keeps a statement prepared, and finds
+/// it by the statement's type alone, only when that type says its SQL is fixed. A derived
+/// `Insertable` does not say so (any field could become `DEFAULT`): on PostgreSQL its statement
+/// was parsed and planned again for every request, and on SQLite diesel wrote its SQL text out
+/// again for every row to look the statement up (7% of a tick).
+///
+/// `$string` takes each string field by reference: `identity` to borrow it, `String::clone` for
+/// an array of rows, whose statement type (diesel's key for it) must not borrow.
+macro_rules! event_values {
+    ($row:expr, $string:path) => {{
+        use crate::schema::ledger_events::dsl as e;
+        let row: &NewEventRow = $row;
+        (
+            e::id.eq($string(&row.id)),
+            e::event_type.eq(row.event_type),
+            e::entity_type.eq(row.entity_type),
+            e::entity_id.eq($string(&row.entity_id)),
+            e::metadata.eq($string(&row.metadata)),
+            e::created_at.eq(row.created_at),
+        )
+    }};
+}
+
+/// Inserts ledger events, each with a statement kept prepared where it counts. PostgreSQL: the
+/// one or two events of a schedule in one `INSERT` kept prepared for that count; more (a tick
+/// batch) in multi-row `INSERT`s of up to 1,000, one round trip each. SQLite, where a statement
+/// costs no round trip: one row per statement, with the one statement it keeps prepared (a
+/// multi-row `INSERT` of a tick batch of 500 was prepared anew each time and cost more than the
+/// rows).
 pub(crate) fn insert_events(conn: &mut Conn, rows: &[NewEventRow]) -> QueryResult<()> {
+    let insert = || diesel::insert_into(ledger_events::table);
     match conn {
-        Conn::Pg(c) => {
-            for chunk in rows.chunks(INSERT_CHUNK) {
-                diesel::insert_into(ledger_events::table)
-                    .values(chunk)
+        Conn::Pg(c) => match rows {
+            [] => {}
+            [one] => {
+                insert().values(event_values!(one, identity)).execute(c)?;
+            }
+            [first, second] => {
+                insert()
+                    .values([
+                        event_values!(first, String::clone),
+                        event_values!(second, String::clone),
+                    ])
                     .execute(c)?;
             }
-        }
+            _ => {
+                for chunk in rows.chunks(INSERT_CHUNK) {
+                    insert().values(chunk).execute(c)?;
+                }
+            }
+        },
         Conn::Sqlite(c) => {
-            use crate::schema::ledger_events::dsl as e;
             for row in rows {
-                diesel::insert_into(ledger_events::table)
-                    .values((
-                        e::id.eq(&row.id),
-                        e::event_type.eq(row.event_type),
-                        e::entity_type.eq(row.entity_type),
-                        e::entity_id.eq(&row.entity_id),
-                        e::metadata.eq(&row.metadata),
-                        e::created_at.eq(row.created_at),
-                    ))
-                    .execute(c)?;
+                insert().values(event_values!(row, identity)).execute(c)?;
             }
         }
     }

@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use scheduler_core::{rfc3339, Plan, Platform, Posts, RuleSet, ScheduleRequest};
 use serde_json::json;
 
-use crate::accounts::{clip_exists_or, find_account, find_account_with_clip};
-use crate::backend::{lock_accounts, write_transaction};
+use crate::accounts::{clip_exists_or, find_account};
+use crate::backend::{account_with_clip, lock_accounts, write_transaction};
 use crate::db::{on_backend, Conn};
 use crate::error::{Result, StoreError};
 use crate::ledger::{self, event_type, NewEventRow};
@@ -57,24 +57,6 @@ pub struct Scheduled {
 /// One result of [`schedule_batch`]: the scheduled log, or the rejection reason.
 pub type BatchItem = std::result::Result<Scheduled, String>;
 
-#[derive(Insertable)]
-#[diesel(table_name = publish_logs)]
-struct LogRow<'a> {
-    id: &'a str,
-    clip_id: &'a str,
-    platform: &'a str,
-    social_account_id: &'a str,
-    status: &'a str,
-    schedule_type: &'a str,
-    scheduled_for: NaiveDateTime,
-    scheduled_window_end: NaiveDateTime,
-    scheduled_by: &'a str,
-    requested_for: NaiveDateTime,
-    reason: &'a str,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-}
-
 /// Schedules one post in its own write transaction (or a savepoint of the caller's; see
 /// [`write_transaction`]). A rejection ([`StoreError::Rejected`]) writes nothing.
 pub fn schedule(
@@ -84,8 +66,7 @@ pub fn schedule(
     now: DateTime<Utc>,
 ) -> Result<Scheduled> {
     write_transaction(conn, |conn| {
-        lock_accounts(conn, &[&request.social_account_id])?;
-        schedule_locked(conn, rules, request, now)
+        schedule_one(conn, rules, request, now, AccountLock::Take)
     })
 }
 
@@ -107,7 +88,9 @@ pub fn schedule_batch(
         requests
             .iter()
             .map(|request| {
-                match conn.transaction(|conn| schedule_locked(conn, rules, request, now)) {
+                let scheduled = conn
+                    .transaction(|conn| schedule_one(conn, rules, request, now, AccountLock::Held));
+                match scheduled {
                     Ok(scheduled) => Ok(Ok(scheduled)),
                     Err(StoreError::Rejected(reason)) => Ok(Err(reason)),
                     Err(other) => Err(other),
@@ -117,17 +100,31 @@ pub fn schedule_batch(
     })
 }
 
-/// Validates, plans and writes one post; the caller holds the account's lock.
-fn schedule_locked(
+/// Whether [`schedule_one`] takes the account's lock or the caller already holds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AccountLock {
+    Take,
+    Held,
+}
+
+/// Validates, plans and writes one post, under the account's lock.
+fn schedule_one(
     conn: &mut Conn,
     rules: &RuleSet,
     request: &NewSchedule,
     now: DateTime<Utc>,
+    lock: AccountLock,
 ) -> Result<Scheduled> {
     let clip_missing = || StoreError::Rejected(format!("Clip not found: {}", request.clip_id));
-    // The account and whether the clip exists in one statement; the clip's error comes first.
-    let account = match find_account_with_clip(conn, &request.social_account_id, &request.clip_id)?
-    {
+    // The account, whether the clip exists and (PostgreSQL) the account's lock, in one
+    // statement; the clip's error comes first.
+    let found = account_with_clip(
+        conn,
+        &request.social_account_id,
+        &request.clip_id,
+        lock == AccountLock::Take,
+    )?;
+    let account = match found {
         Some((account, true)) => account,
         Some((_, false)) => return Err(clip_missing()),
         None => {
@@ -164,22 +161,25 @@ fn schedule_locked(
 
     let id = new_ordered_id("log");
     let now = now.trunc_subsecs(0);
+    // Column values, not a derived `Insertable`, so that diesel keeps the statement prepared
+    // (see `backend::insert_events`).
+    use crate::schema::publish_logs::dsl as p;
     let insert = diesel::insert_into(publish_logs::table)
-        .values(LogRow {
-            id: &id,
-            clip_id: &request.clip_id,
-            platform: platform.as_str(),
-            social_account_id: &account.id,
-            status: status::SCHEDULED,
-            schedule_type: SCHEDULE_TYPE_SCHEDULED,
-            scheduled_for: plan.scheduled_for.naive_utc(),
-            scheduled_window_end: plan.scheduled_window_end.naive_utc(),
-            scheduled_by: request.scheduled_by.as_str(),
-            requested_for: plan.requested_for.naive_utc(),
-            reason: &plan.reason,
-            created_at: now.naive_utc(),
-            updated_at: now.naive_utc(),
-        })
+        .values((
+            p::id.eq(&id),
+            p::clip_id.eq(&request.clip_id),
+            p::platform.eq(platform.as_str()),
+            p::social_account_id.eq(&account.id),
+            p::status.eq(status::SCHEDULED),
+            p::schedule_type.eq(SCHEDULE_TYPE_SCHEDULED),
+            p::scheduled_for.eq(plan.scheduled_for.naive_utc()),
+            p::scheduled_window_end.eq(plan.scheduled_window_end.naive_utc()),
+            p::scheduled_by.eq(request.scheduled_by.as_str()),
+            p::requested_for.eq(plan.requested_for.naive_utc()),
+            p::reason.eq(&plan.reason),
+            p::created_at.eq(now.naive_utc()),
+            p::updated_at.eq(now.naive_utc()),
+        ))
         .returning(publish_logs::all_columns);
     let log: PublishLog = on_backend!(conn, |c| insert.get_result(c))?;
 
