@@ -5,12 +5,15 @@
 #   scripts/bench-api.sh sqlite            # a fresh SQLite file
 #   scripts/bench-api.sh postgres URL      # a fresh database created on the server at URL
 #
-# Prints wrk's summary (throughput, p50/p90/p99/p99.9 latency, errors) and the server's peak
-# resident memory (VmHWM). Settings: BENCH_SECONDS (30), BENCH_CONNECTIONS (32),
-# BENCH_THREADS (2), BENCH_ACCOUNTS (1000); the server: BENCH_SERVER_ARGS (extra flags),
-# BENCH_LOG (its RUST_LOG, default warn), BENCH_SERVER_LOG (where its stderr goes),
-# BENCH_SERVER (a server binary to measure instead of building this checkout's, e.g. an older
-# build copied aside, so that two builds are compared in one sitting).
+# Prints wrk's summary (throughput, p50/p90/p99/p99.9 latency, errors), the server's peak
+# resident memory (VmHWM), and the machine's speed before and after the load
+# (scripts/machine-speed.sh).
+#
+# Settings: BENCH_SECONDS (30), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_ACCOUNTS (1000);
+# the server: BENCH_SERVER_ARGS (extra flags), BENCH_LOG (its RUST_LOG, default warn),
+# BENCH_SERVER_LOG (where its stderr goes), BENCH_SERVER (a server binary to measure instead of
+# building this checkout's, e.g. an older build copied aside, so that two builds are compared
+# in one sitting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}
@@ -68,7 +71,9 @@ for i in $(seq 1 "$BENCH_ACCOUNTS"); do
   curl -fsS -o /dev/null -H 'Content-Type: application/json' --data @"$work/c.json" "$addr/clips"
 done
 
+scripts/machine-speed.sh "$work"
 BENCH_BASE_EPOCH=$(( $(date +%s) + 86400 )) \
   wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s scripts/load/schedule.lua "$addr"
 echo "server peak resident memory: $(grep VmHWM /proc/$server/status | awk '{print $2, $3}')"
 echo "server resident memory now:  $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
+scripts/machine-speed.sh "$work"
