@@ -7,10 +7,10 @@
 //! | database, once | — | `journal_mode = WAL` |
 //! | checkpoints | — | `wal_autocheckpoint`, a thread running `wal_checkpoint(PASSIVE)` |
 //! | write transaction | `BEGIN` (read committed) | `BEGIN IMMEDIATE` |
-//! | per-account serialization | `pg_advisory_xact_lock` | the database write lock |
+//! | per-account serialization | `pg_advisory_xact_lock` (one account: within the account query) | the database write lock |
 //! | migrations | session `pg_advisory_lock` | `BEGIN IMMEDIATE` |
 //! | clock | the database's `now()` | the host clock passed in |
-//! | claiming due logs (one `UPDATE … RETURNING`) | `FOR UPDATE SKIP LOCKED` in its subquery | the database write lock |
+//! | claiming due logs | `SELECT … FOR UPDATE SKIP LOCKED`, then `UPDATE … RETURNING` by id | one `UPDATE … WHERE rowid IN (SELECT …) RETURNING`, under the write lock |
 //! | inserting events | one or two rows: one prepared `INSERT`; more: multi-row `INSERT`s | one prepared `INSERT` per row |
 
 use std::convert::identity;
