@@ -208,12 +208,11 @@ async fn tick_loop(db: Db, every: Duration) {
         let db = db.clone();
         let result = web::block(move || -> Result<TickOutcome, StoreError> {
             let mut conn = db.writer()?;
-            scheduler_store::tick_with(
+            db.tick(
                 &mut conn,
                 routes::publishing::TICK_BATCH_SIZE,
                 false,
                 Utc::now(),
-                |conn| db.finish_checkpoint(conn),
             )
         })
         .await;

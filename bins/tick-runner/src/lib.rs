@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use chrono::{TimeDelta, Utc};
 use clap::Parser;
-use scheduler_store::{require_migrated, tick_with, DatabaseUrl, Db, OpenOptions, TickOutcome};
+use scheduler_store::{require_migrated, DatabaseUrl, Db, OpenOptions, TickOutcome};
 use serde::Serialize;
 
 /// How often the loop wakes up while it waits for the next tick, to notice a stop request.
@@ -158,14 +158,9 @@ fn open(config: &Config) -> Result<Db> {
 fn tick_once(db: &Db, config: &Config, out: &mut impl Write) -> Result<()> {
     let mut conn = db.writer().context("failed to connect to the database")?;
     let host_now = Utc::now() + config.host_clock_offset;
-    let outcome = tick_with(
-        &mut conn,
-        config.batch_size,
-        config.dry_run,
-        host_now,
-        |conn| db.finish_checkpoint(conn),
-    )
-    .context("failed to tick")?;
+    let outcome = db
+        .tick(&mut conn, config.batch_size, config.dry_run, host_now)
+        .context("failed to tick")?;
     write_line(out, &outcome).context("failed to write the tick's result to stdout")?;
     if outcome.moved > 0 {
         let verb = if outcome.dry_run {

@@ -2,7 +2,7 @@
 //! SQLite and (with `TEST_DATABASE_URL`) PostgreSQL, in one run.
 //!
 //! For each backend and each of 5 rounds: seed 100,000 due logs by one `INSERT … SELECT`, time
-//! `scheduler_store::tick_with` (batches of 500, the `Db`'s checkpoint step between them); seed
+//! `Db::tick` (batches of 500, the `Db`'s checkpoint step between them), as the programs do; seed
 //! again, time the hand SQL (one transaction: `UPDATE publish_logs SET status = 'pending' …` then
 //! `INSERT INTO ledger_events … SELECT …` with the same event metadata). Prints every round and
 //! the medians (of each side, and of the rounds' ratios). Five rounds, because either side
@@ -27,7 +27,7 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use scheduler_store::schema::{ledger_events, publish_logs};
-use scheduler_store::{create_account, create_clip, tick_with, Conn, NewAccount, NewClip};
+use scheduler_store::{create_account, create_clip, Conn, NewAccount, NewClip};
 
 const ROUNDS: usize = 5;
 const ACCOUNT: &str = "acc_tick_bench";
@@ -58,10 +58,7 @@ fn main() {
             reseed(&mut conn, logs);
             let started = Instant::now();
             // As the programs call it: the WAL may start over between batches.
-            let outcome = tick_with(&mut conn, batch, false, host_now(), |c| {
-                db.db.finish_checkpoint(c)
-            })
-            .unwrap();
+            let outcome = db.db.tick(&mut conn, batch, false, host_now()).unwrap();
             let store_time = started.elapsed();
             assert_eq!(outcome.moved, logs);
             let store_sample = check(&mut conn, logs);

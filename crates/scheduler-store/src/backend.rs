@@ -24,7 +24,7 @@ use diesel::prelude::*;
 use diesel::result::Error as DieselError;
 use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamp};
 
-use crate::db::Conn;
+use crate::db::{on_backend, Conn};
 use crate::error::Result;
 use crate::ledger::NewEventRow;
 use crate::models::{status, Account};
@@ -259,27 +259,18 @@ pub(crate) fn account_with_clip(
     lock: bool,
 ) -> QueryResult<Option<(Account, bool)>> {
     use crate::schema::{clips, social_accounts as a};
-    let query = a::table.find(id).select((
-        a::all_columns,
-        diesel::dsl::exists(clips::table.find(clip_id)),
-    ));
-    match conn {
-        Conn::Pg(c) if lock => {
-            let locked = pg::advisory_xact_lock(ACCOUNT_LOCK_CLASS, pg::hashtext(a::id));
-            let found: Option<(Account, bool, bool)> = a::table
-                .find(id)
-                .select((
-                    a::all_columns,
-                    diesel::dsl::exists(clips::table.find(clip_id)),
-                    locked.is_not_null(),
-                ))
-                .get_result(c)
-                .optional()?;
-            Ok(found.map(|(account, clip, _)| (account, clip)))
-        }
-        Conn::Pg(c) => query.get_result(c).optional(),
-        Conn::Sqlite(c) => query.get_result(c).optional(),
+    let account = a::table.find(id);
+    let clip_exists = diesel::dsl::exists(clips::table.find(clip_id));
+    if let (Conn::Pg(c), true) = (&mut *conn, lock) {
+        let locked = pg::advisory_xact_lock(ACCOUNT_LOCK_CLASS, pg::hashtext(a::id));
+        let found: Option<(Account, bool, bool)> = account
+            .select((a::all_columns, clip_exists, locked.is_not_null()))
+            .get_result(c)
+            .optional()?;
+        return Ok(found.map(|(account, clip, _)| (account, clip)));
     }
+    let query = account.select((a::all_columns, clip_exists));
+    on_backend!(conn, |c| query.get_result(c).optional())
 }
 
 /// PostgreSQL functions, declared for diesel's query builder: a statement built from them keeps

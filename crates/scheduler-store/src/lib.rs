@@ -45,7 +45,7 @@ pub use schedule::{
     cancel, get_log, list_clip_schedule, reschedule, schedule, schedule_batch, BatchItem,
     NewSchedule, Reschedule, Scheduled,
 };
-pub use tick::{tick, tick_with, TickOutcome};
+pub use tick::{tick, TickOutcome};
 
 use diesel::RunQueryDsl;
 

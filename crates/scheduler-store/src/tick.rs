@@ -7,7 +7,7 @@ use scheduler_core::rfc3339;
 use serde::Serialize;
 
 use crate::backend::{self, write_transaction};
-use crate::db::Conn;
+use crate::db::{Conn, Db};
 use crate::error::Result;
 use crate::ledger::{self, event_type, NewEventRow};
 use crate::schema::publish_logs;
@@ -51,7 +51,7 @@ pub(crate) use due_logs;
 ///
 /// `now` is the database clock on PostgreSQL, where `host_now` is ignored, and `host_now` on
 /// SQLite. Any number of ticks may run at once: each log moves once, with one event. A dry run
-/// lists the due logs and changes nothing.
+/// lists the due logs and changes nothing. Programs holding a [`Db`] call [`Db::tick`].
 pub fn tick(
     conn: &mut Conn,
     batch_size: u32,
@@ -61,11 +61,26 @@ pub fn tick(
     tick_with(conn, batch_size, dry_run, host_now, |_| {})
 }
 
+impl Db {
+    /// [`tick`] on `conn` (one of this database's writers), letting SQLite's WAL start over
+    /// between batches ([`Db::finish_checkpoint`]) instead of growing by every batch until a
+    /// long tick ends. What api-server and tick-runner call.
+    pub fn tick(
+        &self,
+        conn: &mut Conn,
+        batch_size: u32,
+        dry_run: bool,
+        host_now: DateTime<Utc>,
+    ) -> Result<TickOutcome> {
+        tick_with(conn, batch_size, dry_run, host_now, |conn| {
+            self.finish_checkpoint(conn)
+        })
+    }
+}
+
 /// [`tick`], calling `between_batches` on the connection after each committed batch, outside
-/// any transaction. Programs that hold a [`crate::Db`] pass
-/// `|conn| db.finish_checkpoint(conn)`: on SQLite a long tick then lets the WAL start over
-/// between its batches instead of growing by every batch until the tick ends.
-pub fn tick_with(
+/// any transaction.
+fn tick_with(
     conn: &mut Conn,
     batch_size: u32,
     dry_run: bool,

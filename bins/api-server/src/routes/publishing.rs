@@ -480,13 +480,7 @@ pub async fn tick(
     let dry_run = parse_bool("dry_run", query.dry_run.as_deref())?;
     let db = state.db.clone();
     let outcome = blocking(&state, Access::WriteBatches, move |conn, _| {
-        Ok(scheduler_store::tick_with(
-            conn,
-            TICK_BATCH_SIZE,
-            dry_run,
-            Utc::now(),
-            |conn| db.finish_checkpoint(conn),
-        )?)
+        Ok(db.tick(conn, TICK_BATCH_SIZE, dry_run, Utc::now())?)
     })
     .await?;
     Ok(web::Json(TickOut {

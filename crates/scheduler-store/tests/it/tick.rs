@@ -2,7 +2,7 @@
 
 use scheduler_core::RuleSet;
 use scheduler_store::ledger::event_type;
-use scheduler_store::{get_log, list_events, schedule, tick, tick_with, EventFilter};
+use scheduler_store::{get_log, list_events, schedule, tick, EventFilter};
 use serde_json::json;
 
 use crate::support::{
@@ -90,8 +90,8 @@ both_backends! {
     }
 }
 
-/// SQLite: a long tick, given the `Db`'s checkpoint step between batches, lets the WAL start
-/// over while it runs instead of growing by every batch until it ends.
+/// SQLite: a long tick through `Db::tick` (the `Db`'s checkpoint step between batches) lets the
+/// WAL start over while it runs instead of growing by every batch until it ends.
 #[test]
 fn sqlite_wal_starts_over_during_a_long_tick() {
     use diesel::connection::SimpleConnection;
@@ -117,10 +117,7 @@ fn sqlite_wal_starts_over_during_a_long_tick() {
     ))
     .unwrap();
 
-    let outcome = tick_with(conn, 100, false, tick_time(), |conn| {
-        db.db.finish_checkpoint(conn)
-    })
-    .unwrap();
+    let outcome = db.db.tick(conn, 100, false, tick_time()).unwrap();
     assert_eq!(outcome.moved, logs);
     // Never started over, it holds about 41,000 pages. A start-over can be missed when the
     // background thread's round and the tick's next transaction meet (more often on a loaded
