@@ -10,8 +10,8 @@
 //! | per-account serialization | `pg_advisory_xact_lock` (one account: within the account query) | the database write lock |
 //! | migrations | session `pg_advisory_lock` | `BEGIN IMMEDIATE` |
 //! | clock | the database's `now()` | the host clock passed in |
-//! | claiming due logs | `SELECT … FOR UPDATE SKIP LOCKED`, then `UPDATE … RETURNING` by id | one `UPDATE … WHERE rowid IN (SELECT …) RETURNING`, under the write lock |
-//! | inserting events | one or two rows: one prepared `INSERT`; more: multi-row `INSERT`s | one prepared `INSERT` per row |
+//! | claiming due logs | one `WITH claimed AS (SELECT … FOR UPDATE SKIP LOCKED) UPDATE … RETURNING` | one `UPDATE … WHERE rowid IN (SELECT …) RETURNING`, under the write lock |
+//! | inserting events | one or two rows: one prepared `INSERT`; more: one prepared `INSERT … SELECT unnest(…)` | one prepared `INSERT` per row |
 
 use std::convert::identity;
 
@@ -22,7 +22,7 @@ use diesel::connection::{
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::result::Error as DieselError;
-use diesel::sql_types::{Array, BigInt, Integer, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 
 use crate::db::{on_backend, Conn};
 use crate::error::Result;
@@ -39,9 +39,6 @@ const MIGRATION_LOCK_KEY: i64 = 0x7363_6865_642d_6d67;
 
 /// The first key of the two-key advisory locks that serialize scheduling per account.
 const ACCOUNT_LOCK_CLASS: i32 = 1;
-
-/// Rows per multi-row `INSERT` (keeps bind parameters well under both backends' limits).
-const INSERT_CHUNK: usize = 1_000;
 
 /// Settings every connection needs, applied when it is opened.
 ///
@@ -276,7 +273,7 @@ pub(crate) fn account_with_clip(
 /// PostgreSQL functions, declared for diesel's query builder: a statement built from them keeps
 /// one prepared statement, where `sql_query` and SQL literals are parsed again every time.
 mod pg {
-    use diesel::sql_types::{Integer, Text};
+    use diesel::sql_types::{Array, Integer, SingleValue, Text};
 
     /// The `void` that `pg_advisory_xact_lock` returns; never read.
     #[derive(Debug, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
@@ -290,75 +287,137 @@ mod pg {
     diesel::define_sql_function! {
         fn hashtext(text: Text) -> Integer;
     }
+    diesel::define_sql_function! {
+        /// One row per element of `array`, in a select list.
+        fn unnest<T: SingleValue>(array: Array<T>) -> T;
+    }
 }
 
 /// The current time, in whole seconds: the database clock on PostgreSQL (one clock for every
 /// host), `host_now` on SQLite (whose database is on this host).
 pub(crate) fn database_now(conn: &mut Conn, host_now: DateTime<Utc>) -> QueryResult<DateTime<Utc>> {
-    use chrono::SubsecRound;
     let now = match conn {
         Conn::Pg(c) => diesel::select(sql::<Timestamp>("now() AT TIME ZONE 'UTC'"))
             .get_result::<NaiveDateTime>(c)?
             .and_utc(),
         Conn::Sqlite(_) => host_now,
     };
-    Ok(now.trunc_subsecs(0))
+    Ok(whole_seconds(now))
+}
+
+/// `t` without its fraction of a second: every time the store writes is in whole seconds.
+fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    t.trunc_subsecs(0)
 }
 
 /// A moved log: id, clip, platform, account, and when it was due.
 pub(crate) type MovedLog = (String, String, String, String, Option<NaiveDateTime>);
 
-/// Claims up to `limit` due logs, oldest first, and sets them `pending` at `now`; returns them
-/// in no particular order.
+/// One batch of logs moved to `pending`, in no particular order, and the moment they moved
+/// (their `updated_at`, in whole seconds).
+pub(crate) struct MovedBatch {
+    pub at: DateTime<Utc>,
+    pub logs: Vec<MovedLog>,
+}
+
+/// Claims up to `limit` due logs, oldest first, and sets them `pending`, in one statement;
+/// `None` if none is due. Due means `status = 'scheduled' AND scheduled_for <= now`, as in
+/// [`due_logs!`], where `now` is the database clock on PostgreSQL (the transaction's start)
+/// and `host_now` on SQLite (see [`database_now`]).
 ///
-/// PostgreSQL: the claim locks the rows and skips rows another transaction holds, then an
-/// `UPDATE … WHERE id = ANY($ids)` moves them. One statement with the claim as an `IN`
-/// subquery would save a round trip, but the planner hash-joins it against a sequential scan
-/// of the whole table for every batch. SQLite, whose write lock already excludes others: one
-/// `UPDATE … WHERE rowid IN (SELECT rowid … LIMIT n) RETURNING …`, which plans as one search
-/// of the table by rowid per claimed log (by `id` it also searched the `id` index for each:
-/// 13% slower over 100,000 logs). A rowid cannot change within the statement.
+/// PostgreSQL: the claim, in a materialized CTE, locks its rows and skips rows another
+/// transaction holds; the `UPDATE` joins it by primary key and returns the moved rows with
+/// the time it set: one round trip, where a clock query, the claim and an `UPDATE` by the
+/// claimed ids took three (see `docs/benchmarks.md`, tick, session 5). The claim as an `IN`
+/// subquery of the `UPDATE` would plan as a hash join against a sequential scan of the whole
+/// table for every batch; the CTE's `LIMIT` gives the planner its size, and it joins by
+/// index. Its condition is [`due_logs!`]'s, in SQL: the two change together.
+///
+/// SQLite, whose write lock already excludes others: one `UPDATE … WHERE rowid IN (SELECT
+/// rowid … LIMIT n) RETURNING …`, which plans as one search of the table by rowid per claimed
+/// log (by `id` it also searched the `id` index for each: 13% slower over 100,000 logs). A
+/// rowid cannot change within the statement.
 pub(crate) fn move_due(
     conn: &mut Conn,
-    now: NaiveDateTime,
+    host_now: DateTime<Utc>,
     limit: i64,
-) -> QueryResult<Vec<MovedLog>> {
+) -> QueryResult<Option<MovedBatch>> {
     use crate::schema::publish_logs::dsl as p;
-    let set = (p::status.eq(status::PENDING), p::updated_at.eq(now));
-    let returning = (
-        p::id,
-        p::clip_id,
-        p::platform,
-        p::social_account_id,
-        p::scheduled_for,
-    );
     match conn {
         Conn::Pg(c) => {
-            let claimed: Vec<String> = due_logs!(now)
-                .limit(limit)
-                .for_update()
-                .skip_locked()
-                .load(c)?;
-            if claimed.is_empty() {
-                return Ok(Vec::new());
+            #[derive(QueryableByName)]
+            struct Moved {
+                #[diesel(sql_type = Text)]
+                id: String,
+                #[diesel(sql_type = Text)]
+                clip_id: String,
+                #[diesel(sql_type = Text)]
+                platform: String,
+                #[diesel(sql_type = Text)]
+                social_account_id: String,
+                #[diesel(sql_type = Nullable<Timestamp>)]
+                scheduled_for: Option<NaiveDateTime>,
+                #[diesel(sql_type = Timestamp)]
+                updated_at: NaiveDateTime,
             }
-            // By primary key only. The claimed logs are row-locked until this transaction ends,
-            // so a status condition here would guard nothing.
-            diesel::update(p::publish_logs.filter(p::id.eq_any(&claimed)))
-                .set(set)
-                .returning(returning)
-                .load(c)
+            let moved: Vec<Moved> = diesel::sql_query(
+                "WITH claimed AS MATERIALIZED ( \
+                   SELECT id FROM publish_logs \
+                   WHERE status = $1 AND scheduled_for <= date_trunc('second', now()) \
+                   ORDER BY scheduled_for, id \
+                   LIMIT $2 \
+                   FOR UPDATE SKIP LOCKED) \
+                 UPDATE publish_logs AS p \
+                 SET status = $3, updated_at = date_trunc('second', now()) \
+                 FROM claimed WHERE p.id = claimed.id \
+                 RETURNING p.id, p.clip_id, p.platform, p.social_account_id, p.scheduled_for, \
+                   p.updated_at",
+            )
+            .bind::<Text, _>(status::SCHEDULED)
+            .bind::<BigInt, _>(limit)
+            .bind::<Text, _>(status::PENDING)
+            .load(c)?;
+            let Some(first) = moved.first() else {
+                return Ok(None);
+            };
+            Ok(Some(MovedBatch {
+                at: first.updated_at.and_utc(),
+                logs: moved
+                    .into_iter()
+                    .map(|m| {
+                        (
+                            m.id,
+                            m.clip_id,
+                            m.platform,
+                            m.social_account_id,
+                            m.scheduled_for,
+                        )
+                    })
+                    .collect(),
+            }))
         }
         Conn::Sqlite(c) => {
-            let due_rowids = due_logs!(now)
+            let now = whole_seconds(host_now);
+            let due_rowids = due_logs!(now.naive_utc())
                 .select(sql::<BigInt>("\"due_log\".rowid"))
                 .limit(limit);
-            diesel::update(
+            let logs: Vec<MovedLog> = diesel::update(
                 p::publish_logs.filter(sql::<BigInt>("\"publish_logs\".rowid").eq_any(due_rowids)),
             )
-            .set(set)
-            .returning(returning)
-            .load(c)
+            .set((
+                p::status.eq(status::PENDING),
+                p::updated_at.eq(now.naive_utc()),
+            ))
+            .returning((
+                p::id,
+                p::clip_id,
+                p::platform,
+                p::social_account_id,
+                p::scheduled_for,
+            ))
+            .load(c)?;
+            Ok((!logs.is_empty()).then_some(MovedBatch { at: now, logs }))
         }
     }
 }
@@ -386,13 +445,18 @@ macro_rules! event_values {
     }};
 }
 
-/// Inserts ledger events, each with a statement kept prepared where it counts. PostgreSQL: the
-/// one or two events of a schedule in one `INSERT` kept prepared for that count; more (a tick
-/// batch) in multi-row `INSERT`s of up to 1,000, one round trip each. SQLite, where a statement
-/// costs no round trip: one row per statement, with the one statement it keeps prepared (a
-/// multi-row `INSERT` of a tick batch of 500 was prepared anew each time and cost more than the
-/// rows).
+/// Inserts ledger events, in order, each with a statement kept prepared where it counts.
+///
+/// PostgreSQL: the one or two events of a schedule in one `INSERT` kept prepared for that
+/// count; more (a tick batch, a batch of schedules) in one `INSERT … SELECT` from `unnest` of
+/// one array per column, also kept prepared. The multi-row `VALUES` it replaces (six bind
+/// parameters per row, parsed and planned anew for every batch) made a tick's inserts 20%
+/// slower. SQLite, where a statement costs no round trip: one row per statement, with the one
+/// statement it keeps prepared (a multi-row `INSERT` of a tick batch of 500 was prepared anew
+/// each time and cost more than the rows; an `INSERT … SELECT` from `json_each` of the batch
+/// was no faster).
 pub(crate) fn insert_events(conn: &mut Conn, rows: &[NewEventRow]) -> QueryResult<()> {
+    use crate::schema::ledger_events::dsl as e;
     let insert = || diesel::insert_into(ledger_events::table);
     match conn {
         Conn::Pg(c) => match rows {
@@ -409,9 +473,29 @@ pub(crate) fn insert_events(conn: &mut Conn, rows: &[NewEventRow]) -> QueryResul
                     .execute(c)?;
             }
             _ => {
-                for chunk in rows.chunks(INSERT_CHUNK) {
-                    insert().values(chunk).execute(c)?;
-                }
+                let column = |f: fn(&NewEventRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+                let created_at: Vec<NaiveDateTime> = rows.iter().map(|r| r.created_at).collect();
+                // Several set-returning functions in one select list advance together, row by
+                // row, in array order.
+                let from_arrays = diesel::select((
+                    pg::unnest::<Text, _>(column(|r| &r.id)),
+                    pg::unnest::<Text, _>(column(|r| r.event_type)),
+                    pg::unnest::<Text, _>(column(|r| r.entity_type)),
+                    pg::unnest::<Text, _>(column(|r| &r.entity_id)),
+                    pg::unnest::<Text, _>(column(|r| &r.metadata)),
+                    pg::unnest::<Timestamp, _>(created_at),
+                ));
+                insert()
+                    .values(from_arrays)
+                    .into_columns((
+                        e::id,
+                        e::event_type,
+                        e::entity_type,
+                        e::entity_id,
+                        e::metadata,
+                        e::created_at,
+                    ))
+                    .execute(c)?;
             }
         },
         Conn::Sqlite(c) => {

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use scheduler_core::rfc3339;
 use serde::Serialize;
 
-use crate::backend::{self, write_transaction};
+use crate::backend::{self, write_transaction, MovedBatch};
 use crate::db::{Conn, Db};
 use crate::error::Result;
 use crate::ledger::{self, event_type, NewEventRow};
@@ -26,7 +26,8 @@ pub struct TickOutcome {
 diesel::alias!(publish_logs as due_log: DueLog);
 
 /// The ids of the logs due at `now` (a `NaiveDateTime`), oldest first: the dry run's list, and
-/// the subquery that claims a batch ([`backend::move_due`]). It reads `publish_logs` under the
+/// the subquery that claims a batch on SQLite ([`backend::move_due`], whose PostgreSQL claim
+/// is the same condition in SQL). It reads `publish_logs` under the
 /// alias `due_log`, because diesel lets a query name a table once and the claiming `UPDATE`
 /// names it already.
 macro_rules! due_logs {
@@ -115,8 +116,13 @@ fn tick_with(
 
 /// Claims and moves one batch, with its events; returns the ids moved, oldest due first.
 fn move_batch(conn: &mut Conn, batch_size: i64, host_now: DateTime<Utc>) -> Result<Vec<String>> {
-    let now = backend::database_now(conn, host_now)?;
-    let mut moved = backend::move_due(conn, now.naive_utc(), batch_size)?;
+    let Some(MovedBatch {
+        at: now,
+        logs: mut moved,
+    }) = backend::move_due(conn, host_now, batch_size)?
+    else {
+        return Ok(Vec::new());
+    };
     moved.sort_by(|a, b| (a.4, &a.0).cmp(&(b.4, &b.0)));
     let enqueued_at = rfc3339(now);
     let events: Vec<NewEventRow> = moved
