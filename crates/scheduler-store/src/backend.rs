@@ -429,9 +429,10 @@ pub(crate) fn move_due(
 /// again for every row to look the statement up (7% of a tick).
 ///
 /// `$string` takes each string field by reference: `identity` to borrow it, `String::clone` for
-/// an array of rows, whose statement type (diesel's key for it) must not borrow.
+/// an array of rows, whose statement type (diesel's key for it) must not borrow. `$created_at`
+/// is the value bound for `created_at`.
 macro_rules! event_values {
-    ($row:expr, $string:path) => {{
+    ($row:expr, $string:path, $created_at:expr) => {{
         use crate::schema::ledger_events::dsl as e;
         let row: &NewEventRow = $row;
         (
@@ -440,7 +441,7 @@ macro_rules! event_values {
             e::entity_type.eq(row.entity_type),
             e::entity_id.eq($string(&row.entity_id)),
             e::metadata.eq($string(&row.metadata)),
-            e::created_at.eq(row.created_at),
+            e::created_at.eq($created_at),
         )
     }};
 }
@@ -462,13 +463,15 @@ pub(crate) fn insert_events(conn: &mut Conn, rows: &[NewEventRow]) -> QueryResul
         Conn::Pg(c) => match rows {
             [] => {}
             [one] => {
-                insert().values(event_values!(one, identity)).execute(c)?;
+                insert()
+                    .values(event_values!(one, identity, one.created_at))
+                    .execute(c)?;
             }
             [first, second] => {
                 insert()
                     .values([
-                        event_values!(first, String::clone),
-                        event_values!(second, String::clone),
+                        event_values!(first, String::clone, first.created_at),
+                        event_values!(second, String::clone, second.created_at),
                     ])
                     .execute(c)?;
             }
@@ -499,10 +502,46 @@ pub(crate) fn insert_events(conn: &mut Conn, rows: &[NewEventRow]) -> QueryResul
             }
         },
         Conn::Sqlite(c) => {
+            // The events written together share their time: written out once, not per row.
+            let mut created_at: Option<(NaiveDateTime, String)> = None;
             for row in rows {
-                insert().values(event_values!(row, identity)).execute(c)?;
+                let text = match &created_at {
+                    Some((at, text)) if *at == row.created_at => text,
+                    _ => {
+                        &created_at
+                            .insert((row.created_at, sqlite_timestamp(row.created_at)))
+                            .1
+                    }
+                };
+                insert()
+                    .values(event_values!(row, identity, SqliteTimestamp(text)))
+                    .execute(c)?;
             }
         }
     }
     Ok(())
+}
+
+/// `at` as diesel writes a `NaiveDateTime` to SQLite (`"%F %T%.f"`: `2026-01-31 18:00:00`, a
+/// fraction only when there is one), so that every `TIMESTAMP` compares and sorts as text with
+/// the others.
+fn sqlite_timestamp(at: NaiveDateTime) -> String {
+    at.format("%F %T%.f").to_string()
+}
+
+/// A SQLite `TIMESTAMP` already written out ([`sqlite_timestamp`]), bound as it is. Formatting
+/// the same time for every event of a tick batch through chrono's format string was 3.6% of
+/// the tick's instructions (`valgrind --tool=callgrind`).
+#[derive(Debug, Clone, Copy, diesel::expression::AsExpression)]
+#[diesel(sql_type = Timestamp)]
+struct SqliteTimestamp<'a>(&'a str);
+
+impl diesel::serialize::ToSql<Timestamp, diesel::sqlite::Sqlite> for SqliteTimestamp<'_> {
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>,
+    ) -> diesel::serialize::Result {
+        out.set_value(self.0);
+        Ok(diesel::serialize::IsNull::No)
+    }
 }

@@ -74,6 +74,21 @@ both_backends! {
         );
         assert_eq!(at(&enqueued_at), first.created_at);
         assert_eq!(get_log(conn, &expected[0]).unwrap().updated_at, first.created_at);
+        // As stored, too: SQLite compares times as text, so the ledger must write them as every
+        // other `TIMESTAMP` is written.
+        assert_eq!(
+            stored_text(
+                conn,
+                "SELECT CAST(created_at AS TEXT) AS text FROM ledger_events \
+                 WHERE entity_id = $1 AND event_type = 'publish_scheduled_enqueued'",
+                &expected[0],
+            ),
+            stored_text(
+                conn,
+                "SELECT CAST(updated_at AS TEXT) AS text FROM publish_logs WHERE id = $1",
+                &expected[0],
+            ),
+        );
         if !db.postgres {
             assert_eq!(first.created_at, tick_time());
         }
@@ -91,6 +106,21 @@ both_backends! {
         let outcome = tick(conn, 500, false, at("2019-01-01T00:00:00Z")).unwrap();
         assert_eq!(outcome.moved, usize::from(db.postgres));
     }
+}
+
+/// The one time `query` selects (with `$1` bound to `value`), as the database holds it, in text.
+fn stored_text(conn: &mut scheduler_store::Conn, query: &str, value: &str) -> String {
+    use diesel::prelude::*;
+    #[derive(QueryableByName)]
+    struct Text {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        text: String,
+    }
+    diesel::sql_query(query)
+        .bind::<diesel::sql_types::Text, _>(value)
+        .get_result::<Text>(conn)
+        .unwrap()
+        .text
 }
 
 /// SQLite: a long tick through `Db::tick` (the `Db`'s checkpoint step between batches) lets the
