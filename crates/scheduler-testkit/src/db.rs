@@ -147,7 +147,7 @@ impl PgDatabase {
         if !postgres_configured() {
             return None;
         }
-        let admin_url = std::env::var("TEST_DATABASE_URL").ok()?;
+        let admin_url = without_tls_on_loopback(&std::env::var("TEST_DATABASE_URL").ok()?);
         let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(&admin_url)
             .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"));
@@ -178,6 +178,36 @@ impl PgDatabase {
     }
 }
 
+/// `url` with `sslmode=disable` added when it names a server on this host (a loopback address
+/// or a Unix socket) and no `sslmode` of its own.
+///
+/// libpq encrypts whenever the server offers TLS, and OpenSSL 3 then frees its state in an
+/// `atexit` handler: a test binary whose last tests leave pool threads behind (r2d2 opens
+/// connections on its own threads) died in that handler with SIGSEGV after every test had
+/// passed, once in CI (`segfault … in libcrypto.so.3`; diesel issue 3441, r2d2 issue 137).
+/// Without TLS on the test connections, OpenSSL is never started. A server elsewhere keeps the
+/// URL's own settings.
+pub fn without_tls_on_loopback(url: &str) -> String {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let authority = base
+        .split_once("://")
+        .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host_port.split(':').next().unwrap_or(""),
+    };
+    let on_this_host = matches!(host, "" | "localhost" | "127.0.0.1" | "::1");
+    let has_sslmode = query.split('&').any(|pair| pair.starts_with("sslmode="));
+    match (on_this_host && !has_sslmode, query.is_empty()) {
+        (false, _) => url.to_owned(),
+        (true, true) => format!("{base}?sslmode=disable"),
+        (true, false) => format!("{base}?{query}&sslmode=disable"),
+    }
+}
+
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
@@ -187,5 +217,42 @@ impl Drop for PgDatabase {
             ))
             .execute(&mut admin);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_tls_on_loopback;
+
+    #[test]
+    fn tls_is_turned_off_only_for_this_host_and_only_when_unset() {
+        let check = |url: &str, expected: &str| {
+            assert_eq!(without_tls_on_loopback(url), expected, "for {url}");
+        };
+        check(
+            "postgres://postgres@127.0.0.1:5432/test",
+            "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+        );
+        check(
+            "postgresql://u:p@localhost/db?connect_timeout=2",
+            "postgresql://u:p@localhost/db?connect_timeout=2&sslmode=disable",
+        );
+        check(
+            "postgres://[::1]:5433/db",
+            "postgres://[::1]:5433/db?sslmode=disable",
+        );
+        check("postgres:///db", "postgres:///db?sslmode=disable");
+        check(
+            "postgres://127.0.0.1/db?sslmode=require",
+            "postgres://127.0.0.1/db?sslmode=require",
+        );
+        check(
+            "postgres://db.internal:5432/test",
+            "postgres://db.internal:5432/test",
+        );
+        check(
+            "postgres://u@10.0.0.5/test?x=1",
+            "postgres://u@10.0.0.5/test?x=1",
+        );
     }
 }
