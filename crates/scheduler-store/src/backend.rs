@@ -15,7 +15,7 @@
 
 use std::convert::identity;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::{
     AnsiTransactionManager, Connection, SimpleConnection, TransactionManager,
 };
@@ -302,13 +302,7 @@ pub(crate) fn database_now(conn: &mut Conn, host_now: DateTime<Utc>) -> QueryRes
             .and_utc(),
         Conn::Sqlite(_) => host_now,
     };
-    Ok(whole_seconds(now))
-}
-
-/// `t` without its fraction of a second: every time the store writes is in whole seconds.
-fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
-    use chrono::SubsecRound;
-    t.trunc_subsecs(0)
+    Ok(now.trunc_subsecs(0))
 }
 
 /// A moved log: id, clip, platform, account, and when it was due.
@@ -398,7 +392,7 @@ pub(crate) fn move_due(
             }))
         }
         Conn::Sqlite(c) => {
-            let now = whole_seconds(host_now);
+            let now = host_now.trunc_subsecs(0);
             let due_rowids = due_logs!(now.naive_utc())
                 .select(sql::<BigInt>("\"due_log\".rowid"))
                 .limit(limit);

@@ -187,7 +187,7 @@ impl PgDatabase {
 /// passed, once in CI (`segfault … in libcrypto.so.3`; diesel issue 3441, r2d2 issue 137).
 /// Without TLS on the test connections, OpenSSL is never started. A server elsewhere keeps the
 /// URL's own settings.
-pub fn without_tls_on_loopback(url: &str) -> String {
+fn without_tls_on_loopback(url: &str) -> String {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let authority = base
         .split_once("://")
