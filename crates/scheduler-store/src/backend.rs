@@ -3,14 +3,14 @@
 //!
 //! | concern | PostgreSQL | SQLite |
 //! |---|---|---|
-//! | session | `SET TIME ZONE 'UTC'` | `busy_timeout`, `foreign_keys`, `synchronous`, `temp_store` |
+//! | session | `SET TIME ZONE 'UTC'` | `busy_timeout`, `foreign_keys`, `synchronous`, `temp_store`; the store's SQL functions |
 //! | database, once | — | `journal_mode = WAL` |
 //! | checkpoints | — | `wal_autocheckpoint`, a thread running `wal_checkpoint(PASSIVE)` |
 //! | write transaction | `BEGIN` (read committed) | `BEGIN IMMEDIATE` |
 //! | per-account serialization | `pg_advisory_xact_lock` (one account: within the account query) | the database write lock |
 //! | migrations | session `pg_advisory_lock` | `BEGIN IMMEDIATE` |
 //! | clock | the database's `now()` | the host clock passed in |
-//! | claiming due logs | one `WITH claimed AS (SELECT … FOR UPDATE SKIP LOCKED) UPDATE … RETURNING` | one `UPDATE … WHERE rowid IN (SELECT …) RETURNING`, under the write lock |
+//! | a tick batch | one `WITH claimed AS (SELECT … FOR UPDATE SKIP LOCKED) UPDATE … RETURNING`, then its events as below | under the write lock, the events by one `INSERT … SELECT` of the due logs calling the store's Rust through SQL functions, then one `UPDATE … WHERE rowid IN (SELECT …)` |
 //! | inserting events | one or two rows: one prepared `INSERT`; more: one prepared `INSERT … SELECT unnest(…)` | one prepared `INSERT` per row |
 
 use std::convert::identity;
@@ -26,10 +26,10 @@ use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 
 use crate::db::{on_backend, Conn};
 use crate::error::Result;
-use crate::ledger::NewEventRow;
+use crate::ledger::{event_type, NewEventRow, ENTITY_PUBLISH_LOG};
 use crate::models::{status, Account};
 use crate::schema::ledger_events;
-use crate::tick::due_logs;
+use crate::tick::{self, due_logs, EnqueuedMetadata};
 
 /// How long a SQLite connection waits for the write lock before failing.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
@@ -44,18 +44,22 @@ const ACCOUNT_LOCK_CLASS: i32 = 1;
 ///
 /// SQLite's `temp_store = MEMORY` keeps the savepoint journal in memory: every page a
 /// savepoint changes is copied there first, and a group commit (see [`crate::group`]) holds one
-/// savepoint per request, whose copies spilled to a temporary file past 64 KiB.
+/// savepoint per request, whose copies spilled to a temporary file past 64 KiB. SQLite
+/// connections also get the store's SQL functions ([`sqlite::register_functions`]).
 pub(crate) fn prepare_session(conn: &mut Conn) -> QueryResult<()> {
     match conn {
         // `timestamptz` columns are declared `Timestamp`: they are read and written as UTC
         // only when the session time zone is UTC.
         Conn::Pg(c) => c.batch_execute("SET TIME ZONE 'UTC'"),
-        Conn::Sqlite(c) => c.batch_execute(&format!(
-            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
-             PRAGMA foreign_keys = ON; \
-             PRAGMA synchronous = NORMAL; \
-             PRAGMA temp_store = MEMORY;"
-        )),
+        Conn::Sqlite(c) => {
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
+                 PRAGMA foreign_keys = ON; \
+                 PRAGMA synchronous = NORMAL; \
+                 PRAGMA temp_store = MEMORY;"
+            ))?;
+            sqlite::register_functions(c)
+        }
     }
 }
 
@@ -293,6 +297,118 @@ mod pg {
     }
 }
 
+/// SQL functions the store gives its SQLite connections, so that a statement can run the
+/// store's own Rust code for each row: the tick builds a batch's events in one `INSERT …
+/// SELECT` with them ([`enqueue_due`]). Only the store's statements name them (no view,
+/// trigger or default does), so the database file stays readable by any SQLite.
+mod sqlite {
+    use chrono::{NaiveDate, NaiveDateTime};
+    use diesel::deserialize::{self, FromSql, FromSqlRow};
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+    use diesel::sqlite::{Sqlite, SqliteValue};
+    use diesel::{QueryResult, SqliteConnection};
+
+    use crate::tick::{enqueued_metadata, EnqueuedMetadata};
+
+    diesel::define_sql_function! {
+        /// A new ledger event id, as every event gets one ([`crate::new_ordered_id`]).
+        fn scheduler_new_event_id() -> Text;
+    }
+    diesel::define_sql_function! {
+        /// The metadata of a `publish_scheduled_enqueued` event
+        /// ([`crate::tick::enqueued_metadata`]).
+        fn scheduler_enqueued_metadata(
+            clip_id: Text,
+            platform: Text,
+            social_account_id: Text,
+            scheduled_for: Nullable<Timestamp>,
+            enqueued_at: Text,
+        ) -> Text;
+    }
+
+    /// Registers the functions on a new connection.
+    pub(super) fn register_functions(c: &mut SqliteConnection) -> QueryResult<()> {
+        scheduler_new_event_id_utils::register_nondeterministic_impl(c, || {
+            crate::new_ordered_id("evt")
+        })?;
+        scheduler_enqueued_metadata_utils::register_impl(
+            c,
+            |clip_id: String,
+             platform: String,
+             social_account_id: String,
+             scheduled_for: Option<StoredTime>,
+             enqueued_at: String| {
+                enqueued_metadata(EnqueuedMetadata {
+                    clip_id: &clip_id,
+                    enqueued_at: &enqueued_at,
+                    platform: &platform,
+                    scheduled_for: scheduled_for.map(|t| t.0),
+                    social_account_id: &social_account_id,
+                })
+            },
+        )
+    }
+
+    /// A stored `TIMESTAMP`, read as diesel reads a `NaiveDateTime`, but without chrono's
+    /// format parser for the form the store writes whole seconds in (`2026-01-31 18:00:00`):
+    /// that parser was 5% of a tick's instructions (`valgrind --tool=callgrind`).
+    #[derive(Debug, FromSqlRow)]
+    pub(super) struct StoredTime(pub NaiveDateTime);
+
+    impl FromSql<Timestamp, Sqlite> for StoredTime {
+        fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
+            if let Some(at) = whole_seconds(value.read_text()) {
+                return Ok(Self(at));
+            }
+            <NaiveDateTime as FromSql<Timestamp, Sqlite>>::from_sql(value).map(Self)
+        }
+    }
+
+    /// `YYYY-MM-DD HH:MM:SS` exactly, as a valid time; `None` for anything else.
+    fn whole_seconds(text: &str) -> Option<NaiveDateTime> {
+        let b = text.as_bytes();
+        let separators = [(4, b'-'), (7, b'-'), (10, b' '), (13, b':'), (16, b':')];
+        if b.len() != 19 || separators.iter().any(|&(i, c)| b[i] != c) {
+            return None;
+        }
+        let number = |from: usize, to: usize| {
+            b[from..to].iter().try_fold(0u32, |n, &c| {
+                c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+            })
+        };
+        let year = i32::try_from(number(0, 4)?).ok()?;
+        NaiveDate::from_ymd_opt(year, number(5, 7)?, number(8, 10)?)?.and_hms_opt(
+            number(11, 13)?,
+            number(14, 16)?,
+            number(17, 19)?,
+        )
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::whole_seconds;
+
+        #[test]
+        fn whole_seconds_reads_only_the_form_the_store_writes() {
+            let check = |text: &str, expected: Option<&str>| {
+                let parsed = whole_seconds(text).map(|t| t.format("%F %T").to_string());
+                assert_eq!(parsed.as_deref(), expected, "{text}");
+            };
+            check("2026-01-31 18:00:07", Some("2026-01-31 18:00:07"));
+            check("0001-01-01 00:00:00", Some("0001-01-01 00:00:00"));
+            // Everything else goes to diesel's own parser.
+            check("2026-01-31 18:00:07.5", None);
+            check("2026-01-31T18:00:07", None);
+            check("2026-01-31 18:00", None);
+            check("2026-02-30 18:00:00", None);
+            check("2026-01-31 24:00:00", None);
+            check("2026-01-31 18:00:60", None);
+            check("2026-01-31 1a:00:00", None);
+            check("+026-01-31 18:00:00", None);
+        }
+    }
+}
+
 /// The current time, in whole seconds: the database clock on PostgreSQL (one clock for every
 /// host), `host_now` on SQLite (whose database is on this host).
 pub(crate) fn database_now(conn: &mut Conn, host_now: DateTime<Utc>) -> QueryResult<DateTime<Utc>> {
@@ -305,38 +421,36 @@ pub(crate) fn database_now(conn: &mut Conn, host_now: DateTime<Utc>) -> QueryRes
     Ok(now.trunc_subsecs(0))
 }
 
-/// A moved log: id, clip, platform, account, and when it was due.
-pub(crate) type MovedLog = (String, String, String, String, Option<NaiveDateTime>);
-
-/// One batch of logs moved to `pending`, in no particular order, and the moment they moved
-/// (their `updated_at`, in whole seconds).
-pub(crate) struct MovedBatch {
-    pub at: DateTime<Utc>,
-    pub logs: Vec<MovedLog>,
-}
-
-/// Claims up to `limit` due logs, oldest first, and sets them `pending`, in one statement;
-/// `None` if none is due. Due means `status = 'scheduled' AND scheduled_for <= now`, as in
-/// [`due_logs!`], where `now` is the database clock on PostgreSQL (the transaction's start)
-/// and `host_now` on SQLite (see [`database_now`]).
+/// One tick batch: claims up to `limit` due logs, oldest first, sets them `pending`, and
+/// writes one `publish_scheduled_enqueued` event for each, in that order; returns the moved ids
+/// in that order (none when none is due). Due means `status = 'scheduled' AND scheduled_for <=
+/// now`, as in [`due_logs!`], where `now` is the database clock on PostgreSQL (the
+/// transaction's start) and `host_now` on SQLite (see [`database_now`]). The caller holds the
+/// write transaction.
 ///
-/// PostgreSQL: the claim, in a materialized CTE, locks its rows and skips rows another
-/// transaction holds; the `UPDATE` joins it by primary key and returns the moved rows with
-/// the time it set: one round trip, where a clock query, the claim and an `UPDATE` by the
-/// claimed ids took three (see `docs/benchmarks.md`, tick, session 5). The claim as an `IN`
-/// subquery of the `UPDATE` would plan as a hash join against a sequential scan of the whole
-/// table for every batch; the CTE's `LIMIT` gives the planner its size, and it joins by
-/// index. Its condition is [`due_logs!`]'s, in SQL: the two change together.
+/// PostgreSQL: one statement claims and moves the batch. The claim, in a materialized CTE,
+/// locks its rows and skips rows another transaction holds; the `UPDATE` joins it by primary
+/// key and returns the moved rows with the time it set: one round trip, where a clock query,
+/// the claim and an `UPDATE` by the claimed ids took three (see `docs/benchmarks.md`, tick,
+/// session 5). The claim as an `IN` subquery of the `UPDATE` would plan as a hash join against
+/// a sequential scan of the whole table for every batch; the CTE's `LIMIT` gives the planner its
+/// size, and it joins by index. Its condition is [`due_logs!`]'s, in SQL: the two change
+/// together. The events are built here ([`crate::tick::enqueued_event`]) and go in by one
+/// `INSERT … SELECT unnest(…)` ([`insert_events`]).
 ///
-/// SQLite, whose write lock already excludes others: one `UPDATE … WHERE rowid IN (SELECT
-/// rowid … LIMIT n) RETURNING …`, which plans as one search of the table by rowid per claimed
-/// log (by `id` it also searched the `id` index for each: 13% slower over 100,000 logs). A
-/// rowid cannot change within the statement.
-pub(crate) fn move_due(
+/// SQLite, whose write lock already excludes others: two statements over the same claim, `rowid
+/// IN (SELECT rowid … ORDER BY scheduled_for, id LIMIT n)`, one search of the table by rowid per
+/// claimed log. First `INSERT INTO ledger_events … SELECT … ORDER BY scheduled_for, id`, whose
+/// event ids and metadata come from the store's own Rust code, called by SQLite for each row
+/// ([`sqlite::register_functions`]); then the `UPDATE`, which claims the same logs (nothing
+/// changed them in between, under the write lock, and the order is total). The events never
+/// leave the database, where reading the moved rows back and writing 500 one-row `INSERT`s cost
+/// the tick about 40% more instructions (see `docs/benchmarks.md`, tick, session 6).
+pub(crate) fn enqueue_due(
     conn: &mut Conn,
     host_now: DateTime<Utc>,
     limit: i64,
-) -> QueryResult<Option<MovedBatch>> {
+) -> QueryResult<Vec<String>> {
     use crate::schema::publish_logs::dsl as p;
     match conn {
         Conn::Pg(c) => {
@@ -355,7 +469,7 @@ pub(crate) fn move_due(
                 #[diesel(sql_type = Timestamp)]
                 updated_at: NaiveDateTime,
             }
-            let moved: Vec<Moved> = diesel::sql_query(
+            let mut moved: Vec<Moved> = diesel::sql_query(
                 "WITH claimed AS MATERIALIZED ( \
                    SELECT id FROM publish_logs \
                    WHERE status = $1 AND scheduled_for <= date_trunc('second', now()) \
@@ -373,45 +487,81 @@ pub(crate) fn move_due(
             .bind::<Text, _>(status::PENDING)
             .load(c)?;
             let Some(first) = moved.first() else {
-                return Ok(None);
+                return Ok(Vec::new());
             };
-            Ok(Some(MovedBatch {
-                at: first.updated_at.and_utc(),
-                logs: moved
-                    .into_iter()
-                    .map(|m| {
-                        (
-                            m.id,
-                            m.clip_id,
-                            m.platform,
-                            m.social_account_id,
-                            m.scheduled_for,
-                        )
-                    })
-                    .collect(),
-            }))
+            let at = first.updated_at.and_utc();
+            let enqueued_at = scheduler_core::rfc3339(at);
+            moved.sort_by(|a, b| (a.scheduled_for, &a.id).cmp(&(b.scheduled_for, &b.id)));
+            let events: Vec<NewEventRow> = moved
+                .iter()
+                .map(|m| {
+                    let metadata = EnqueuedMetadata {
+                        clip_id: &m.clip_id,
+                        enqueued_at: &enqueued_at,
+                        platform: &m.platform,
+                        scheduled_for: m.scheduled_for,
+                        social_account_id: &m.social_account_id,
+                    };
+                    tick::enqueued_event(&m.id, metadata, at)
+                })
+                .collect();
+            insert_events_pg(c, &events)?;
+            Ok(moved.into_iter().map(|m| m.id).collect())
         }
         Conn::Sqlite(c) => {
+            use crate::schema::ledger_events::dsl as e;
+            use crate::tick::due_log;
+            use sqlite::{scheduler_enqueued_metadata, scheduler_new_event_id};
             let now = host_now.trunc_subsecs(0);
-            let due_rowids = due_logs!(now.naive_utc())
-                .select(sql::<BigInt>("\"due_log\".rowid"))
-                .limit(limit);
-            let logs: Vec<MovedLog> = diesel::update(
-                p::publish_logs.filter(sql::<BigInt>("\"publish_logs\".rowid").eq_any(due_rowids)),
+            let events = due_logs!(now.naive_utc()).limit(limit).select((
+                scheduler_new_event_id(),
+                event_type::ENQUEUED.into_sql::<Text>(),
+                ENTITY_PUBLISH_LOG.into_sql::<Text>(),
+                due_log.field(p::id),
+                scheduler_enqueued_metadata(
+                    due_log.field(p::clip_id),
+                    due_log.field(p::platform),
+                    due_log.field(p::social_account_id),
+                    due_log.field(p::scheduled_for),
+                    scheduler_core::rfc3339(now),
+                ),
+                now.naive_utc().into_sql::<Timestamp>(),
+            ));
+            let mut enqueued: Vec<(i64, String)> = diesel::insert_into(ledger_events::table)
+                .values(events)
+                .into_columns((
+                    e::id,
+                    e::event_type,
+                    e::entity_type,
+                    e::entity_id,
+                    e::metadata,
+                    e::created_at,
+                ))
+                .returning((e::seq, e::entity_id))
+                .load(c)?;
+            let claimed = due_logs!(now.naive_utc())
+                .limit(limit)
+                .select(sql::<BigInt>("\"due_log\".rowid"));
+            let moved = diesel::update(
+                p::publish_logs.filter(sql::<BigInt>("\"publish_logs\".rowid").eq_any(claimed)),
             )
             .set((
                 p::status.eq(status::PENDING),
                 p::updated_at.eq(now.naive_utc()),
             ))
-            .returning((
-                p::id,
-                p::clip_id,
-                p::platform,
-                p::social_account_id,
-                p::scheduled_for,
-            ))
-            .load(c)?;
-            Ok((!logs.is_empty()).then_some(MovedBatch { at: now, logs }))
+            .execute(c)?;
+            if moved != enqueued.len() {
+                // Cannot happen under the write lock; never commit events without their move.
+                return Err(DieselError::QueryBuilderError(
+                    format!(
+                        "a tick batch wrote {} events but moved {moved} logs",
+                        enqueued.len()
+                    )
+                    .into(),
+                ));
+            }
+            enqueued.sort_unstable_by_key(|(seq, _)| *seq);
+            Ok(enqueued.into_iter().map(|(_, id)| id).collect())
         }
     }
 }
@@ -451,67 +601,76 @@ macro_rules! event_values {
 /// each time and cost more than the rows; an `INSERT … SELECT` from `json_each` of the batch
 /// was no faster).
 pub(crate) fn insert_events(conn: &mut Conn, rows: &[NewEventRow]) -> QueryResult<()> {
+    match conn {
+        Conn::Pg(c) => insert_events_pg(c, rows),
+        Conn::Sqlite(c) => insert_events_sqlite(c, rows),
+    }
+}
+
+/// [`insert_events`] on PostgreSQL.
+fn insert_events_pg(c: &mut diesel::PgConnection, rows: &[NewEventRow]) -> QueryResult<()> {
     use crate::schema::ledger_events::dsl as e;
     let insert = || diesel::insert_into(ledger_events::table);
-    match conn {
-        Conn::Pg(c) => match rows {
-            [] => {}
-            [one] => {
-                insert()
-                    .values(event_values!(one, identity, one.created_at))
-                    .execute(c)?;
-            }
-            [first, second] => {
-                insert()
-                    .values([
-                        event_values!(first, String::clone, first.created_at),
-                        event_values!(second, String::clone, second.created_at),
-                    ])
-                    .execute(c)?;
-            }
-            _ => {
-                let column = |f: fn(&NewEventRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
-                let created_at: Vec<NaiveDateTime> = rows.iter().map(|r| r.created_at).collect();
-                // Several set-returning functions in one select list advance together, row by
-                // row, in array order.
-                let from_arrays = diesel::select((
-                    pg::unnest::<Text, _>(column(|r| &r.id)),
-                    pg::unnest::<Text, _>(column(|r| r.event_type)),
-                    pg::unnest::<Text, _>(column(|r| r.entity_type)),
-                    pg::unnest::<Text, _>(column(|r| &r.entity_id)),
-                    pg::unnest::<Text, _>(column(|r| &r.metadata)),
-                    pg::unnest::<Timestamp, _>(created_at),
-                ));
-                insert()
-                    .values(from_arrays)
-                    .into_columns((
-                        e::id,
-                        e::event_type,
-                        e::entity_type,
-                        e::entity_id,
-                        e::metadata,
-                        e::created_at,
-                    ))
-                    .execute(c)?;
-            }
-        },
-        Conn::Sqlite(c) => {
-            // The events written together share their time: written out once, not per row.
-            let mut created_at: Option<(NaiveDateTime, String)> = None;
-            for row in rows {
-                let text = match &created_at {
-                    Some((at, text)) if *at == row.created_at => text,
-                    _ => {
-                        &created_at
-                            .insert((row.created_at, sqlite_timestamp(row.created_at)))
-                            .1
-                    }
-                };
-                insert()
-                    .values(event_values!(row, identity, SqliteTimestamp(text)))
-                    .execute(c)?;
-            }
+    match rows {
+        [] => {}
+        [one] => {
+            insert()
+                .values(event_values!(one, identity, one.created_at))
+                .execute(c)?;
         }
+        [first, second] => {
+            insert()
+                .values([
+                    event_values!(first, String::clone, first.created_at),
+                    event_values!(second, String::clone, second.created_at),
+                ])
+                .execute(c)?;
+        }
+        _ => {
+            let column = |f: fn(&NewEventRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
+            let created_at: Vec<NaiveDateTime> = rows.iter().map(|r| r.created_at).collect();
+            // Several set-returning functions in one select list advance together, row by
+            // row, in array order.
+            let from_arrays = diesel::select((
+                pg::unnest::<Text, _>(column(|r| &r.id)),
+                pg::unnest::<Text, _>(column(|r| r.event_type)),
+                pg::unnest::<Text, _>(column(|r| r.entity_type)),
+                pg::unnest::<Text, _>(column(|r| &r.entity_id)),
+                pg::unnest::<Text, _>(column(|r| &r.metadata)),
+                pg::unnest::<Timestamp, _>(created_at),
+            ));
+            insert()
+                .values(from_arrays)
+                .into_columns((
+                    e::id,
+                    e::event_type,
+                    e::entity_type,
+                    e::entity_id,
+                    e::metadata,
+                    e::created_at,
+                ))
+                .execute(c)?;
+        }
+    }
+    Ok(())
+}
+
+/// [`insert_events`] on SQLite.
+fn insert_events_sqlite(c: &mut diesel::SqliteConnection, rows: &[NewEventRow]) -> QueryResult<()> {
+    // The events written together share their time: written out once, not per row.
+    let mut created_at: Option<(NaiveDateTime, String)> = None;
+    for row in rows {
+        let text = match &created_at {
+            Some((at, text)) if *at == row.created_at => text,
+            _ => {
+                &created_at
+                    .insert((row.created_at, sqlite_timestamp(row.created_at)))
+                    .1
+            }
+        };
+        diesel::insert_into(ledger_events::table)
+            .values(event_values!(row, identity, SqliteTimestamp(text)))
+            .execute(c)?;
     }
     Ok(())
 }

@@ -1,15 +1,15 @@
 //! The tick: moves every due publish log to `pending` for the publishing worker, with one
 //! `publish_scheduled_enqueued` event per log in the same transaction.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use scheduler_core::rfc3339;
 use serde::Serialize;
 
-use crate::backend::{self, write_transaction, MovedBatch};
+use crate::backend::{self, write_transaction};
 use crate::db::{Conn, Db};
 use crate::error::Result;
-use crate::ledger::{self, event_type, NewEventRow};
+use crate::ledger::{event_type, NewEventRow};
 use crate::schema::publish_logs;
 
 /// What a tick did (or, on a dry run, would do).
@@ -25,11 +25,12 @@ pub struct TickOutcome {
 
 diesel::alias!(publish_logs as due_log: DueLog);
 
-/// The ids of the logs due at `now` (a `NaiveDateTime`), oldest first: the dry run's list, and
-/// the subquery that claims a batch on SQLite ([`backend::move_due`], whose PostgreSQL claim
-/// is the same condition in SQL). It reads `publish_logs` under the
-/// alias `due_log`, because diesel lets a query name a table once and the claiming `UPDATE`
-/// names it already.
+/// The logs due at `now` (a `NaiveDateTime`), oldest first, ties by id, without a select
+/// clause: the dry run's list of ids, and on SQLite the claim of a tick batch
+/// ([`backend::enqueue_due`], whose PostgreSQL claim is the same condition in SQL). It reads
+/// `publish_logs` under the alias `due_log`, because diesel lets a query name a table once and
+/// the claiming `UPDATE` names it already. The index on `(status, scheduled_for, id)` gives
+/// its rows in order.
 macro_rules! due_logs {
     ($now:expr) => {{
         use $crate::schema::publish_logs::dsl as p;
@@ -42,7 +43,6 @@ macro_rules! due_logs {
                 due_log.field(p::scheduled_for).asc(),
                 due_log.field(p::id).asc(),
             ))
-            .select(due_log.field(p::id))
     }};
 }
 pub(crate) use due_logs;
@@ -90,7 +90,9 @@ fn tick_with(
 ) -> Result<TickOutcome> {
     let log_ids = if dry_run {
         let now = backend::database_now(conn, host_now)?;
-        due_logs!(now.naive_utc()).load(conn)?
+        due_logs!(now.naive_utc())
+            .select(due_log.field(publish_logs::id))
+            .load(conn)?
     } else {
         let batch_size = batch_size.max(1);
         let mut moved = Vec::new();
@@ -116,39 +118,45 @@ fn tick_with(
 
 /// Claims and moves one batch, with its events; returns the ids moved, oldest due first.
 fn move_batch(conn: &mut Conn, batch_size: i64, host_now: DateTime<Utc>) -> Result<Vec<String>> {
-    let Some(MovedBatch {
-        at: now,
-        logs: mut moved,
-    }) = backend::move_due(conn, host_now, batch_size)?
-    else {
-        return Ok(Vec::new());
-    };
-    moved.sort_by(|a, b| (a.4, &a.0).cmp(&(b.4, &b.0)));
-    let enqueued_at = rfc3339(now);
-    let events: Vec<NewEventRow> = moved
-        .iter()
-        .map(|(id, clip_id, platform, account_id, scheduled_for)| {
-            let metadata = EnqueuedMetadata {
-                clip_id,
-                platform,
-                social_account_id: account_id,
-                scheduled_for: scheduled_for.map(|t| rfc3339(t.and_utc())),
-                enqueued_at: &enqueued_at,
-            };
-            NewEventRow::publish_log(event_type::ENQUEUED, id, &metadata, now)
-        })
-        .collect();
-    ledger::append(conn, &events)?;
-    Ok(moved.into_iter().map(|row| row.0).collect())
+    Ok(backend::enqueue_due(conn, host_now, batch_size)?)
+}
+
+/// The `publish_scheduled_enqueued` event of the log `log_id`, moved at `at` (which
+/// `metadata.enqueued_at` writes in RFC 3339), as the PostgreSQL tick writes it.
+pub(crate) fn enqueued_event(
+    log_id: &str,
+    metadata: EnqueuedMetadata<'_>,
+    at: DateTime<Utc>,
+) -> NewEventRow {
+    NewEventRow::publish_log(event_type::ENQUEUED, log_id, &metadata, at)
+}
+
+/// The metadata of a `publish_scheduled_enqueued` event, as the ledger stores it: what
+/// [`enqueued_event`] writes, for the SQLite tick, which builds its events in one statement
+/// and calls this through a SQL function (see [`backend::enqueue_due`]).
+pub(crate) fn enqueued_metadata(metadata: EnqueuedMetadata<'_>) -> String {
+    serde_json::to_string(&metadata).expect("event metadata serializes")
 }
 
 /// The metadata of a `publish_scheduled_enqueued` event (keys in the order
 /// `serde_json::Value` writes them: alphabetical).
 #[derive(Serialize)]
-struct EnqueuedMetadata<'a> {
-    clip_id: &'a str,
-    enqueued_at: &'a str,
-    platform: &'a str,
-    scheduled_for: Option<String>,
-    social_account_id: &'a str,
+pub(crate) struct EnqueuedMetadata<'a> {
+    pub clip_id: &'a str,
+    pub enqueued_at: &'a str,
+    pub platform: &'a str,
+    #[serde(serialize_with = "rfc3339_or_null")]
+    pub scheduled_for: Option<NaiveDateTime>,
+    pub social_account_id: &'a str,
+}
+
+/// A stored UTC time as RFC 3339 (`null` for none).
+fn rfc3339_or_null<S: serde::Serializer>(
+    at: &Option<NaiveDateTime>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => serializer.serialize_str(&rfc3339(at.and_utc())),
+        None => serializer.serialize_none(),
+    }
 }

@@ -2,7 +2,10 @@
 
 use scheduler_core::RuleSet;
 use scheduler_store::ledger::event_type;
-use scheduler_store::{get_log, list_events, schedule, tick, EventFilter};
+use scheduler_store::{
+    create_account, create_clip, get_log, list_events, schedule, tick, EventFilter, NewAccount,
+    NewClip,
+};
 use serde_json::json;
 
 use crate::support::{
@@ -95,6 +98,42 @@ both_backends! {
 
         let again = tick(conn, 3, false, tick_time()).unwrap();
         assert_eq!((again.moved, again.log_ids.len()), (0, 0));
+    }
+
+    fn enqueues_logs_written_by_other_tools_with_the_same_metadata(db) {
+        // A log another tool wrote with a fraction of a second, on an account and a clip whose
+        // ids need escaping in JSON: its event has the metadata, to the byte, that the store
+        // writes everywhere (whole seconds in UTC, serde's JSON).
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+        let conn = &mut db.conn();
+        let rules = RuleSet::default();
+        let account = NewAccount { id: Some("acc \"quoted\" \\ é".into()), platform: "instagram".into(), ..NewAccount::default() };
+        let account = create_account(conn, &rules, &account, long_ago()).unwrap();
+        let clip = create_clip(conn, &NewClip { id: Some("clip/ü".into()), ..NewClip::default() }, long_ago()).unwrap();
+        diesel::sql_query(
+            "INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
+               schedule_type, scheduled_for, scheduled_by, created_at, updated_at) \
+             VALUES ('log_other_tool', $1, 'instagram', $2, 'scheduled', 'scheduled', \
+               '2020-01-02 19:00:00.5', 'manual', '2019-12-01 00:00:00', '2019-12-01 00:00:00')",
+        )
+        .bind::<Text, _>(&clip.id)
+        .bind::<Text, _>(&account.id)
+        .execute(conn)
+        .unwrap();
+
+        let outcome = tick(conn, 500, false, tick_time()).unwrap();
+        assert_eq!(outcome.log_ids, ["log_other_tool"]);
+        let event = &list_events(conn, &EventFilter::default()).unwrap()[0];
+        let enqueued_at = scheduler_core::rfc3339(event.created_at);
+        assert_eq!(
+            stored_text(conn, "SELECT metadata AS text FROM ledger_events WHERE entity_id = $1", "log_other_tool"),
+            format!(
+                "{{\"clip_id\":\"clip/ü\",\"enqueued_at\":\"{enqueued_at}\",\"platform\":\"instagram\",\
+                 \"scheduled_for\":\"2020-01-02T19:00:00Z\",\
+                 \"social_account_id\":\"acc \\\"quoted\\\" \\\\ é\"}}"
+            )
+        );
     }
 
     fn postgres_uses_its_own_clock(db) {
