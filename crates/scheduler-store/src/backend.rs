@@ -11,7 +11,7 @@
 //! | migrations | session `pg_advisory_lock` | `BEGIN IMMEDIATE` |
 //! | clock | the database's `now()` | the host clock passed in |
 //! | a tick batch | one `WITH claimed AS (SELECT … FOR UPDATE SKIP LOCKED) UPDATE … RETURNING`, then its events as below | under the write lock, the events by one `INSERT … SELECT` of the due logs calling the store's Rust through SQL functions, then one `UPDATE … WHERE rowid IN (SELECT …)` |
-//! | inserting events | one or two rows: one prepared `INSERT`; more: one prepared `INSERT … SELECT unnest(…)` | one prepared `INSERT` per row |
+//! | inserting events (scheduling; the PostgreSQL tick) | one or two rows: one prepared `INSERT`; more: one prepared `INSERT … SELECT unnest(…)` | one prepared `INSERT` per row |
 
 use std::convert::identity;
 
@@ -25,11 +25,11 @@ use diesel::result::Error as DieselError;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 
 use crate::db::{on_backend, Conn};
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::ledger::{event_type, NewEventRow, ENTITY_PUBLISH_LOG};
 use crate::models::{status, Account};
 use crate::schema::ledger_events;
-use crate::tick::{self, due_logs, EnqueuedMetadata};
+use crate::tick::{due_logs, EnqueuedMetadata};
 
 /// How long a SQLite connection waits for the write lock before failing.
 const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
@@ -353,7 +353,7 @@ mod sqlite {
     /// format parser for the form the store writes whole seconds in (`2026-01-31 18:00:00`):
     /// that parser was 5% of a tick's instructions (`valgrind --tool=callgrind`).
     #[derive(Debug, FromSqlRow)]
-    pub(super) struct StoredTime(pub NaiveDateTime);
+    struct StoredTime(NaiveDateTime);
 
     impl FromSql<Timestamp, Sqlite> for StoredTime {
         fn from_sql(mut value: SqliteValue<'_, '_, '_>) -> deserialize::Result<Self> {
@@ -435,8 +435,8 @@ pub(crate) fn database_now(conn: &mut Conn, host_now: DateTime<Utc>) -> QueryRes
 /// session 5). The claim as an `IN` subquery of the `UPDATE` would plan as a hash join against
 /// a sequential scan of the whole table for every batch; the CTE's `LIMIT` gives the planner its
 /// size, and it joins by index. Its condition is [`due_logs!`]'s, in SQL: the two change
-/// together. The events are built here ([`crate::tick::enqueued_event`]) and go in by one
-/// `INSERT … SELECT unnest(…)` ([`insert_events`]).
+/// together. The events are built here and go in by one `INSERT … SELECT unnest(…)`
+/// ([`insert_events`]).
 ///
 /// SQLite, whose write lock already excludes others: two statements over the same claim, the
 /// due logs `ORDER BY scheduled_for, id LIMIT n`, read in that order from the index on
@@ -453,7 +453,7 @@ pub(crate) fn enqueue_due(
     conn: &mut Conn,
     host_now: DateTime<Utc>,
     limit: i64,
-) -> QueryResult<Vec<String>> {
+) -> Result<Vec<String>> {
     use crate::schema::publish_logs::dsl as p;
     match conn {
         Conn::Pg(c) => {
@@ -505,7 +505,7 @@ pub(crate) fn enqueue_due(
                         scheduled_for: m.scheduled_for,
                         social_account_id: &m.social_account_id,
                     };
-                    tick::enqueued_event(&m.id, metadata, at)
+                    NewEventRow::publish_log(event_type::ENQUEUED, &m.id, &metadata, at)
                 })
                 .collect();
             insert_events_pg(c, &events)?;
@@ -559,15 +559,15 @@ pub(crate) fn enqueue_due(
             .execute(c)?;
             if moved != written {
                 // Cannot happen under the write lock; never commit events without their move.
-                return Err(DieselError::QueryBuilderError(
-                    format!("a tick batch wrote {written} events but moved {moved} logs").into(),
-                ));
+                return Err(StoreError::Corrupt(format!(
+                    "a tick batch wrote {written} events but moved {moved} logs"
+                )));
             }
-            ledger_events::table
+            Ok(ledger_events::table
                 .filter(e::seq.gt(before))
                 .order(e::seq)
                 .select(e::entity_id)
-                .load(c)
+                .load(c)?)
         }
     }
 }
@@ -576,7 +576,8 @@ pub(crate) fn enqueue_due(
 /// it by the statement's type alone, only when that type says its SQL is fixed. A derived
 /// `Insertable` does not say so (any field could become `DEFAULT`): on PostgreSQL its statement
 /// was parsed and planned again for every request, and on SQLite diesel wrote its SQL text out
-/// again for every row to look the statement up (7% of a tick).
+/// again for every row to look the statement up (7% of a tick when the SQLite tick still wrote
+/// its events one row at a time, session 4).
 ///
 /// `$string` takes each string field by reference: `identity` to borrow it, `String::clone` for
 /// an array of rows, whose statement type (diesel's key for it) must not borrow. `$created_at`
@@ -603,9 +604,9 @@ macro_rules! event_values {
 /// one array per column, also kept prepared. The multi-row `VALUES` it replaces (six bind
 /// parameters per row, parsed and planned anew for every batch) made a tick's inserts 20%
 /// slower. SQLite, where a statement costs no round trip: one row per statement, with the one
-/// statement it keeps prepared (a multi-row `INSERT` of a tick batch of 500 was prepared anew
-/// each time and cost more than the rows; an `INSERT … SELECT` from `json_each` of the batch
-/// was no faster).
+/// statement it keeps prepared (measured on 500-event tick batches, before the SQLite tick
+/// built its events in SQL ([`enqueue_due`]): a multi-row `INSERT` was prepared anew each time
+/// and cost more than the rows; an `INSERT … SELECT` from `json_each` was no faster).
 pub(crate) fn insert_events(conn: &mut Conn, rows: &[NewEventRow]) -> QueryResult<()> {
     match conn {
         Conn::Pg(c) => insert_events_pg(c, rows),
@@ -688,9 +689,10 @@ fn sqlite_timestamp(at: NaiveDateTime) -> String {
     at.format("%F %T%.f").to_string()
 }
 
-/// A SQLite `TIMESTAMP` already written out ([`sqlite_timestamp`]), bound as it is. Formatting
-/// the same time for every event of a tick batch through chrono's format string was 3.6% of
-/// the tick's instructions (`valgrind --tool=callgrind`).
+/// A SQLite `TIMESTAMP` already written out ([`sqlite_timestamp`]), bound as it is: the events
+/// of a batch of schedules share their time. Formatting the same time for every event through
+/// chrono's format string was 3.6% of a tick's instructions when the SQLite tick wrote its
+/// events this way (`valgrind --tool=callgrind`, session 5).
 #[derive(Debug, Clone, Copy, diesel::expression::AsExpression)]
 #[diesel(sql_type = Timestamp)]
 struct SqliteTimestamp<'a>(&'a str);

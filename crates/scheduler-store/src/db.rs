@@ -40,7 +40,9 @@ macro_rules! on_backend {
 pub(crate) use on_backend;
 
 /// A connection to either backend. Every store function takes one; the code path is shared,
-/// and [`crate::backend`] holds the few statements that differ.
+/// and [`crate::backend`] holds the few statements that differ. Open it with [`connect`] (or
+/// take it from a [`Db`]): that applies the session settings the store relies on (on SQLite,
+/// foreign keys among them, and the SQL functions the tick calls).
 #[derive(diesel::MultiConnection)]
 pub enum Conn {
     /// PostgreSQL.

@@ -46,7 +46,8 @@ pub enum StoreError {
     /// Running or checking the migrations failed, or some are still pending.
     #[error("migrations: {0}")]
     Migration(String),
-    /// A stored value the store cannot read back (a hand-edited row, say).
+    /// A stored value the store cannot read back (a hand-edited row, say), or a database that
+    /// broke an invariant the store relies on.
     #[error("corrupt data: {0}")]
     Corrupt(String),
     /// Any other database error.

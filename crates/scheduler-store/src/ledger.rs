@@ -57,11 +57,16 @@ impl NewEventRow {
             event_type,
             entity_type: ENTITY_PUBLISH_LOG,
             entity_id: log_id.to_owned(),
-            // Maps with string keys and plain values: serializing cannot fail.
-            metadata: serde_json::to_string(metadata).expect("event metadata serializes"),
+            metadata: metadata_json(metadata),
             created_at: at.naive_utc(),
         }
     }
+}
+
+/// Event metadata as the ledger stores it: serde's compact JSON.
+pub(crate) fn metadata_json(metadata: &impl Serialize) -> String {
+    // Maps with string keys and plain values: serializing cannot fail.
+    serde_json::to_string(metadata).expect("event metadata serializes")
 }
 
 /// Writes events (see [`backend::insert_events`]).

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::backend::{self, write_transaction};
 use crate::db::{Conn, Db};
 use crate::error::Result;
-use crate::ledger::{event_type, NewEventRow};
+use crate::ledger;
 use crate::schema::publish_logs;
 
 /// What a tick did (or, on a dry run, would do).
@@ -97,8 +97,9 @@ fn tick_with(
         let batch_size = batch_size.max(1);
         let mut moved = Vec::new();
         loop {
+            // One batch, with its events; the ids moved, oldest due first.
             let ids = write_transaction(conn, |conn| {
-                move_batch(conn, i64::from(batch_size), host_now)
+                backend::enqueue_due(conn, host_now, i64::from(batch_size))
             })?;
             log::debug!("tick batch: moved {}", ids.len());
             let short = ids.len() < batch_size as usize;
@@ -116,26 +117,12 @@ fn tick_with(
     })
 }
 
-/// Claims and moves one batch, with its events; returns the ids moved, oldest due first.
-fn move_batch(conn: &mut Conn, batch_size: i64, host_now: DateTime<Utc>) -> Result<Vec<String>> {
-    Ok(backend::enqueue_due(conn, host_now, batch_size)?)
-}
-
-/// The `publish_scheduled_enqueued` event of the log `log_id`, moved at `at` (which
-/// `metadata.enqueued_at` writes in RFC 3339), as the PostgreSQL tick writes it.
-pub(crate) fn enqueued_event(
-    log_id: &str,
-    metadata: EnqueuedMetadata<'_>,
-    at: DateTime<Utc>,
-) -> NewEventRow {
-    NewEventRow::publish_log(event_type::ENQUEUED, log_id, &metadata, at)
-}
-
-/// The metadata of a `publish_scheduled_enqueued` event, as the ledger stores it: what
-/// [`enqueued_event`] writes, for the SQLite tick, which builds its events in one statement
-/// and calls this through a SQL function (see [`backend::enqueue_due`]).
+/// The metadata of a `publish_scheduled_enqueued` event, as the ledger stores it, for the
+/// SQLite tick, which builds its events in one statement and calls this through a SQL function;
+/// the PostgreSQL tick writes the same struct through [`ledger::NewEventRow::publish_log`] (see
+/// [`backend::enqueue_due`]).
 pub(crate) fn enqueued_metadata(metadata: EnqueuedMetadata<'_>) -> String {
-    serde_json::to_string(&metadata).expect("event metadata serializes")
+    ledger::metadata_json(&metadata)
 }
 
 /// The metadata of a `publish_scheduled_enqueued` event (keys in the order

@@ -136,6 +136,35 @@ both_backends! {
         );
     }
 
+    fn breaks_ties_in_due_time_by_id(db) {
+        // Three logs due at the same second, written in another order than their ids: they
+        // move, and their events enter the ledger, by id, across batches too.
+        use diesel::prelude::*;
+        use diesel::sql_types::Text;
+        let conn = &mut db.conn();
+        let (account, clip) = account_and_clip(conn, "UTC");
+        for id in ["log_c", "log_a", "log_b"] {
+            diesel::sql_query(
+                "INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
+                   schedule_type, scheduled_for, scheduled_by, created_at, updated_at) \
+                 VALUES ($1, $2, 'instagram', $3, 'scheduled', 'scheduled', \
+                   '2020-01-02 19:00:00', 'manual', '2019-12-01 00:00:00', '2019-12-01 00:00:00')",
+            )
+            .bind::<Text, _>(id)
+            .bind::<Text, _>(&clip.id)
+            .bind::<Text, _>(&account.id)
+            .execute(conn)
+            .unwrap();
+        }
+        let dry = tick(conn, 2, true, tick_time()).unwrap();
+        assert_eq!(dry.log_ids, ["log_a", "log_b", "log_c"]);
+        let outcome = tick(conn, 2, false, tick_time()).unwrap();
+        assert_eq!(outcome.log_ids, ["log_a", "log_b", "log_c"]);
+        let events = list_events(conn, &EventFilter::default()).unwrap();
+        let in_ledger_order: Vec<&str> = events.iter().rev().map(|e| e.entity_id.as_str()).collect();
+        assert_eq!(in_ledger_order, ["log_a", "log_b", "log_c"]);
+    }
+
     fn postgres_uses_its_own_clock(db) {
         // The host clock says 2019, before every log; only PostgreSQL ignores it.
         let conn = &mut db.conn();
