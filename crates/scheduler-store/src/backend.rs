@@ -421,6 +421,20 @@ pub(crate) fn database_now(conn: &mut Conn, host_now: DateTime<Utc>) -> QueryRes
     Ok(now.trunc_subsecs(0))
 }
 
+/// The columns an `INSERT … SELECT` of events fills, in its select list's order.
+macro_rules! event_columns {
+    () => {
+        (
+            ledger_events::id,
+            ledger_events::event_type,
+            ledger_events::entity_type,
+            ledger_events::entity_id,
+            ledger_events::metadata,
+            ledger_events::created_at,
+        )
+    };
+}
+
 /// One tick batch: claims up to `limit` due logs, oldest first, sets them `pending`, and
 /// writes one `publish_scheduled_enqueued` event for each, in that order; returns the moved ids
 /// in that order (none when none is due). Due means `status = 'scheduled' AND scheduled_for <=
@@ -516,7 +530,9 @@ pub(crate) fn enqueue_due(
             use crate::tick::due_log;
             use sqlite::{scheduler_enqueued_metadata, scheduler_new_event_id};
             let now = host_now.trunc_subsecs(0);
-            let events = due_logs!(now.naive_utc()).limit(limit).select((
+            // The claim, run by both statements: the same logs, under the write lock.
+            let claim = || due_logs!(now.naive_utc()).limit(limit);
+            let events = claim().select((
                 scheduler_new_event_id(),
                 event_type::ENQUEUED.into_sql::<Text>(),
                 ENTITY_PUBLISH_LOG.into_sql::<Text>(),
@@ -537,18 +553,9 @@ pub(crate) fn enqueue_due(
                 .unwrap_or(0);
             let written = diesel::insert_into(ledger_events::table)
                 .values(events)
-                .into_columns((
-                    e::id,
-                    e::event_type,
-                    e::entity_type,
-                    e::entity_id,
-                    e::metadata,
-                    e::created_at,
-                ))
+                .into_columns(event_columns!())
                 .execute(c)?;
-            let claimed = due_logs!(now.naive_utc())
-                .limit(limit)
-                .select(sql::<BigInt>("\"due_log\".rowid"));
+            let claimed = claim().select(sql::<BigInt>("\"due_log\".rowid"));
             let moved = diesel::update(
                 p::publish_logs.filter(sql::<BigInt>("\"publish_logs\".rowid").eq_any(claimed)),
             )
@@ -616,7 +623,6 @@ pub(crate) fn insert_events(conn: &mut Conn, rows: &[NewEventRow]) -> QueryResul
 
 /// [`insert_events`] on PostgreSQL.
 fn insert_events_pg(c: &mut diesel::PgConnection, rows: &[NewEventRow]) -> QueryResult<()> {
-    use crate::schema::ledger_events::dsl as e;
     let insert = || diesel::insert_into(ledger_events::table);
     match rows {
         [] => {}
@@ -648,14 +654,7 @@ fn insert_events_pg(c: &mut diesel::PgConnection, rows: &[NewEventRow]) -> Query
             ));
             insert()
                 .values(from_arrays)
-                .into_columns((
-                    e::id,
-                    e::event_type,
-                    e::entity_type,
-                    e::entity_id,
-                    e::metadata,
-                    e::created_at,
-                ))
+                .into_columns(event_columns!())
                 .execute(c)?;
         }
     }
