@@ -37,4 +37,4 @@ pub use plan::{
 };
 pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
 pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, RuleSet, RulesError, Window};
-pub use zone::{InvalidZone, Zone};
+pub use zone::{InvalidZone, WallTime, Zone};

@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::platform::Platform;
 use crate::rules::{next_day, Horizon, PlatformRules, RuleSet, Window};
-use crate::zone::Zone;
+use crate::zone::{WallTime, Zone};
 
 /// How far in the past a requested time may be and still be planned from `now` (clock skew
 /// between a client and the server).
@@ -208,7 +208,12 @@ struct Occurrence {
     end: DateTime<Utc>,
 }
 
-/// The first occurrence of `window` in `zone` that ends after `t` (it may start after `t`).
+/// The first run of `window` in `zone` that ends after `t` (it may start after `t`): among the
+/// runs ending after `t`, the one with the earliest instant at or after `t`.
+///
+/// An instant is inside the window when the account's wall clock reads a time in one day's
+/// `[start, end)`. A run is a stretch of such instants within one day's occurrence; a day has
+/// one, or more when clocks go back across a bound.
 fn occurrence_ending_after(window: Window, zone: Zone, t: DateTime<Utc>) -> Occurrence {
     // An occurrence that opened the local day before may still be running (crossing midnight).
     let mut day: NaiveDate = zone
@@ -216,18 +221,126 @@ fn occurrence_ending_after(window: Window, zone: Zone, t: DateTime<Utc>) -> Occu
         .date()
         .pred_opt()
         .expect("dates stay far from chrono's limits");
+    let mut best: Option<(Occurrence, NaiveDate, bool)> = None;
+    let from = |run: Occurrence| run.start.max(t);
     loop {
-        let (start, end) = window.local_bounds(day);
-        let occurrence = Occurrence {
-            start: zone.resolve(start),
-            end: zone.resolve(end),
-        };
-        // An occurrence can be empty when a transition swallows it (a 02–03 window on the
-        // night clocks skip 02:00–03:00); skip it like a past one.
-        if occurrence.end > t && occurrence.start < occurrence.end {
-            return occurrence;
+        let runs = DayRuns::new(window, zone, day);
+        for run in runs.iter() {
+            if run.end > t && best.is_none_or(|(b, ..)| from(run) < from(b)) {
+                best = Some((run, day, runs.end_skipped));
+            }
+        }
+        if let Some((mut run, run_day, end_skipped)) = best {
+            // A later day's runs start after this day's end, unless clocks go back across it
+            // (a 00:00–24:00 window on a night clocks go back over midnight).
+            if run.start <= t || !runs.end_repeats {
+                // When clocks skip over the end and the next start (a 02:00–01:00 window on a
+                // night 01:00–03:00 is skipped), the clock never leaves the window: the run goes
+                // on into the next day's. A whole-day window ends at midnight all the same.
+                let whole_day = window.start_hour() == window.end_hour() % 24;
+                if end_skipped && !whole_day {
+                    let next = DayRuns::new(window, zone, next_day(run_day)).first();
+                    if let Some(next) = next.filter(|n| n.start == run.end) {
+                        run.end = next.end;
+                    }
+                }
+                return run;
+            }
         }
         day = next_day(day);
+    }
+}
+
+/// The runs of one day's window occurrence, in order.
+#[derive(Debug)]
+struct DayRuns {
+    runs: [Occurrence; 3],
+    len: usize,
+    /// Whether the wall clock reads the occurrence's end twice.
+    end_repeats: bool,
+    /// Whether the wall clock jumps over the occurrence's end.
+    end_skipped: bool,
+}
+
+impl DayRuns {
+    fn new(window: Window, zone: Zone, day: NaiveDate) -> Self {
+        let (start, end) = window.local_bounds(day);
+        let (s, e) = (zone.wall_time(start), zone.wall_time(end));
+        let none = Occurrence {
+            start: DateTime::<Utc>::MIN_UTC,
+            end: DateTime::<Utc>::MIN_UTC,
+        };
+        let mut runs = DayRuns {
+            runs: [none; 3],
+            len: 0,
+            end_repeats: matches!(e, WallTime::Twice { .. }),
+            end_skipped: matches!(e, WallTime::Skipped(_)),
+        };
+        match (s, e) {
+            (
+                WallTime::Once(s) | WallTime::Skipped(s),
+                WallTime::Once(e) | WallTime::Skipped(e),
+            ) => {
+                // The clock passes each bound once (or jumps over it at the transition): one
+                // run, empty when a transition swallows the whole window (a 02–03 window on
+                // the night clocks skip 02:00–03:00).
+                runs.push(s, e);
+            }
+            _ => {
+                // Clocks go back across a bound, so the clock can leave the window and enter
+                // it again. Whether it reads a time inside changes only at the bounds'
+                // instants and at the transitions: test each span between them at its start.
+                let mut points = [DateTime::<Utc>::MIN_UTC; 6];
+                let mut len = 0;
+                for bound in [s, e] {
+                    let instants = match bound {
+                        WallTime::Once(t) | WallTime::Skipped(t) => [Some(t), None, None],
+                        WallTime::Twice {
+                            first,
+                            back,
+                            second,
+                        } => [Some(first), Some(back), Some(second)],
+                    };
+                    for t in instants.into_iter().flatten() {
+                        points[len] = t;
+                        len += 1;
+                    }
+                }
+                let points = &mut points[..len];
+                points.sort_unstable();
+                // Before the first point the clock reads earlier than `start`; from the last
+                // on, `end` or later.
+                for span in points.windows(2) {
+                    let local = zone.local(span[0]);
+                    if start <= local && local < end {
+                        runs.push(span[0], span[1]);
+                    }
+                }
+            }
+        }
+        runs
+    }
+
+    /// Adds `[start, end)` after the runs so far, joined to the last one when they touch.
+    fn push(&mut self, start: DateTime<Utc>, end: DateTime<Utc>) {
+        if start >= end {
+            return;
+        }
+        match self.len.checked_sub(1).map(|last| &mut self.runs[last]) {
+            Some(last) if last.end == start => last.end = end,
+            _ => {
+                self.runs[self.len] = Occurrence { start, end };
+                self.len += 1;
+            }
+        }
+    }
+
+    fn first(&self) -> Option<Occurrence> {
+        self.iter().next()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = Occurrence> + '_ {
+        self.runs[..self.len].iter().copied()
     }
 }
 

@@ -59,12 +59,50 @@ impl Zone {
     /// - A time that exists twice (the repeated hour when clocks go back) is the earlier one.
     /// - A time that does not exist (skipped when clocks go forward) becomes the first instant
     ///   after it: the instant of the transition.
+    ///
+    /// [`Zone::wall_time`] tells every instant the time occurs at.
     pub fn resolve(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        match self.0.from_local_datetime(&local) {
-            LocalResult::Single(t) => t.with_timezone(&Utc),
-            LocalResult::Ambiguous(a, b) => a.min(b).with_timezone(&Utc),
-            LocalResult::None => self.first_instant_at_or_after(local),
+        match self.wall_time(local) {
+            WallTime::Once(t) | WallTime::Skipped(t) => t,
+            WallTime::Twice { first, .. } => first,
         }
+    }
+
+    /// When the wall clock in this zone reads `local`.
+    pub fn wall_time(&self, local: NaiveDateTime) -> WallTime {
+        match self.0.from_local_datetime(&local) {
+            LocalResult::Single(t) => WallTime::Once(t.with_timezone(&Utc)),
+            LocalResult::Ambiguous(a, b) => {
+                let (first, second) = (a.min(b).with_timezone(&Utc), a.max(b).with_timezone(&Utc));
+                WallTime::Twice {
+                    first,
+                    back: self.transition_between(first, second),
+                    second,
+                }
+            }
+            LocalResult::None => WallTime::Skipped(self.first_instant_at_or_after(local)),
+        }
+    }
+
+    /// The offset from UTC at an instant.
+    fn offset(&self, instant: DateTime<Utc>) -> TimeDelta {
+        self.local(instant) - instant.naive_utc()
+    }
+
+    /// The first instant after `first` with a different offset, at or before `second`, which
+    /// has one: where the clocks go back between two instants that read the same local time.
+    fn transition_between(&self, first: DateTime<Utc>, second: DateTime<Utc>) -> DateTime<Utc> {
+        let before = self.offset(first);
+        let (mut lo, mut hi) = (first.timestamp(), second.timestamp());
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if self.offset(instant(mid)) == before {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        instant(hi)
     }
 
     /// The first instant whose local time is at or after `local`. Offsets lie within ±15 hours,
@@ -84,6 +122,26 @@ impl Zone {
         }
         instant(hi)
     }
+}
+
+/// When a local wall-clock time occurs, as [`Zone::wall_time`] tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WallTime {
+    /// The clock reads it at one instant.
+    Once(DateTime<Utc>),
+    /// The clock never reads it (it goes forward over it); the instant is the transition, the
+    /// first instant whose local time is later.
+    Skipped(DateTime<Utc>),
+    /// The clock reads it twice: at `first`, then it goes back at `back` (after `first`, at or
+    /// before `second`), and reads it again at `second`.
+    Twice {
+        /// The first time the clock reads it.
+        first: DateTime<Utc>,
+        /// The instant the clock goes back.
+        back: DateTime<Utc>,
+        /// The second time the clock reads it.
+        second: DateTime<Utc>,
+    },
 }
 
 fn instant(secs: i64) -> DateTime<Utc> {

@@ -481,6 +481,56 @@ fn time_zones_and_daylight_saving() {
             ..BASE
         },
         Case {
+            name:
+                "Chatham goes back 03:45 → 02:45: after 03:00 the first time, 02:45 is inside again",
+            rules: "[platforms.night]\nstart_hour = 0\nend_hour = 3\nmin_gap_minutes = 0",
+            platform: "night",
+            zone: "Pacific/Chatham",
+            now: "2025-04-05T13:15:00Z",
+            requested: None,
+            expect: At(
+                "2025-04-05T14:00:00Z",
+                "Moved to window start 00:00 Pacific/Chatham",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "Chatham: 02:50 the second time is before a 03:00 start; 03:00 then is inside",
+            rules: "[platforms.night]\nstart_hour = 3\nend_hour = 5\nmin_gap_minutes = 0",
+            platform: "night",
+            zone: "Pacific/Chatham",
+            now: "2025-04-01T00:00:00Z",
+            requested: Some("2025-04-05T14:05:00Z"),
+            expect: At(
+                "2025-04-05T14:15:00Z",
+                "Moved to window start 03:00 Pacific/Chatham",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "Troll goes back 03:00 → 01:00: a 01:00–02:00 window occurs twice that night",
+            rules: "[platforms.night]\nstart_hour = 1\nend_hour = 2\nmin_gap_minutes = 0",
+            platform: "night",
+            zone: "Antarctica/Troll",
+            now: "2025-10-20T00:00:00Z",
+            requested: Some("2025-10-26T00:30:00Z"),
+            expect: At(
+                "2025-10-26T01:00:00Z",
+                "Moved to window start 01:00 Antarctica/Troll",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "Troll: 01:30 the first time is inside that window too",
+            rules: "[platforms.night]\nstart_hour = 1\nend_hour = 2\nmin_gap_minutes = 0",
+            platform: "night",
+            zone: "Antarctica/Troll",
+            now: "2025-10-20T00:00:00Z",
+            requested: Some("2025-10-25T23:30:00Z"),
+            expect: At("2025-10-25T23:30:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
             name: "a +05:30 zone: 18:00 IST is 12:30Z",
             zone: "Asia/Kolkata",
             requested: Some("2025-01-15T10:00:00Z"),
@@ -541,4 +591,122 @@ fn daily_cap() {
         },
     ];
     cases.iter().for_each(check);
+}
+
+/// The window end stored with a log: when the wall clock next leaves the window after the slot.
+#[test]
+fn window_end_is_when_the_wall_clock_leaves_the_window() {
+    // (name, zone, start_hour, end_hour, now, slot, scheduled_window_end)
+    let cases = [
+        (
+            "an ordinary evening",
+            "America/New_York",
+            18,
+            23,
+            "2025-01-15T22:00:00Z",
+            "2025-01-15T23:00:00Z",
+            "2025-01-16T04:00:00Z",
+        ),
+        (
+            "New York goes back 02:00 → 01:00: 01:00–03:00 lasts three hours",
+            "America/New_York",
+            1,
+            3,
+            "2025-11-02T04:00:00Z",
+            "2025-11-02T05:00:00Z",
+            "2025-11-02T08:00:00Z",
+        ),
+        (
+            "Chatham goes back 03:45 → 02:45: the first 03:00 closes a 00:00–03:00 window",
+            "Pacific/Chatham",
+            0,
+            3,
+            "2025-04-05T12:00:00Z",
+            "2025-04-05T12:00:00Z",
+            "2025-04-05T13:15:00Z",
+        ),
+        (
+            "Chatham: open again from the transition to the second 03:00",
+            "Pacific/Chatham",
+            0,
+            3,
+            "2025-04-05T13:15:00Z",
+            "2025-04-05T14:00:00Z",
+            "2025-04-05T14:15:00Z",
+        ),
+        (
+            "Troll skips 01:00–03:00: a 02:00–01:00 window stays open into the next day",
+            "Antarctica/Troll",
+            2,
+            1,
+            "2025-03-29T01:00:00Z",
+            "2025-03-29T02:00:00Z",
+            "2025-03-30T23:00:00Z",
+        ),
+        (
+            "a whole-day window ends at midnight",
+            "Antarctica/Troll",
+            0,
+            24,
+            "2025-03-29T01:00:00Z",
+            "2025-03-29T01:00:00Z",
+            "2025-03-30T00:00:00Z",
+        ),
+    ];
+    for (name, zone, start_hour, end_hour, now, slot, window_end) in cases {
+        let rules = scheduler_core::PlatformRules {
+            window: scheduler_core::Window::new(start_hour, end_hour).unwrap(),
+            min_gap: scheduler_core::MinGap::from_minutes(0).unwrap(),
+            daily_cap: None,
+        };
+        let request = ScheduleRequest {
+            requested_for: None,
+            window_end: None,
+            now: at(now),
+        };
+        let plan = scheduler_core::plan(
+            &rules,
+            scheduler_core::Horizon::default(),
+            Zone::parse(zone).unwrap(),
+            &request,
+            Posts::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (plan.scheduled_for, plan.scheduled_window_end),
+            (at(slot), at(window_end)),
+            "case {name:?}"
+        );
+    }
+}
+
+#[test]
+fn wall_time_tells_every_instant_a_local_time_occurs() {
+    use scheduler_core::WallTime::{Once, Skipped, Twice};
+    let local = |s: &str| s.parse::<chrono::NaiveDateTime>().unwrap();
+    let cases = [
+        (
+            "UTC",
+            "2025-04-06T03:00:00",
+            Once(at("2025-04-06T03:00:00Z")),
+        ),
+        (
+            "America/New_York",
+            "2025-03-09T02:30:00",
+            Skipped(at("2025-03-09T07:00:00Z")),
+        ),
+        (
+            "Pacific/Chatham",
+            "2025-04-06T03:00:00",
+            Twice {
+                first: at("2025-04-05T13:15:00Z"),
+                back: at("2025-04-05T14:00:00Z"),
+                second: at("2025-04-05T14:15:00Z"),
+            },
+        ),
+    ];
+    for (zone, time, expected) in cases {
+        let zone = Zone::parse(zone).unwrap();
+        assert_eq!(zone.wall_time(local(time)), expected, "{zone} {time}");
+    }
 }

@@ -11,7 +11,8 @@ use scheduler_core::{
 use crate::at;
 
 /// Zones with the odd cases: DST in both hemispheres, half-hour DST (Lord Howe), +05:45,
-/// +12:45 with DST, and a zone whose clocks change at midnight.
+/// +12:45 with DST going back across a whole hour, a zone whose clocks change at midnight, and
+/// one that goes back two hours (Troll).
 const ZONES: &[&str] = &[
     "UTC",
     "America/New_York",
@@ -22,6 +23,7 @@ const ZONES: &[&str] = &[
     "Asia/Kathmandu",
     "Pacific/Chatham",
     "America/Santiago",
+    "Antarctica/Troll",
 ];
 
 /// Days near daylight-saving changes of those zones, and one ordinary day.
