@@ -4,7 +4,8 @@
 default:
     @just --list
 
-# Everything CI runs: PostgreSQL up, fmt, clippy, the purity check, the tests.
+# Everything CI runs: PostgreSQL up, fmt, clippy, the purity check, the tests, the clock-change
+# scan, schemathesis.
 ci:
     bash .ci/run
 
@@ -20,6 +21,10 @@ e2e:
 # Schemathesis against a real server; fails on any 5xx (needs python3, PyPI on first run).
 schemathesis:
     bash tests/schemathesis.sh
+
+# The planner against every IANA zone's clock changes 1970–2040, minute by minute (~1 min).
+transitions:
+    cargo run --release -p scheduler-core --example transitions_scan
 
 # Format the code.
 fmt:

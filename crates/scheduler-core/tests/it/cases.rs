@@ -644,6 +644,24 @@ fn window_end_is_when_the_wall_clock_leaves_the_window() {
             "2025-03-30T23:00:00Z",
         ),
         (
+            "Casey goes back 00:00 → 21:00: a 23:00–22:00 window stays open until 22:00",
+            "Antarctica/Casey",
+            23,
+            22,
+            "2021-03-13T11:00:00Z",
+            "2021-03-13T12:00:00Z",
+            "2021-03-13T14:00:00Z",
+        ),
+        (
+            "Santiago skips midnight: a whole-day window ends at the transition",
+            "America/Santiago",
+            0,
+            24,
+            "2025-09-06T12:00:00Z",
+            "2025-09-06T12:00:00Z",
+            "2025-09-07T04:00:00Z",
+        ),
+        (
             "a whole-day window ends at midnight",
             "Antarctica/Troll",
             0,
@@ -694,6 +712,15 @@ fn wall_time_tells_every_instant_a_local_time_occurs() {
             "America/New_York",
             "2025-03-09T02:30:00",
             Skipped(at("2025-03-09T07:00:00Z")),
+        ),
+        (
+            "America/New_York",
+            "2025-11-02T01:00:00",
+            Twice {
+                first: at("2025-11-02T05:00:00Z"),
+                back: at("2025-11-02T06:00:00Z"),
+                second: at("2025-11-02T06:00:00Z"),
+            },
         ),
         (
             "Pacific/Chatham",
