@@ -95,16 +95,9 @@ impl Zone {
     /// lie within four days of each other in any zone from 1970 to 2040).
     fn transition_between(&self, first: DateTime<Utc>, second: DateTime<Utc>) -> DateTime<Utc> {
         let before = self.offset(first);
-        let (mut lo, mut hi) = (first.timestamp(), second.timestamp());
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if self.offset(instant(mid)) == before {
-                lo = mid;
-            } else {
-                hi = mid;
-            }
-        }
-        instant(hi)
+        first_second_where(first.timestamp(), second.timestamp(), |t| {
+            self.offset(t) != before
+        })
     }
 
     /// The first instant whose local time is at or after `local`. Offsets lie within ±15 hours,
@@ -112,18 +105,30 @@ impl Zone {
     /// local time only moves forward, so a binary search over seconds finds the transition.
     fn first_instant_at_or_after(&self, local: NaiveDateTime) -> DateTime<Utc> {
         let reach = TimeDelta::hours(15);
-        let mut lo = (local - reach).and_utc().timestamp(); // local time here is before `local`
-        let mut hi = (local + reach).and_utc().timestamp(); // local time here is after `local`
-        while hi - lo > 1 {
-            let mid = lo + (hi - lo) / 2;
-            if self.local(instant(mid)) >= local {
-                hi = mid;
-            } else {
-                lo = mid;
-            }
-        }
-        instant(hi)
+        first_second_where(
+            (local - reach).and_utc().timestamp(), // local time here is before `local`
+            (local + reach).and_utc().timestamp(), // local time here is after `local`
+            |t| self.local(t) >= local,
+        )
     }
+}
+
+/// The first whole second in `(lo, hi]` where `holds` is true, for a `holds` false at `lo`,
+/// true at `hi`, and changing once between them (a binary search).
+fn first_second_where(
+    mut lo: i64,
+    mut hi: i64,
+    holds: impl Fn(DateTime<Utc>) -> bool,
+) -> DateTime<Utc> {
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if holds(instant(mid)) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    instant(hi)
 }
 
 /// When a local wall-clock time occurs, as [`Zone::wall_time`] tells it.
