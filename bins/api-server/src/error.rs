@@ -104,9 +104,10 @@ impl ResponseError for ApiError {
                 StoreError::Conflict(_) => StatusCode::CONFLICT,
                 StoreError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 // The database is unreachable or every connection is busy.
-                StoreError::Pool(_) | StoreError::Connect { .. } | StoreError::Unavailable(_) => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
+                StoreError::Pool(_)
+                | StoreError::Connect { .. }
+                | StoreError::Unavailable(_)
+                | StoreError::ReadOnly(_) => StatusCode::SERVICE_UNAVAILABLE,
                 // The connection was lost in the middle of the request (the database went
                 // away): the transaction did not commit, and a retry may succeed.
                 StoreError::Database(e) if connection_lost(e) => StatusCode::SERVICE_UNAVAILABLE,

@@ -2,6 +2,7 @@
 //! reaches the store.
 
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
+use scheduler_core::SUPPORTED_YEARS;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -13,8 +14,6 @@ pub const MAX_ID_LEN: usize = scheduler_store::accounts::MAX_ID_LEN;
 pub const MAX_TEXT_LEN: usize = 2_048;
 /// The longest short name (`platform`, `timezone`, `scheduled_by`, filters).
 pub const MAX_NAME_LEN: usize = 128;
-/// The earliest and latest years a time may have.
-pub const YEARS: std::ops::RangeInclusive<i32> = 1970..=9998;
 
 /// Parses a body as JSON whatever its `Content-Type`: 400 when it is not JSON.
 pub fn json_value(body: &[u8]) -> Result<Value, ApiError> {
@@ -70,8 +69,10 @@ pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
 }
 
 /// A time from the client: RFC 3339 (an offset, or `Z`), or a date and time without an
-/// offset, taken as UTC. 400 when it is not a time, 422 when its year is absurd.
+/// offset, taken as UTC. 400 when it is not a time, or names a leap second (`23:59:60`, which
+/// no stored time can be); 422 when its year is outside [`SUPPORTED_YEARS`].
 pub fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
+    let shown = || text.chars().take(64).collect::<String>();
     let parsed = DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .or_else(|_| {
@@ -80,15 +81,22 @@ pub fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
         .map_err(|_| {
             ApiError::BadRequest(format!(
                 "{field} is not a time: expected RFC 3339 such as 2025-01-15T20:00:00Z, got {:?}",
-                text.chars().take(64).collect::<String>()
+                shown()
             ))
         })?;
-    if !YEARS.contains(&parsed.year()) {
+    // chrono reads second 60 as a leap second, past the end of second 59.
+    if parsed.timestamp_subsec_nanos() >= 1_000_000_000 {
+        return Err(ApiError::BadRequest(format!(
+            "{field} names a leap second ({:?}): use second 59 or the next minute",
+            shown()
+        )));
+    }
+    if !SUPPORTED_YEARS.contains(&parsed.year()) {
         return Err(ApiError::Unprocessable(format!(
             "{field} must be between the years {} and {}, got {}",
-            YEARS.start(),
-            YEARS.end(),
-            text.chars().take(64).collect::<String>()
+            SUPPORTED_YEARS.start(),
+            SUPPORTED_YEARS.end(),
+            shown()
         )));
     }
     Ok(parsed)
@@ -129,8 +137,19 @@ mod tests {
             Err(ApiError::Unprocessable(_))
         ));
         assert!(matches!(
-            parse_time("t", "9999-12-31T23:59:59Z"),
-            Err(ApiError::Unprocessable(_))
+            parse_time("t", "+10000-01-01T00:00:00Z"),
+            Err(ApiError::BadRequest(_))
         ));
+        assert!(parse_time("t", "9999-12-31T23:59:59Z").is_ok());
+        for leap in [
+            "2099-01-15T23:30:60Z",
+            "2016-12-31T23:59:60Z",
+            "2099-01-15T23:59:60.5",
+        ] {
+            assert!(
+                matches!(parse_time("t", leap), Err(ApiError::BadRequest(_))),
+                "{leap}"
+            );
+        }
     }
 }

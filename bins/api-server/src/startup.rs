@@ -13,9 +13,7 @@ use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers, Logger
 use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
 use anyhow::Context;
 use chrono::Utc;
-use scheduler_store::{
-    run_migrations, DatabaseUrl, Db, GroupWriter, OpenOptions, StoreError, TickOutcome,
-};
+use scheduler_store::{DatabaseUrl, Db, GroupWriter, Mode, OpenOptions, StoreError, TickOutcome};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -62,19 +60,13 @@ impl Application {
         let addrs = config.bind_addrs()?;
         let url = DatabaseUrl::parse(&config.database_url).context("invalid database URL")?;
         let options = OpenOptions {
-            create_if_missing: true,
+            mode: Mode::Migrate,
             max_connections: config.db_pool_size,
             connection_timeout: Duration::from_secs(config.db_timeout),
             ..OpenOptions::default()
         };
         let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
-            let db = Db::open(&url, &options)
-                .with_context(|| format!("failed to open the database {url}"))?;
-            let mut conn = db
-                .writer()
-                .with_context(|| format!("failed to connect to the database {url}"))?;
-            run_migrations(&mut conn).context("failed to run the database migrations")?;
-            Ok(db)
+            Db::open(&url, &options).with_context(|| format!("failed to open the database {url}"))
         })
         .await
         .context("failed to open the database")??;

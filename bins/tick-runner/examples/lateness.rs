@@ -23,8 +23,7 @@ use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
 use diesel::prelude::*;
 use scheduler_core::RuleSet;
 use scheduler_store::{
-    create_account, create_clip, run_migrations, Conn, DatabaseUrl, Db, NewAccount, NewClip,
-    OpenOptions,
+    create_account, create_clip, Conn, DatabaseUrl, Db, Mode, NewAccount, NewClip, OpenOptions,
 };
 
 fn main() {
@@ -39,12 +38,11 @@ fn main() {
     let path = dir.path().join("lateness.db");
     let url = DatabaseUrl::parse(path.to_str().unwrap()).unwrap();
     let options = OpenOptions {
-        create_if_missing: true,
+        mode: Mode::Migrate,
         ..OpenOptions::default()
     };
     let db = Db::open(&url, &options).unwrap();
     let conn = &mut db.conn().unwrap();
-    run_migrations(conn).unwrap();
 
     let first = (Utc::now() + TimeDelta::seconds(3)).trunc_subsecs(0);
     let due = insert_logs(conn, count, first, spread);

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use chrono::{TimeDelta, Utc};
 use clap::Parser;
-use scheduler_store::{require_migrated, DatabaseUrl, Db, OpenOptions, TickOutcome};
+use scheduler_store::{DatabaseUrl, Db, Mode, OpenOptions, TickOutcome};
 use serde::Serialize;
 
 /// How often the loop wakes up while it waits for the next tick, to notice a stop request.
@@ -37,9 +37,10 @@ pub struct Cli {
         long,
         env = "DATABASE_URL",
         hide_env_values = true,
-        default_value = "scheduler.db"
+        default_value = "scheduler.db",
+        value_parser = DatabaseUrlParser
     )]
-    pub database_url: String,
+    pub database_url: DatabaseUrl,
 
     /// List the due logs without moving them.
     #[arg(long)]
@@ -87,17 +88,44 @@ pub struct Config {
 }
 
 impl Cli {
-    /// The configuration, or why the database URL is not one the store understands.
-    pub fn config(&self) -> Result<Config> {
-        let database_url =
-            DatabaseUrl::parse(&self.database_url).context("invalid --database-url")?;
-        Ok(Config {
-            database_url,
+    /// The configuration.
+    pub fn config(&self) -> Config {
+        Config {
+            database_url: self.database_url.clone(),
             dry_run: self.dry_run,
             batch_size: self.batch_size,
             interval: self.interval.map(Duration::from_secs),
             host_clock_offset: TimeDelta::seconds(self.host_clock_offset),
-        })
+        }
+    }
+}
+
+/// Parses `--database-url` as the store does, so that a URL it does not understand is a usage
+/// error (exit 2). clap's own message would repeat the value, password included; this one
+/// names only what the store shows of it (see [`DatabaseUrl`]'s `Display`).
+#[derive(Debug, Clone, Copy)]
+struct DatabaseUrlParser;
+
+impl clap::builder::TypedValueParser for DatabaseUrlParser {
+    type Value = DatabaseUrl;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> std::result::Result<DatabaseUrl, clap::Error> {
+        let invalid = |message: String| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid --database-url: {message}\n"),
+            )
+            .with_cmd(cmd)
+        };
+        let text = value
+            .to_str()
+            .ok_or_else(|| invalid("it is not UTF-8".to_owned()))?;
+        DatabaseUrl::parse(text).map_err(|e| invalid(e.to_string()))
     }
 }
 
@@ -140,18 +168,20 @@ pub fn run(config: &Config, stop: &AtomicBool, out: &mut impl Write) -> Result<(
     Ok(())
 }
 
-/// Opens the pool (never creating a SQLite file) and checks that the schema is migrated.
+/// Opens the pool, never creating a SQLite file, after checking that the schema is migrated;
+/// a dry run opens it read-only and writes nothing, so it also works on a read-only replica.
 fn open(config: &Config) -> Result<Db> {
     let options = OpenOptions {
-        create_if_missing: false,
+        mode: if config.dry_run {
+            Mode::ReadOnly
+        } else {
+            Mode::ReadWrite
+        },
         max_connections: 1,
         connection_timeout: CONNECTION_TIMEOUT,
         ..OpenOptions::default()
     };
-    let db = Db::open(&config.database_url, &options).context("failed to open the database")?;
-    let mut conn = db.conn().context("failed to connect to the database")?;
-    require_migrated(&mut conn).context("failed to check the database schema")?;
-    Ok(db)
+    Db::open(&config.database_url, &options).context("failed to open the database")
 }
 
 /// One tick and its JSON line.
@@ -231,7 +261,7 @@ mod tests {
     #[test]
     fn defaults() {
         let cli = Cli::try_parse_from(["tick-runner"]).unwrap();
-        let config = cli.config().unwrap();
+        let config = cli.config();
         assert_eq!(
             config.database_url,
             DatabaseUrl::Sqlite("scheduler.db".into())
@@ -245,6 +275,16 @@ mod tests {
     fn refuses_a_zero_batch_size_and_interval() {
         assert!(Cli::try_parse_from(["tick-runner", "--batch-size", "0"]).is_err());
         assert!(Cli::try_parse_from(["tick-runner", "--interval", "0"]).is_err());
+    }
+
+    #[test]
+    fn an_unsupported_url_is_a_usage_error_that_hides_the_password() {
+        let error = Cli::try_parse_from(["tick-runner", "--database-url", "mysql://u:secret@h/db"])
+            .unwrap_err();
+        assert_eq!(error.exit_code(), 2);
+        let message = error.to_string();
+        assert!(message.contains("unsupported database URL"), "{message}");
+        assert!(!message.contains("secret"), "{message}");
     }
 
     #[test]

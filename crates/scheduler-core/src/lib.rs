@@ -26,15 +26,20 @@
 //! assert_eq!(plan.scheduled_window_end, at("2025-01-15T23:00:00Z"));
 //! ```
 
+mod occurrence;
 mod plan;
 mod platform;
 mod rules;
+mod time;
 mod zone;
 
 pub use plan::{
-    ceil_to_second, plan, rfc3339, Adjustment, AdjustmentKind, Plan, Posts, Rejection,
-    ScheduleRequest, UnsortedPosts, PAST_TOLERANCE, SUPPORTED_YEARS,
+    plan, Adjustment, AdjustmentKind, Plan, Posts, Rejection, ScheduleRequest, UnsortedPosts,
+    PAST_TOLERANCE,
 };
 pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
 pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, RuleSet, RulesError, Window};
+pub use time::{
+    ceil_to_second, floor_to_second, is_supported, latest_supported, rfc3339, SUPPORTED_YEARS,
+};
 pub use zone::{InvalidZone, WallTime, Zone};

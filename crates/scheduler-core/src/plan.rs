@@ -3,12 +3,14 @@
 
 use std::fmt::Write as _;
 
-use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use thiserror::Error;
 
+use crate::occurrence::occurrence_ending_after;
 use crate::platform::Platform;
-use crate::rules::{next_day, Horizon, PlatformRules, RuleSet, Window};
-use crate::zone::{WallTime, Zone};
+use crate::rules::{Horizon, PlatformRules, RuleSet};
+use crate::time::{ceil_to_second, floor_to_second, is_supported, latest_supported, rfc3339};
+use crate::zone::Zone;
 
 /// How far in the past a requested time may be and still be planned from `now` (clock skew
 /// between a client and the server).
@@ -26,7 +28,7 @@ pub struct ScheduleRequest {
 }
 
 impl ScheduleRequest {
-    /// An error unless every instant lies in [`SUPPORTED_YEARS`]. [`plan`] checks this first;
+    /// An error unless every instant lies in [`crate::SUPPORTED_YEARS`]. [`plan`] checks this first;
     /// a caller that computes with the instants before planning (to read posts near them) can
     /// check first too.
     pub fn check_range(&self) -> Result<(), Rejection> {
@@ -59,11 +61,6 @@ impl<'a> Posts<'a> {
             Some(i) => Err(UnsortedPosts { index: i + 1 }),
             None => Ok(Self(times)),
         }
-    }
-
-    /// The times.
-    pub fn as_slice(&self) -> &'a [DateTime<Utc>] {
-        self.0
     }
 
     /// Index of the first post at or after `t`.
@@ -107,8 +104,8 @@ pub struct Adjustment {
 pub struct Plan {
     /// The slot: whole seconds, UTC.
     pub scheduled_for: DateTime<Utc>,
-    /// The client's `scheduled_window_end`, or the end of the window occurrence holding the
-    /// slot.
+    /// The client's `scheduled_window_end` (rounded down to a whole second), or the end of the
+    /// window occurrence holding the slot. Never after [`crate::latest_supported`], as the slot.
     pub scheduled_window_end: DateTime<Utc>,
     /// What was asked for, in whole seconds (rounded up): the requested time, or `now` when
     /// none was given.
@@ -145,7 +142,11 @@ pub enum Rejection {
     /// No valid slot within the horizon of the requested time.
     #[error("No available slot within {0} days")]
     BeyondHorizon(u16),
-    /// An instant outside the years the scheduler plans in ([`SUPPORTED_YEARS`]).
+    /// No valid slot whose window ends by the last supported instant
+    /// ([`crate::latest_supported`]).
+    #[error("No available slot before {}, the end of the supported years", rfc3339(*.0))]
+    BeyondSupportedRange(DateTime<Utc>),
+    /// An instant outside the years the scheduler plans in ([`crate::SUPPORTED_YEARS`]).
     #[error("{field} is out of range: {} (supported: years 1970 to 9999)", rfc3339(*.at))]
     OutOfRange {
         /// Which input: `scheduled_for`, `scheduled_window_end` or `now`.
@@ -155,33 +156,11 @@ pub enum Rejection {
     },
 }
 
-/// The years the planner accepts for `now`, the requested time and the window end. Every
-/// instant it computes then stays far inside chrono's range, so no arithmetic can overflow.
-pub const SUPPORTED_YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
-
 fn check_range(field: &'static str, at: Option<DateTime<Utc>>) -> Result<(), Rejection> {
     match at {
-        Some(at) if !SUPPORTED_YEARS.contains(&at.year()) => {
-            Err(Rejection::OutOfRange { field, at })
-        }
+        Some(at) if !is_supported(at) => Err(Rejection::OutOfRange { field, at }),
         _ => Ok(()),
     }
-}
-
-/// An instant as the contract writes it: RFC 3339, UTC with `Z`, whole seconds.
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
-/// Rounds up to a whole second (a slot is never earlier than asked for).
-pub fn ceil_to_second(t: DateTime<Utc>) -> DateTime<Utc> {
-    let whole = t.timestamp();
-    let secs = if t.timestamp_subsec_nanos() > 0 {
-        whole + 1
-    } else {
-        whole
-    };
-    DateTime::from_timestamp(secs, 0).unwrap_or(t)
 }
 
 impl RuleSet {
@@ -198,183 +177,6 @@ impl RuleSet {
             .get(platform)
             .ok_or_else(|| Rejection::UnknownPlatform(platform.clone()))?;
         plan(rules, self.horizon(), zone, request, others)
-    }
-}
-
-/// A window occurrence as instants, `[start, end)`.
-#[derive(Debug, Clone, Copy)]
-struct Occurrence {
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-}
-
-/// The first run of `window` in `zone` that ends after `t` (it may start after `t`): among the
-/// runs ending after `t`, the one with the earliest instant at or after `t`.
-///
-/// An instant is inside the window when the account's wall clock reads a time in one day's
-/// `[start, end)`. A run is a stretch of such instants within one day's occurrence; a day has
-/// one, or more when clocks go back across a bound.
-fn occurrence_ending_after(window: Window, zone: Zone, t: DateTime<Utc>) -> Occurrence {
-    // An occurrence that opened the local day before may still be running (crossing midnight).
-    let mut day: NaiveDate = zone
-        .local(t)
-        .date()
-        .pred_opt()
-        .expect("dates stay far from chrono's limits");
-    // The best run so far, and whether the clock reaches its end by running (not by a jump).
-    let mut best: Option<(Occurrence, bool)> = None;
-    let from = |run: Occurrence| run.start.max(t);
-    loop {
-        let runs = DayRuns::new(window, zone, day);
-        for run in runs.iter() {
-            if run.end > t && best.is_none_or(|(b, _)| from(run) < from(b)) {
-                best = Some((run, runs.plain_end));
-            }
-        }
-        if let Some((run, plain_end)) = best {
-            // A later day's runs start after this day's end, unless clocks go back across it:
-            // Casey going back from 00:00 to 21:00 reads a 23:00–22:00 window's start twice,
-            // and the day before's end too; that day's second run comes after this day's first.
-            if run.start <= t || !runs.end_repeats {
-                // A clock that reaches the end by running reads it: outside the window.
-                return if plain_end {
-                    run
-                } else {
-                    run_on(window, zone, run)
-                };
-            }
-        }
-        day = next_day(day);
-    }
-}
-
-/// `run`, longer while the wall clock at its end still reads inside another day's occurrence:
-/// clocks jumped over the only closed hour (a 02:00–01:00 window on a night 01:00–03:00 is
-/// skipped), or back into the day before's window (Casey, a 23:00–22:00 window, 00:00 → 21:00).
-/// The clock never left the window, so neither did the run. A whole-day window ends at each
-/// midnight all the same.
-fn run_on(window: Window, zone: Zone, mut run: Occurrence) -> Occurrence {
-    if window.start_hour() == window.end_hour() % 24 {
-        return run;
-    }
-    loop {
-        let local = zone.local(run.end);
-        if !window.contains_hour(local.hour()) {
-            return run;
-        }
-        // The day whose occurrence holds that local time.
-        let day = if window.crosses_midnight() && local.hour() < u32::from(window.end_hour()) {
-            local
-                .date()
-                .pred_opt()
-                .expect("dates stay far from chrono's limits")
-        } else {
-            local.date()
-        };
-        let end = run.end;
-        match DayRuns::new(window, zone, day)
-            .iter()
-            .find(|r| r.start <= end && end < r.end)
-        {
-            Some(next) => run.end = next.end,
-            // Unreachable while the clock reads inside that day's occurrence; stop all the same.
-            None => return run,
-        }
-    }
-}
-
-/// The runs of one day's window occurrence, in order.
-#[derive(Debug)]
-struct DayRuns {
-    runs: [Occurrence; 3],
-    len: usize,
-    /// Whether the wall clock reads the occurrence's end twice.
-    end_repeats: bool,
-    /// Whether the one run ends where the clock reads the occurrence's end once.
-    plain_end: bool,
-}
-
-impl DayRuns {
-    fn new(window: Window, zone: Zone, day: NaiveDate) -> Self {
-        let (start, end) = window.local_bounds(day);
-        let (s, e) = (zone.wall_time(start), zone.wall_time(end));
-        let none = Occurrence {
-            start: DateTime::<Utc>::MIN_UTC,
-            end: DateTime::<Utc>::MIN_UTC,
-        };
-        let mut runs = DayRuns {
-            runs: [none; 3],
-            len: 0,
-            end_repeats: matches!(e, WallTime::Twice { .. }),
-            plain_end: matches!(
-                (s, e),
-                (WallTime::Once(_) | WallTime::Skipped(_), WallTime::Once(_))
-            ),
-        };
-        match (s, e) {
-            (
-                WallTime::Once(s) | WallTime::Skipped(s),
-                WallTime::Once(e) | WallTime::Skipped(e),
-            ) => {
-                // The clock passes each bound once (or jumps over it at the transition): one
-                // run, empty when a transition swallows the whole window (a 02–03 window on
-                // the night clocks skip 02:00–03:00).
-                runs.push(s, e);
-            }
-            _ => {
-                // Clocks go back across a bound, so the clock can leave the window and enter
-                // it again. Whether it reads a time inside changes only at the bounds'
-                // instants and at the transitions: test each span between them at its start.
-                let mut points = [DateTime::<Utc>::MIN_UTC; 6];
-                let mut len = 0;
-                for bound in [s, e] {
-                    let instants = match bound {
-                        WallTime::Once(t) | WallTime::Skipped(t) => [Some(t), None, None],
-                        WallTime::Twice {
-                            first,
-                            back,
-                            second,
-                        } => [Some(first), Some(back), Some(second)],
-                    };
-                    for t in instants.into_iter().flatten() {
-                        points[len] = t;
-                        len += 1;
-                    }
-                }
-                let points = &mut points[..len];
-                points.sort_unstable();
-                // Before the first point the clock reads earlier than `start`; from the last
-                // on, `end` or later. Both hold while the bounds' own transitions are the only
-                // ones near that day, as in every zone from 1970 to 2040 (no two offset changes
-                // lie within four days of each other there). Six points make five spans, and
-                // touching runs join, so a day has at most three runs.
-                for span in points.windows(2) {
-                    let local = zone.local(span[0]);
-                    if start <= local && local < end {
-                        runs.push(span[0], span[1]);
-                    }
-                }
-            }
-        }
-        runs
-    }
-
-    /// Adds `[start, end)` after the runs so far, joined to the last one when they touch.
-    fn push(&mut self, start: DateTime<Utc>, end: DateTime<Utc>) {
-        if start >= end {
-            return;
-        }
-        match self.len.checked_sub(1).map(|last| &mut self.runs[last]) {
-            Some(last) if last.end == start => last.end = end,
-            _ => {
-                self.runs[self.len] = Occurrence { start, end };
-                self.len += 1;
-            }
-        }
-    }
-
-    fn iter(&self) -> impl Iterator<Item = Occurrence> + '_ {
-        self.runs[..self.len].iter().copied()
     }
 }
 
@@ -435,8 +237,18 @@ pub fn plan(
     if requested_for < now - PAST_TOLERANCE {
         return Err(Rejection::InThePast(requested_for));
     }
-    let window_end = request.window_end;
-    let limit = requested_for + horizon.duration();
+    // A slot is in whole seconds, so the latest acceptable one is the window end rounded down.
+    let window_end = request.window_end.map(floor_to_second);
+    let latest = latest_supported();
+    let horizon_end = requested_for + horizon.duration();
+    let limit = horizon_end.min(latest);
+    let too_late = || {
+        if horizon_end > latest {
+            Rejection::BeyondSupportedRange(latest)
+        } else {
+            Rejection::BeyondHorizon(horizon.days())
+        }
+    };
     let mut adjustments: Vec<Adjustment> = Vec::new();
     let mut moved = |kind, from, to| match adjustments.last_mut() {
         Some(last) if last.kind == kind => last.to = to,
@@ -453,7 +265,7 @@ pub fn plan(
             return Err(Rejection::AfterWindowEnd(end));
         }
         if t > limit {
-            return Err(Rejection::BeyondHorizon(horizon.days()));
+            return Err(too_late());
         }
         let occurrence = occurrence_ending_after(rules.window, zone, t);
         if occurrence.start > t {
@@ -473,10 +285,15 @@ pub fn plan(
             t = to;
             continue;
         }
+        let scheduled_window_end = window_end.unwrap_or(occurrence.end);
+        if scheduled_window_end > latest {
+            // Every later slot's window ends later still.
+            return Err(Rejection::BeyondSupportedRange(latest));
+        }
         let reason = reason(rules, zone, &adjustments);
         return Ok(Plan {
             scheduled_for: t,
-            scheduled_window_end: window_end.unwrap_or(occurrence.end),
+            scheduled_window_end,
             requested_for,
             adjustments,
             reason,

@@ -46,11 +46,20 @@ const ACCOUNT_LOCK_CLASS: i32 = 1;
 /// savepoint changes is copied there first, and a group commit (see [`crate::group`]) holds one
 /// savepoint per request, whose copies spilled to a temporary file past 64 KiB. SQLite
 /// connections also get the store's SQL functions ([`sqlite::register_functions`]).
-pub(crate) fn prepare_session(conn: &mut Conn) -> QueryResult<()> {
+///
+/// A read-only session refuses every write: `default_transaction_read_only` on PostgreSQL,
+/// `query_only` on SQLite.
+pub(crate) fn prepare_session(conn: &mut Conn, read_only: bool) -> QueryResult<()> {
     match conn {
         // `timestamptz` columns are declared `Timestamp`: they are read and written as UTC
         // only when the session time zone is UTC.
-        Conn::Pg(c) => c.batch_execute("SET TIME ZONE 'UTC'"),
+        Conn::Pg(c) => {
+            c.batch_execute("SET TIME ZONE 'UTC'")?;
+            if read_only {
+                c.batch_execute("SET default_transaction_read_only = on")?;
+            }
+            Ok(())
+        }
         Conn::Sqlite(c) => {
             c.batch_execute(&format!(
                 "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
@@ -58,9 +67,78 @@ pub(crate) fn prepare_session(conn: &mut Conn) -> QueryResult<()> {
                  PRAGMA synchronous = NORMAL; \
                  PRAGMA temp_store = MEMORY;"
             ))?;
+            if read_only {
+                c.batch_execute("PRAGMA query_only = ON")?;
+            }
             sqlite::register_functions(c)
         }
     }
+}
+
+/// An error unless the database takes writes: a SQLite file this process may only read (SQLite
+/// then opens it read-only without a word, and every write fails), or a PostgreSQL server in
+/// read-only mode (a standby). SQLite: rewrites the header's `user_version` with its own value
+/// in a transaction rolled back, the smallest write there is.
+pub(crate) fn check_writable(conn: &mut Conn) -> Result<()> {
+    #[derive(QueryableByName)]
+    struct Value {
+        #[diesel(sql_type = Text)]
+        value: String,
+    }
+    let refused = |cause: String| StoreError::ReadOnly(cause);
+    match conn {
+        Conn::Pg(c) => {
+            let read_only =
+                diesel::sql_query("SELECT current_setting('transaction_read_only') AS value")
+                    .get_result::<Value>(c)?;
+            if read_only.value == "on" {
+                return Err(refused("the server accepts only reads".to_owned()));
+            }
+            Ok(())
+        }
+        Conn::Sqlite(_) => {
+            let probe = write_transaction(conn, |conn| -> QueryResult<()> {
+                let version = diesel::sql_query(
+                    "SELECT CAST(user_version AS TEXT) AS value FROM pragma_user_version",
+                )
+                .get_result::<Value>(conn)?;
+                let version: i64 = version.value.parse().unwrap_or_default();
+                conn.batch_execute(&format!("PRAGMA user_version = {version}"))?;
+                // Roll back: the probe leaves nothing behind.
+                Err(DieselError::RollbackTransaction)
+            });
+            match probe {
+                Ok(()) | Err(DieselError::RollbackTransaction) => Ok(()),
+                Err(DieselError::DatabaseError(_, info)) if is_read_only(info.message()) => {
+                    Err(refused(info.message().to_owned()))
+                }
+                Err(other) => Err(other.into()),
+            }
+        }
+    }
+}
+
+/// Whether SQLite's message says the database may not be written.
+fn is_read_only(message: &str) -> bool {
+    message.contains("readonly database") || message.contains("read-only")
+}
+
+/// Whether diesel's table of applied migrations exists, found without creating it (diesel's
+/// own harness creates it before it reads it).
+pub(crate) fn migrations_table_exists(conn: &mut Conn) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Exists {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        exists: bool,
+    }
+    let query = match conn {
+        Conn::Pg(_) => "SELECT to_regclass('__diesel_schema_migrations') IS NOT NULL AS exists",
+        Conn::Sqlite(_) => {
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master \
+             WHERE type = 'table' AND name = '__diesel_schema_migrations') AS \"exists\""
+        }
+    };
+    Ok(diesel::sql_query(query).get_result::<Exists>(conn)?.exists)
 }
 
 /// Settings of the database itself, applied once before the pool opens its connections.

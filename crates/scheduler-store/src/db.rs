@@ -11,6 +11,7 @@ use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
 use diesel::connection::Connection;
+use diesel::migration::MigrationSource;
 use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
@@ -133,6 +134,11 @@ fn redact(url: &str) -> String {
 /// [`crate::backend`]). With `create_if_missing` false, a SQLite file that does not exist is
 /// an error ([`StoreError::DatabaseFileNotFound`]) instead of a new empty database.
 pub fn connect(url: &DatabaseUrl, create_if_missing: bool) -> Result<Conn> {
+    connect_session(url, create_if_missing, false)
+}
+
+/// [`connect`], with a session that refuses every write when `read_only`.
+fn connect_session(url: &DatabaseUrl, create_if_missing: bool, read_only: bool) -> Result<Conn> {
     let connect_error = |e: diesel::ConnectionError| StoreError::Connect {
         target: url.to_string(),
         cause: e.to_string(),
@@ -147,15 +153,30 @@ pub fn connect(url: &DatabaseUrl, create_if_missing: bool) -> Result<Conn> {
         }
     }
     .map_err(connect_error)?;
-    backend::prepare_session(&mut conn)?;
+    backend::prepare_session(&mut conn, read_only)?;
     Ok(conn)
+}
+
+/// What a program does with the database it opens: whether it creates and migrates it, and
+/// whether it writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// Create a missing SQLite file and apply the pending migrations (a server).
+    Migrate,
+    /// An existing database whose schema is up to date, read and written (a tick).
+    #[default]
+    ReadWrite,
+    /// An existing database whose schema is up to date, only read (a dry run): nothing is
+    /// written to it, not even to check its schema or switch a SQLite file to WAL, so it works
+    /// on a read-only file or a PostgreSQL standby.
+    ReadOnly,
 }
 
 /// How [`Db::open`] opens the database.
 #[derive(Debug, Clone)]
 pub struct OpenOptions {
-    /// Create a missing SQLite file (api-server) or refuse it (tick-runner).
-    pub create_if_missing: bool,
+    /// Whether to create, migrate and write the database.
+    pub mode: Mode,
     /// The most connections the pool holds.
     pub max_connections: u32,
     /// How long [`Db::conn`] waits for a free connection.
@@ -169,11 +190,11 @@ pub struct OpenOptions {
 }
 
 impl Default for OpenOptions {
-    /// No file creation, 8 connections, a 10-second wait, a WAL started over past 16,384
+    /// [`Mode::ReadWrite`], 8 connections, a 10-second wait, a WAL started over past 16,384
     /// pages (64 MiB).
     fn default() -> Self {
         Self {
-            create_if_missing: false,
+            mode: Mode::ReadWrite,
             max_connections: 8,
             connection_timeout: Duration::from_secs(10),
             wal_restart_pages: 16_384,
@@ -185,7 +206,7 @@ impl Default for OpenOptions {
 #[derive(Debug)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
-    create_if_missing: bool,
+    read_only: bool,
 }
 
 impl r2d2::ManageConnection for ConnectionManager {
@@ -193,7 +214,7 @@ impl r2d2::ManageConnection for ConnectionManager {
     type Error = StoreError;
 
     fn connect(&self) -> Result<Conn> {
-        let mut conn = connect(&self.url, self.create_if_missing)?;
+        let mut conn = connect_session(&self.url, false, self.read_only)?;
         backend::leave_checkpoints_to_checkpointer(&mut conn)?;
         Ok(conn)
     }
@@ -239,17 +260,31 @@ impl fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens the database: one connection first, so that an unreachable server or a missing
-    /// file fails at once with its cause (and SQLite's WAL mode is set once, before the pool
-    /// opens connections in parallel), then the pool.
+    /// Opens the database: one connection first, so that an unreachable server, a missing
+    /// file, a file this process may not write or a schema that is not up to date fails at once
+    /// with its cause (and SQLite's WAL mode is set once, before the pool opens connections in
+    /// parallel), then the pool. [`Mode::Migrate`] applies the pending migrations here.
     pub fn open(url: &DatabaseUrl, options: &OpenOptions) -> Result<Self> {
-        let mut first = connect(url, options.create_if_missing)?;
-        backend::prepare_database(&mut first)?;
+        let read_only = options.mode == Mode::ReadOnly;
+        let mut first = connect_session(url, options.mode == Mode::Migrate, read_only)?;
+        match options.mode {
+            Mode::Migrate => {
+                backend::check_writable(&mut first)?;
+                backend::prepare_database(&mut first)?;
+                run_migrations(&mut first)?;
+            }
+            Mode::ReadWrite => {
+                require_migrated(&mut first)?;
+                backend::check_writable(&mut first)?;
+                backend::prepare_database(&mut first)?;
+            }
+            Mode::ReadOnly => require_migrated(&mut first)?,
+        }
         drop(first);
         let pool = |size: u32| {
             let manager = ConnectionManager {
                 url: url.clone(),
-                create_if_missing: options.create_if_missing,
+                read_only,
             };
             r2d2::Pool::builder()
                 .max_size(size.max(1))
@@ -261,12 +296,13 @@ impl Db {
             pool: pool(options.max_connections)?,
             writer: url.is_sqlite().then(|| pool(1)).transpose()?,
             url: url.clone(),
+            // A reader leaves the WAL to the programs that write it.
             checkpointer: match url {
-                DatabaseUrl::Sqlite(_) => Some(Arc::new(Checkpointer::start(
+                DatabaseUrl::Sqlite(_) if !read_only => Some(Arc::new(Checkpointer::start(
                     url,
                     options.wal_restart_pages,
                 )?)),
-                DatabaseUrl::Postgres(_) => None,
+                _ => None,
             },
         })
     }
@@ -344,6 +380,7 @@ impl Checkpointer {
             .spawn(move || {
                 let mut conn = None;
                 let mut synced = -1;
+                let mut failing: Option<String> = None;
                 while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(Self::EVERY) {
                     let result = match &mut conn {
                         Some(c) => Self::pass(c, restart_at),
@@ -364,9 +401,18 @@ impl Checkpointer {
                         }
                         Ok(None) => {}
                         Err(e) => {
-                            log::warn!("WAL checkpoint of {url}: {e}");
+                            // Once per distinct failure, not ten times a second.
+                            let message = e.to_string();
+                            if failing.as_deref() != Some(message.as_str()) {
+                                log::warn!("WAL checkpoint of {url}: {message}; retrying");
+                                failing = Some(message);
+                            }
                             conn = None;
+                            continue;
                         }
+                    }
+                    if failing.take().is_some() {
+                        log::info!("WAL checkpoint of {url}: working again");
                     }
                 }
             })
@@ -479,11 +525,33 @@ pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>> {
     })
 }
 
-/// The versions of the embedded migrations not yet applied.
+/// The names of the embedded migrations not yet applied. Reads only: it works on a database
+/// that may not be written, and leaves an empty one empty (diesel's own harness would create
+/// its table of applied migrations first).
 pub fn pending_migrations(conn: &mut Conn) -> Result<Vec<String>> {
-    let set = migrations(conn);
-    let pending = conn.pending_migrations(set).map_err(migration_error)?;
-    Ok(pending.iter().map(|m| m.name().to_string()).collect())
+    #[derive(diesel::QueryableByName)]
+    struct Applied {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let applied: Vec<String> = if backend::migrations_table_exists(conn)? {
+        diesel::RunQueryDsl::load::<Applied>(
+            diesel::sql_query("SELECT version FROM __diesel_schema_migrations"),
+            conn,
+        )?
+        .into_iter()
+        .map(|a| a.version)
+        .collect()
+    } else {
+        Vec::new()
+    };
+    let embedded = MigrationSource::<diesel::pg::Pg>::migrations(&migrations(conn))
+        .map_err(migration_error)?;
+    Ok(embedded
+        .iter()
+        .filter(|m| !applied.contains(&m.name().version().to_string()))
+        .map(|m| m.name().to_string())
+        .collect())
 }
 
 /// An error unless every embedded migration is applied (for programs that must not migrate).

@@ -43,6 +43,10 @@ pub enum StoreError {
     /// the failure of a group commit reported to each of its jobs); a retry may succeed.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The database cannot be written (a SQLite file this process may only read, a PostgreSQL
+    /// standby); the message carries the cause.
+    #[error("the database cannot be written: {0}")]
+    ReadOnly(String),
     /// Running or checking the migrations failed, or some are still pending.
     #[error("migrations: {0}")]
     Migration(String),
@@ -81,6 +85,7 @@ impl StoreError {
             },
             Self::Pool(e) => Self::Unavailable(e.to_string()),
             Self::Unavailable(m) => Self::Unavailable(m.clone()),
+            Self::ReadOnly(m) => Self::ReadOnly(m.clone()),
             Self::Migration(m) => Self::Migration(m.clone()),
             Self::Corrupt(m) => Self::Corrupt(m.clone()),
             Self::Database(DieselError::DatabaseError(kind, info)) => Self::Database(

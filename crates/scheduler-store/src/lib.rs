@@ -33,7 +33,7 @@ pub mod tick;
 pub use accounts::{create_account, create_clip, get_account, get_clip, NewAccount, NewClip};
 pub use backend::write_transaction;
 pub use db::{
-    connect, pending_migrations, require_migrated, run_migrations, Conn, DatabaseUrl, Db,
+    connect, pending_migrations, require_migrated, run_migrations, Conn, DatabaseUrl, Db, Mode,
     OpenOptions, PooledConn,
 };
 pub use error::{Result, StoreError};

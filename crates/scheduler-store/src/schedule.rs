@@ -221,7 +221,10 @@ fn schedule_one(
 
 /// Plans a slot for `account`, reading only its posts near the request: those within the
 /// platform's reach before the start, and a span after it that doubles until it covers
-/// [`Plan::needs_posts_until`]. `exclude` is a log whose own time does not count.
+/// [`Plan::needs_posts_until`] or reaches [`scheduler_core::latest_supported`], after which no
+/// post lies (every stored time is a planned one). The span never passes that instant: SQLite
+/// compares stored times as text, and a bound in the year 10000 (`+10000-…`) would sort before
+/// every one of them. `exclude` is a log whose own time does not count.
 fn plan_slot(
     conn: &mut Conn,
     rules: &RuleSet,
@@ -243,15 +246,16 @@ fn plan_slot(
         .max(request.now);
     // One second of slack: the planner rounds its start up to a whole second.
     let from = start - reach - TimeDelta::seconds(1);
+    let latest = scheduler_core::latest_supported();
     let mut span = TimeDelta::days(2) + reach;
     loop {
-        let until = start + span;
+        let until = (start + span).min(latest);
         let times = post_times(conn, account, platform, (from, until), exclude)?;
         let posts = Posts::new(&times).expect("post_times sorts its result");
         let plan = rules
             .plan(platform, account.timezone, request, posts)
             .map_err(|rejection| StoreError::Rejected(rejection.to_string()))?;
-        if plan.needs_posts_until <= until {
+        if plan.needs_posts_until <= until || until == latest {
             return Ok(plan);
         }
         span = span * 2;

@@ -8,16 +8,22 @@
 //! - [`Process`]: a started binary, its stdout lines on a channel and its stderr collected.
 //! - [`Proxy`]: a TCP proxy the test controls, to cut the link to PostgreSQL without touching
 //!   the server.
+//! - [`unprivileged`]: a binary run as a user whom file permissions bind (not root), with
+//!   [`make_read_only`].
 
 mod binaries;
 mod db;
 mod process;
 mod proxy;
+#[cfg(unix)]
+mod unprivileged;
 
 pub use binaries::binary;
 pub use db::{backends, postgres_configured, Backend, PgDatabase, TestDb};
 pub use process::{collect_stderr, Process};
 pub use proxy::Proxy;
+#[cfg(unix)]
+pub use unprivileged::{make_read_only, unprivileged};
 
 /// Runs each test body on SQLite and, when configured, on PostgreSQL: `fn name(db) { … }`
 /// becomes the tests `name::sqlite` and `name::postgres`, with `db` a `&TestDb` from the

@@ -87,3 +87,40 @@ async fn the_in_process_tick_moves_due_logs() {
         .await;
     assert_eq!(events.body.as_array().unwrap().len(), 1);
 }
+
+/// A SQLite file the server may only read, in a directory it may write: SQLite would open it
+/// read-only without a word, and every write would fail. The server refuses to start instead.
+#[cfg(unix)]
+#[test]
+fn a_database_file_it_may_not_write_stops_the_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("read-only.db");
+    let url = path.to_str().unwrap().to_owned();
+    // A migrated database, closed, then made read-only.
+    let db = scheduler_store::Db::open(
+        &scheduler_store::DatabaseUrl::Sqlite(url.clone()),
+        &scheduler_store::OpenOptions {
+            mode: scheduler_store::Mode::Migrate,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    drop(db);
+    for leftover in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{url}{leftover}"));
+    }
+    scheduler_testkit::make_read_only(&path);
+    let output =
+        scheduler_testkit::unprivileged(env!("CARGO_BIN_EXE_api-server").as_ref(), dir.path())
+            .args(["--bind", "127.0.0.1:0", "--database-url", &url])
+            .env_remove("SCHEDULER_API_TOKEN")
+            .env_remove("DATABASE_URL")
+            .output()
+            .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("failed to open the database") && stderr.contains("cannot be written"),
+        "{stderr}"
+    );
+}

@@ -94,7 +94,8 @@ both_backends! {
              "No available slot before scheduled_window_end 2099-01-15T20:30:00Z"),
             (with("scheduled_by", json!("robot")), "Invalid scheduled_by: robot"),
             (with("scheduled_for", json!("0001-01-01T00:00:00Z")), "scheduled_for must be between"),
-            (with("scheduled_for", json!("9999-12-31T23:59:59Z")), "scheduled_for must be between"),
+            (with("scheduled_for", json!("9999-12-31T23:59:59Z")),
+             "No available slot before 9999-12-31T23:59:59Z, the end of the supported years"),
             (with("clip_id", json!("x".repeat(129))), "clip_id must be"),
             (with("social_account_id", json!("a\nb")), "social_account_id must be"),
         ];
@@ -142,6 +143,54 @@ both_backends! {
         let before = app.counts();
         let r = app.post("/publishing/schedule", &request("2099-01-15T18:00:00Z")).await;
         assert_eq!(r.assert_rejected(422), "No available slot within 1 days");
+        assert_eq!(app.counts(), before);
+    }
+
+    async fn every_time_printed_is_rfc3339_in_the_supported_years(backend) {
+        // With a ten-year horizon the search from the year 9999 reaches past it: no slot is
+        // ever planned there, and no time the API prints has a five-digit year.
+        let mut rules = tempfile::NamedTempFile::new().unwrap();
+        writeln!(rules, "max_horizon_days = 3650").unwrap();
+        let path = rules.path().to_owned();
+        let app = spawn_with(backend, |c| c.rules = Some(path)).await;
+        setup(&app).await;
+        let tiktok = |time: &str| json!({"clip_id": "clip", "platform": "tiktok",
+                                         "social_account_id": "tt", "scheduled_for": time});
+        let beyond = "No available slot before 9999-12-31T23:59:59Z, the end of the supported years";
+        // TikTok's window ends at midnight: a slot at 23:00 would end its window in year 10000.
+        let before = app.counts();
+        let r = app.post("/publishing/schedule", &tiktok("9999-12-31T23:00:00Z")).await;
+        assert_eq!(r.assert_rejected(422), beyond);
+        assert_eq!(app.counts(), before);
+        // A window end of the client's own inside the years is fine.
+        let mut within = tiktok("9999-12-31T23:00:00Z");
+        within["scheduled_window_end"] = json!("9999-12-31T23:59:59Z");
+        let r = app.post("/publishing/schedule", &within).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_scheduled(&r.body, "Scheduled as requested", "9999-12-31T23:00:00Z",
+                         "9999-12-31T23:59:59Z");
+        let r = app.post("/publishing/schedule", &request("+10000-01-01T18:00:00Z")).await;
+        r.assert_rejected(400);
+    }
+
+    async fn the_window_end_is_stored_in_whole_real_seconds(backend) {
+        let app = spawn(backend).await;
+        setup(&app).await;
+        let mut req = request("2099-01-15T20:00:00Z");
+        req["scheduled_window_end"] = json!("2099-01-15T23:30:00.5Z");
+        let r = app.post("/publishing/schedule", &req).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        assert_eq!(r.body["scheduled_window_end"], "2099-01-15T23:30:00Z");
+        let id = r.body["publish_log_id"].as_str().unwrap();
+        let log = app.get(&format!("/publishing/logs/{id}")).await;
+        assert_eq!(log.body["scheduled_window_end"], "2099-01-15T23:30:00Z");
+        let events = app.get(&format!("/ledger/events?entity_id={id}")).await;
+        assert_eq!(events.body[0]["metadata"]["scheduled_window_end"], "2099-01-15T23:30:00Z");
+        // A leap second that never was (nor could be stored): malformed, nothing written.
+        let before = app.counts();
+        req["scheduled_window_end"] = json!("2099-01-15T23:30:60Z");
+        let reason = app.post("/publishing/schedule", &req).await.assert_rejected(400);
+        assert!(reason.contains("leap second"), "{reason}");
         assert_eq!(app.counts(), before);
     }
 

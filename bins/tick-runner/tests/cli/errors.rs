@@ -34,17 +34,29 @@ fn missing_sqlite_file_is_an_error_and_is_not_created() {
 }
 
 #[test]
-fn missing_schema_is_an_error() {
+fn missing_schema_is_an_error_and_nothing_is_written() {
     let (path, _dir) = missing_file();
     std::fs::write(&path, b"").unwrap();
-    let output = run_with_url(path.to_str().unwrap());
-    assert_fails_with(&output, "schema is missing");
+    for dry_run in [&["--dry-run"][..], &[]] {
+        let output = tick_runner()
+            .arg("--database-url")
+            .arg(&path)
+            .args(dry_run)
+            .output()
+            .unwrap();
+        assert_fails_with(&output, "schema is missing");
+        // Checking the schema reads only: the empty file stays empty.
+        assert_eq!(std::fs::metadata(&path).unwrap().len(), 0, "{dry_run:?}");
+    }
 }
 
 #[test]
-fn unsupported_url_is_an_error() {
+fn unsupported_url_is_a_usage_error() {
     let output = run_with_url("mysql://localhost/db");
-    assert_fails_with(&output, "unsupported database URL");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
 }
 
 #[test]

@@ -70,3 +70,76 @@ fn reads_the_database_url_from_the_environment() {
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert_eq!(json_lines(&output)[0]["moved"], 0);
 }
+
+/// A SQLite file the process may only read: a dry run reads it (and writes nothing, not even
+/// its schema check), a tick refuses it with a clear message.
+#[cfg(unix)]
+#[test]
+fn a_sqlite_file_it_may_not_write_gets_a_dry_run_and_a_clear_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("read-only.db");
+    let url = path.to_str().unwrap().to_owned();
+    let db = crate::support::open(&url);
+    let due = insert_due_logs(&mut db.conn().unwrap(), 3);
+    drop(db);
+    for leftover in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{url}{leftover}"));
+    }
+    scheduler_testkit::make_read_only(&path);
+    let run_as_reader = |args: &[&str]| {
+        scheduler_testkit::unprivileged(env!("CARGO_BIN_EXE_tick-runner").as_ref(), dir.path())
+            .env_remove("DATABASE_URL")
+            .args(["--database-url", &url])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let dry = run_as_reader(&["--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{dry:?}");
+    assert_eq!(ids(&json_lines(&dry)[0]), due);
+    let tick = run_as_reader(&[]);
+    assert_eq!(tick.status.code(), Some(1), "{tick:?}");
+    let stderr = String::from_utf8(tick.stderr).unwrap();
+    assert!(
+        stderr.contains("the database cannot be written"),
+        "{stderr}"
+    );
+    let conn =
+        &mut scheduler_store::connect(&scheduler_store::DatabaseUrl::Sqlite(url), false).unwrap();
+    assert_eq!(count_status(conn, "scheduled"), 3);
+}
+
+/// A PostgreSQL database in read-only mode (as a standby is): a dry run reads it, a tick is
+/// refused with a clear message.
+#[test]
+fn a_read_only_postgresql_database_gets_a_dry_run_and_a_clear_refusal() {
+    let Some(db) = crate::support::postgres() else {
+        return;
+    };
+    let due = insert_due_logs(&mut db.conn(), 3);
+    let name = db
+        .url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .split('?')
+        .next()
+        .unwrap();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "ALTER DATABASE {name} SET default_transaction_read_only = on"
+        )),
+        &mut *db.conn(),
+    )
+    .unwrap();
+    let dry = run(&db, &["--dry-run"]);
+    assert_eq!(dry.status.code(), Some(0), "{dry:?}");
+    assert_eq!(ids(&json_lines(&dry)[0]), due);
+    let tick = run(&db, &[]);
+    assert_eq!(tick.status.code(), Some(1), "{tick:?}");
+    let stderr = String::from_utf8(tick.stderr).unwrap();
+    assert!(
+        stderr.contains("the database cannot be written"),
+        "{stderr}"
+    );
+}

@@ -8,8 +8,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use scheduler_core::RuleSet;
 use scheduler_store::{
-    create_account, create_clip, run_migrations, Conn, DatabaseUrl, Db, NewAccount, NewClip,
-    OpenOptions, PooledConn,
+    create_account, create_clip, Conn, DatabaseUrl, Db, Mode, NewAccount, NewClip, OpenOptions,
+    PooledConn,
 };
 use scheduler_testkit::{PgDatabase, Process};
 use serde_json::Value;
@@ -88,15 +88,13 @@ pub fn postgres() -> Option<TestDb> {
     })
 }
 
-fn open(url: &str) -> Db {
+pub fn open(url: &str) -> Db {
     let options = OpenOptions {
-        create_if_missing: true,
+        mode: Mode::Migrate,
         max_connections: 2,
         ..OpenOptions::default()
     };
-    let db = Db::open(&DatabaseUrl::parse(url).unwrap(), &options).unwrap();
-    run_migrations(&mut db.conn().unwrap()).unwrap();
-    db
+    Db::open(&DatabaseUrl::parse(url).unwrap(), &options).unwrap()
 }
 
 pub(crate) use scheduler_testkit::both_backends;

@@ -373,9 +373,56 @@ fn requested_time_window_end_and_horizon() {
             ..BASE
         },
         Case {
-            name: "the last supported second plans (the horizon reaches past it)",
+            name: "no slot after the last supported second, though the horizon reaches past it",
             requested: Some("9999-12-31T23:59:59Z"),
-            expect: At("+10000-01-01T18:00:00Z", "Moved to window start 18:00 UTC"),
+            expect: Rejected(
+                "No available slot before 9999-12-31T23:59:59Z, the end of the supported years",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "the last supported day still plans",
+            requested: Some("9999-12-31T17:00:00Z"),
+            expect: At("9999-12-31T18:00:00Z", "Moved to window start 18:00 UTC"),
+            ..BASE
+        },
+        Case {
+            name: "a full last day leaves no slot: the supported years end before the horizon",
+            requested: Some("9999-12-31T18:00:00Z"),
+            posts: &[
+                "9999-12-31T18:00:00Z",
+                "9999-12-31T19:00:00Z",
+                "9999-12-31T20:00:00Z",
+                "9999-12-31T21:00:00Z",
+                "9999-12-31T22:00:00Z",
+            ],
+            expect: Rejected(
+                "No available slot before 9999-12-31T23:59:59Z, the end of the supported years",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "a slot whose window would end after the supported years is refused",
+            platform: "tiktok",
+            requested: Some("9999-12-31T23:00:00Z"),
+            expect: Rejected(
+                "No available slot before 9999-12-31T23:59:59Z, the end of the supported years",
+            ),
+            ..BASE
+        },
+        Case {
+            name: "...unless the client's own window end is inside them",
+            platform: "tiktok",
+            requested: Some("9999-12-31T23:00:00Z"),
+            window_end: Some("9999-12-31T23:59:59Z"),
+            expect: At("9999-12-31T23:00:00Z", "Scheduled as requested"),
+            ..BASE
+        },
+        Case {
+            name: "a fractional window end is the whole second before it",
+            requested: Some("2025-01-15T20:00:00.5Z"),
+            window_end: Some("2025-01-15T20:00:00.9Z"),
+            expect: Rejected("No available slot before scheduled_window_end 2025-01-15T20:00:00Z"),
             ..BASE
         },
         Case {

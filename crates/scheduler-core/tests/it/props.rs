@@ -236,6 +236,12 @@ proptest! {
         );
         if let Ok(plan) = result {
             prop_assert!(plan.scheduled_for >= plan.requested_for);
+            // Every instant returned is a real, printable instant in whole seconds.
+            for t in [plan.scheduled_for, plan.scheduled_window_end] {
+                prop_assert!(t <= scheduler_core::latest_supported(), "{t}");
+                prop_assert_eq!(t.timestamp_subsec_nanos(), 0);
+            }
+            prop_assert!(plan.scheduled_for <= plan.scheduled_window_end);
         }
     }
 }

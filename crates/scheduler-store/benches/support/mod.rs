@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use scheduler_store::{run_migrations, DatabaseUrl, Db, OpenOptions, PooledConn};
+use scheduler_store::{DatabaseUrl, Db, Mode, OpenOptions, PooledConn};
 use scheduler_testkit::PgDatabase;
 
 /// A migrated benchmark database; dropping it removes the file or the PostgreSQL database.
@@ -56,11 +56,9 @@ pub fn postgres() -> Option<BenchDb> {
 
 fn open(url: &DatabaseUrl) -> Db {
     let options = OpenOptions {
-        create_if_missing: true,
+        mode: Mode::Migrate,
         max_connections: 2,
         ..OpenOptions::default()
     };
-    let db = Db::open(url, &options).unwrap();
-    run_migrations(&mut db.conn().unwrap()).unwrap();
-    db
+    Db::open(url, &options).unwrap()
 }

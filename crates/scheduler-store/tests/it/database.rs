@@ -6,7 +6,7 @@ use std::thread;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use scheduler_store::{
-    connect, pending_migrations, require_migrated, run_migrations, Conn, DatabaseUrl, Db,
+    connect, pending_migrations, require_migrated, run_migrations, Conn, DatabaseUrl, Db, Mode,
     OpenOptions, StoreError,
 };
 
@@ -104,13 +104,12 @@ fn migrate_concurrently(url: &DatabaseUrl) {
         require_migrated(&mut conn),
         Err(StoreError::Migration(_))
     ));
-    let db = Db::open(url, &options()).unwrap();
     let barrier = Arc::new(Barrier::new(4));
     let applied: Vec<Vec<String>> = (0..4)
         .map(|_| {
-            let (db, barrier) = (db.clone(), barrier.clone());
+            let (url, barrier) = (url.clone(), barrier.clone());
             thread::spawn(move || {
-                let mut conn = db.conn().unwrap();
+                let mut conn = connect(&url, true).unwrap();
                 barrier.wait();
                 run_migrations(&mut conn).unwrap()
             })
@@ -194,31 +193,26 @@ both_backends! {
 }
 
 /// Several processes starting at once on a missing SQLite file (each its own `Db`, as separate
-/// api-servers are): every one opens it, switches it to WAL and finds it migrated, none reports
+/// api-servers are): every one opens it, switches it to WAL and migrates it, none reports
 /// "database is locked".
 #[test]
 fn sqlite_opens_and_migrates_from_many_pools_at_once() {
     for _ in 0..20 {
         let (url, _dir) = sqlite_url();
-        let options = OpenOptions {
-            create_if_missing: true,
-            ..options()
-        };
         let barrier = Arc::new(Barrier::new(6));
-        let applied: Vec<Vec<String>> = (0..6)
+        let opened: Vec<Db> = (0..6)
             .map(|_| {
-                let (url, options, barrier) = (url.clone(), options.clone(), barrier.clone());
+                let (url, barrier) = (url.clone(), barrier.clone());
                 thread::spawn(move || {
                     barrier.wait();
-                    let db = Db::open(&url, &options).unwrap();
-                    run_migrations(&mut db.writer().unwrap()).unwrap()
+                    Db::open(&url, &options()).unwrap()
                 })
             })
             .collect::<Vec<_>>()
             .into_iter()
             .map(|t| t.join().unwrap())
             .collect();
-        assert_applied_once(&applied);
+        assert_eq!(opened.len(), 6);
         let mut conn = connect(&url, false).unwrap();
         require_migrated(&mut conn).unwrap();
         assert_eq!(
@@ -228,5 +222,104 @@ fn sqlite_opens_and_migrates_from_many_pools_at_once() {
             ),
             "wal"
         );
+    }
+}
+
+/// An empty database of each backend this run covers, with its URL: nothing created in it.
+fn empty_databases() -> Vec<(DatabaseUrl, Box<dyn std::any::Any>)> {
+    let (sqlite, dir) = sqlite_url();
+    let mut all: Vec<(DatabaseUrl, Box<dyn std::any::Any>)> = vec![(sqlite, Box::new(dir))];
+    if let Some(pg) = pg_database() {
+        all.push((DatabaseUrl::parse(pg.url()).unwrap(), Box::new(pg)));
+    }
+    all
+}
+
+/// Whether diesel's table of applied migrations exists.
+fn has_migrations_table(url: &DatabaseUrl) -> bool {
+    let mut conn = connect(url, false).unwrap();
+    let sql = match url {
+        DatabaseUrl::Sqlite(_) => {
+            "SELECT CAST(count(*) AS TEXT) AS value FROM sqlite_master \
+             WHERE name = '__diesel_schema_migrations'"
+        }
+        DatabaseUrl::Postgres(_) => {
+            "SELECT CAST(count(*) AS TEXT) AS value FROM information_schema.tables \
+             WHERE table_name = '__diesel_schema_migrations'"
+        }
+    };
+    setting(&mut conn, sql) != "0"
+}
+
+#[test]
+fn checking_the_schema_writes_nothing() {
+    for (url, _keep) in empty_databases() {
+        if let DatabaseUrl::Sqlite(path) = &url {
+            std::fs::write(path, b"").unwrap();
+        }
+        for mode in [Mode::ReadOnly, Mode::ReadWrite] {
+            let options = OpenOptions { mode, ..options() };
+            match Db::open(&url, &options) {
+                Err(StoreError::Migration(message)) => {
+                    assert!(message.contains("missing or out of date"), "{message}")
+                }
+                other => panic!("{url} {mode:?}: expected a missing schema, got {other:?}"),
+            }
+            assert!(
+                !has_migrations_table(&url),
+                "{url} {mode:?} created a table"
+            );
+            if let DatabaseUrl::Sqlite(path) = &url {
+                assert_eq!(std::fs::metadata(path).unwrap().len(), 0, "{mode:?} wrote");
+            }
+        }
+        let mut conn = connect(&url, false).unwrap();
+        assert_eq!(pending_migrations(&mut conn).unwrap().len(), 2);
+        assert!(!has_migrations_table(&url));
+    }
+}
+
+#[test]
+fn a_read_only_database_is_refused_for_writing_and_read_for_a_dry_run() {
+    for (url, _keep) in empty_databases() {
+        Db::open(&url, &options()).unwrap();
+        // What a file the process may only read, or a PostgreSQL standby, looks like.
+        let read_only_url = match &url {
+            DatabaseUrl::Sqlite(path) => DatabaseUrl::Sqlite(format!("file:{path}?mode=ro")),
+            DatabaseUrl::Postgres(u) => {
+                let name = u.rsplit('/').next().unwrap().split('?').next().unwrap();
+                diesel::sql_query(format!(
+                    "ALTER DATABASE {name} SET default_transaction_read_only = on"
+                ))
+                .execute(&mut connect(&url, false).unwrap())
+                .unwrap();
+                url.clone()
+            }
+        };
+        for mode in [Mode::Migrate, Mode::ReadWrite] {
+            let options = OpenOptions { mode, ..options() };
+            match Db::open(&read_only_url, &options) {
+                Err(error @ StoreError::ReadOnly(_)) => {
+                    assert!(error.to_string().contains("cannot be written"), "{error}")
+                }
+                Err(StoreError::DatabaseFileNotFound(_)) if mode == Mode::ReadWrite => {
+                    // `file:` URIs name no path to check for; Migrate covers SQLite.
+                }
+                other => panic!("{url} {mode:?}: expected a refusal, got {other:?}"),
+            }
+        }
+        // A dry run reads it all the same, on a plain URL too, and never writes.
+        let reader = Db::open(
+            &url,
+            &OpenOptions {
+                mode: Mode::ReadOnly,
+                ..options()
+            },
+        )
+        .unwrap();
+        let mut conn = reader.writer().unwrap();
+        scheduler_store::ping(&mut conn).unwrap();
+        let write = diesel::sql_query("DELETE FROM clips").execute(&mut *conn);
+        assert!(write.is_err(), "{url}: a read-only session wrote");
     }
 }

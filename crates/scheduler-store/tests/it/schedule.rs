@@ -186,6 +186,31 @@ both_backends! {
         assert_eq!(next.log.scheduled_for, Some(at("2030-01-17T20:00:00Z")));
     }
 
+    fn the_calendar_is_read_to_the_end_of_the_supported_years(db) {
+        // The last week of year 9999 holds 35 Instagram slots (18:00 to 22:00, hourly). The
+        // store widens the range of posts it reads as the calendar fills; a range reaching past
+        // 9999-12-31 once read nothing on SQLite, and the 17th post was "as requested" on top
+        // of the first.
+        let conn = &mut db.conn();
+        let rules = RuleSet::default();
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let req = request(&account, &clip, Some("9999-12-25T18:00:00Z"));
+        let batch = schedule_batch(conn, &rules, &vec![req.clone(); 40], now()).unwrap();
+        let slots: Vec<String> = batch[..35]
+            .iter()
+            .map(|item| scheduler_core::rfc3339(item.as_ref().unwrap().log.scheduled_for.unwrap()))
+            .collect();
+        let expected: Vec<String> = (25..=31)
+            .flat_map(|day| (18..=22).map(move |hour| format!("9999-12-{day}T{hour}:00:00Z")))
+            .collect();
+        assert_eq!(slots, expected);
+        let beyond = "No available slot before 9999-12-31T23:59:59Z, the end of the supported years";
+        for item in &batch[35..] {
+            assert_eq!(item.as_ref().unwrap_err(), beyond);
+        }
+        assert_eq!(rejection(conn, &rules, &req), beyond);
+    }
+
     fn every_rejection_writes_nothing(db) {
         let conn = &mut db.conn();
         let rules = RuleSet::default();

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use scheduler_core::RuleSet;
 use scheduler_store::{
-    create_account, create_clip, run_migrations, Account, Clip, Conn, DatabaseUrl, Db, NewAccount,
-    NewClip, NewSchedule, OpenOptions, PooledConn, ScheduledBy,
+    create_account, create_clip, Account, Clip, Conn, DatabaseUrl, Db, Mode, NewAccount, NewClip,
+    NewSchedule, OpenOptions, PooledConn, ScheduledBy,
 };
 use scheduler_testkit::PgDatabase;
 
@@ -28,7 +28,7 @@ impl TestDb {
 /// Options for test pools: room for the concurrency tests' threads.
 pub fn options() -> OpenOptions {
     OpenOptions {
-        create_if_missing: true,
+        mode: Mode::Migrate,
         max_connections: 10,
         ..OpenOptions::default()
     }
@@ -98,9 +98,7 @@ fn open(url: &DatabaseUrl) -> Db {
 }
 
 fn open_with(url: &DatabaseUrl, options: &OpenOptions) -> Db {
-    let db = Db::open(url, options).unwrap();
-    run_migrations(&mut db.conn().unwrap()).unwrap();
-    db
+    Db::open(url, options).unwrap()
 }
 
 pub(crate) use scheduler_testkit::both_backends;
