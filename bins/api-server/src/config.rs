@@ -78,15 +78,24 @@ impl Config {
         RuleSet::from_toml(&text).with_context(|| format!("invalid rules file {}", path.display()))
     }
 
-    /// The token, refusing an empty one.
+    /// The token without surrounding whitespace (a token read from a file keeps its final
+    /// newline), refusing one that no `Authorization` header can carry as a bearer token: empty,
+    /// or with a character other than visible ASCII (a space inside, a control character,
+    /// non-ASCII), which every request would then fail to match.
     pub fn token(&self) -> anyhow::Result<Option<String>> {
-        match &self.api_token {
-            Some(t) if t.trim().is_empty() => {
-                bail!("the API token is empty: give a non-empty --api-token or none")
-            }
-            Some(t) => Ok(Some(t.clone())),
-            None => Ok(None),
+        let Some(token) = self.api_token.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        if token.is_empty() {
+            bail!("the API token is empty: give a non-empty --api-token or none");
         }
+        if !token.bytes().all(|b| b.is_ascii_graphic()) {
+            bail!(
+                "the API token has a character an Authorization header cannot carry: use \
+                 visible ASCII only (letters, digits, punctuation; no spaces)"
+            );
+        }
+        Ok(Some(token.to_owned()))
     }
 
     /// The addresses `bind` resolves to; refuses a non-loopback one without a token unless

@@ -49,6 +49,12 @@ pub enum ApiError {
     /// 404.
     #[error("{0}")]
     NotFound(String),
+    /// 408: the body did not arrive in time.
+    #[error("{0}")]
+    RequestTimeout(String),
+    /// 413: the body is over [`crate::input::BODY_LIMIT`].
+    #[error("request body is larger than {} bytes", crate::input::BODY_LIMIT)]
+    PayloadTooLarge,
     /// 422: input that is well-formed but not acceptable.
     #[error("{0}")]
     Unprocessable(String),
@@ -97,6 +103,8 @@ impl ResponseError for ApiError {
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ScheduleRejected { status, .. } => *status,
             Self::Store(e) => match e {

@@ -1,9 +1,17 @@
 //! Reading request bodies and checking the limits every input must respect, before anything
 //! reaches the store.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::time::Duration;
+
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use scheduler_core::SUPPORTED_YEARS;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
 use crate::error::ApiError;
@@ -15,9 +23,140 @@ pub const MAX_TEXT_LEN: usize = 2_048;
 /// The longest short name (`platform`, `timezone`, `scheduled_by`, filters).
 pub const MAX_NAME_LEN: usize = 128;
 
-/// Parses a body as JSON whatever its `Content-Type`: 400 when it is not JSON.
+/// The largest request body accepted (256 KiB); a larger one gets 413.
+pub const BODY_LIMIT: usize = 256 * 1024;
+
+/// How long a request body may take to arrive once its head has; a slower one gets 408 (a
+/// client trickling a body would otherwise hold its connection for as long as it likes).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// A request body, read whole: at most [`BODY_LIMIT`] bytes (413 beyond, refused before it is
+/// read when `Content-Length` says so), within [`BODY_TIMEOUT`] (408 after).
+#[derive(Debug, Clone)]
+pub struct Body(pub web::Bytes);
+
+impl FromRequest for Body {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        // The app's `PayloadConfig` sets the limit.
+        let read = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            match tokio::time::timeout(BODY_TIMEOUT, read).await {
+                Ok(Ok(bytes)) => Ok(Body(bytes)),
+                Ok(Err(e))
+                    if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE =>
+                {
+                    Err(ApiError::PayloadTooLarge)
+                }
+                Ok(Err(e)) => Err(ApiError::BadRequest(format!("cannot read the body: {e}"))),
+                Err(_) => Err(ApiError::RequestTimeout(format!(
+                    "the request body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ))),
+            }
+        })
+    }
+}
+
+/// Parses a body as JSON whatever its `Content-Type`: 400 when it is not JSON, or when an
+/// object names a key twice (serde_json would keep the last one silently, so a client could
+/// not tell which of two values it meant was used).
 pub fn json_value(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
+    serde_json::from_slice::<Strict>(body)
+        .map(|strict| strict.0)
+        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
+}
+
+/// 400 unless `body` is empty (or blank) or an empty JSON object: for the endpoints that take
+/// no body, so that a body meant for another one is not ignored in silence.
+pub fn no_body(body: &[u8]) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    match json_value(body)? {
+        Value::Object(map) => match map.keys().next() {
+            None => Ok(()),
+            Some(field) => Err(ApiError::BadRequest(format!(
+                "unknown field `{}`: this endpoint takes no body",
+                field.chars().take(64).collect::<String>()
+            ))),
+        },
+        _ => Err(ApiError::BadRequest(
+            "this endpoint takes no body (or an empty JSON object)".to_owned(),
+        )),
+    }
+}
+
+/// A JSON value read by a deserializer that refuses an object with a key given twice.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format_args!(
+                    "duplicate key `{}`",
+                    key.chars().take(64).collect::<String>()
+                )));
+            }
+            let Strict(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 /// Reads a JSON value into `T`: 400 on a missing field or a wrong type.
@@ -120,6 +259,36 @@ mod tests {
         assert!(!is_valid_id("a\u{0}b"));
         assert!(!is_valid_id(&"x".repeat(129)));
         assert!(is_valid_id(&"x".repeat(128)));
+    }
+
+    #[test]
+    fn json_refuses_a_key_given_twice_at_any_depth() {
+        assert_eq!(
+            json_value(br#"{"a": [1, {"b": null}], "c": "d"}"#).unwrap(),
+            serde_json::json!({"a": [1, {"b": null}], "c": "d"})
+        );
+        for twice in [
+            &br#"{"a": 1, "a": 1}"#[..],
+            br#"{"a": 1, "b": {"c": 1, "c": 2}}"#,
+            br#"[{"x": 1, "x": 2}]"#,
+        ] {
+            let error = json_value(twice).unwrap_err().to_string();
+            assert!(error.contains("duplicate key"), "{error}");
+        }
+        assert!(json_value(b"{").is_err());
+    }
+
+    #[test]
+    fn an_endpoint_without_a_body_takes_nothing_or_an_empty_object() {
+        assert!(no_body(b"").is_ok());
+        assert!(no_body(b" \n").is_ok());
+        assert!(no_body(b"{}").is_ok());
+        assert!(no_body(br#"{"dry_run": true}"#)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `dry_run`"));
+        assert!(no_body(b"[]").is_err());
+        assert!(no_body(b"nonsense").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod error;
 pub mod idempotency;
 pub mod input;
 pub mod openapi;
+pub mod protocol_errors;
 pub mod routes;
 pub mod startup;
 

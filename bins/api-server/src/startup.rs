@@ -5,12 +5,19 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_http::{HttpService, KeepAlive, Request, Response};
+use actix_service::{
+    fn_service, map_config, IntoServiceFactory, Service, ServiceFactory, ServiceFactoryExt,
+};
 use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::AppConfig;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::error::DispatchError;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers, Logger, Next};
-use actix_web::{web, App, HttpResponse, HttpServer, ResponseError};
+use actix_web::rt::net::TcpStream;
+use actix_web::{web, App, HttpResponse, ResponseError};
 use anyhow::Context;
 use chrono::Utc;
 use scheduler_store::{DatabaseUrl, Db, GroupWriter, Mode, OpenOptions, StoreError, TickOutcome};
@@ -19,10 +26,9 @@ use subtle::ConstantTimeEq;
 
 use crate::config::Config;
 use crate::error::{ApiError, ErrorBody, Rejected};
+use crate::input::BODY_LIMIT;
+use crate::protocol_errors::JsonErrors;
 use crate::routes::{self, AppState};
-
-/// The largest request body accepted (256 KiB); a larger one gets 413.
-pub const BODY_LIMIT: usize = 256 * 1024;
 
 /// A server bound to its listener, ready to run.
 pub struct Application {
@@ -106,7 +112,7 @@ impl Application {
             group,
         };
         let auth = AuthToken(token.map(|t| digest(t.as_bytes())));
-        let server = HttpServer::new(move || {
+        let server = serve(listener, stop, move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
                 .app_data(web::Data::new(auth.clone()))
@@ -128,16 +134,14 @@ impl Application {
                 .configure(routes::configure)
                 .default_service(web::to(routes::not_found))
                 .wrap(ErrorHandlers::new().default_handler(json_error_body))
+                .wrap(from_fn(refuse_large_bodies))
                 .wrap(from_fn(require_token))
                 .wrap(
                     Logger::new("%{method}xi %U %s %Dms")
                         .custom_request_replace("method", |req| req.method().to_string()),
                 )
         })
-        .shutdown_signal(stop)
-        .listen(listener)
-        .with_context(|| format!("failed to listen on {local}"))?
-        .run();
+        .with_context(|| format!("failed to listen on {local}"))?;
         Ok(Self {
             port: local.port(),
             server,
@@ -164,6 +168,56 @@ impl Application {
         log::info!("stopped");
         result
     }
+}
+
+/// Serves the app `factory` builds (one per worker thread) on `listener` over HTTP/1, until
+/// `stop` resolves; then lets the requests in flight finish and closes idle connections. As
+/// actix-web's `HttpServer` does, with one difference: each connection's stream is wrapped in
+/// [`JsonErrors`], so that the answers the HTTP layer gives on its own are JSON too.
+fn serve<F, I, S, B>(
+    listener: TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+    factory: F,
+) -> std::io::Result<Server>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: IntoServiceFactory<S, Request>,
+    S: ServiceFactory<Request, Config = AppConfig> + 'static,
+    S::Error: Into<actix_web::Error> + 'static,
+    S::InitError: std::fmt::Debug,
+    S::Response: Into<Response<B>> + 'static,
+    <S::Service as Service<Request>>::Future: 'static,
+    S::Service: 'static,
+    B: MessageBody + 'static,
+{
+    let addr = listener.local_addr()?;
+    let builder = actix_server::Server::build();
+    let shutdown = builder.graceful_shutdown_signal();
+    Ok(builder
+        .shutdown_signal(stop)
+        .listen("api-server", listener, move || {
+            let shutdown = shutdown.clone();
+            let app = factory()
+                .into_factory()
+                .map_err(|err| err.into().error_response());
+            let http = HttpService::build()
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(Duration::from_secs(5))
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .h1_allow_half_closed(true)
+                .local_addr(addr)
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .h1(map_config(app, |_| AppConfig::default()));
+            fn_service(|io: TcpStream| {
+                let peer = io.peer_addr().ok();
+                std::future::ready(Ok::<_, DispatchError>((JsonErrors::new(io), peer)))
+            })
+            .and_then(http)
+        })?
+        .run())
 }
 
 /// Resolves on SIGTERM or SIGINT; the server then stops accepting connections and lets the
@@ -232,8 +286,8 @@ async fn require_token(
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(|t| digest(t.trim().as_bytes()));
+            .and_then(bearer_token)
+            .map(|t| digest(t.as_bytes()));
         let ok = given.is_some_and(|g| bool::from(g.ct_eq(&expected)));
         if !ok {
             let response = ApiError::Unauthorized.error_response();
@@ -243,6 +297,35 @@ async fn require_token(
     next.call(req)
         .await
         .map(ServiceResponse::map_into_left_body)
+}
+
+/// 413 for a body whose `Content-Length` is over [`BODY_LIMIT`], on every route: one that reads
+/// no body must not take one either. (A body without a length is cut off where it is read.)
+async fn refuse_large_bodies(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
+        let response = ApiError::PayloadTooLarge.error_response();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
+/// The token of an `Authorization: Bearer <token>` value; the scheme's name is
+/// case-insensitive (RFC 9110, section 11.1) and may be followed by several spaces.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start())
 }
 
 /// Makes every error answer JSON: actix's own (extractor failures, 413, 405) come as text or

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use super::{blocking, Access, AppState};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::idempotency::{self, IdempotencyKey, Reply};
-use crate::input::{check_id, check_text, from_value, is_valid_id, json_value};
+use crate::input::{check_id, check_text, from_value, is_valid_id, json_value, Body};
 use crate::input::{MAX_NAME_LEN, MAX_TEXT_LEN};
 
 /// A social account to create.
@@ -104,7 +104,7 @@ impl From<Clip> for ClipOut {
 pub async fn create_account(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> ApiResult<HttpResponse> {
     let value = json_value(&body)?;
     let key = IdempotencyKey::from_request(&req, "POST /accounts", &value)?;
@@ -173,7 +173,7 @@ pub async fn get_account(
 pub async fn create_clip(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> ApiResult<HttpResponse> {
     let value = json_value(&body)?;
     let key = IdempotencyKey::from_request(&req, "POST /clips", &value)?;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{guard, web, HttpResponse};
 use scheduler_core::RuleSet;
 use scheduler_store::{Conn, Db, GroupWriter};
 
@@ -108,14 +108,21 @@ pub async fn not_found() -> HttpResponse {
 }
 
 /// A resource whose other methods answer 405 with an `Allow` header listing its methods in
-/// [`ROUTES`].
+/// [`ROUTES`] (and `HEAD` beside `GET`).
 fn resource(path: &str) -> actix_web::Resource {
-    let methods: Vec<&str> = ROUTES
-        .iter()
-        .filter(|(_, p)| *p == path)
-        .map(|(m, _)| *m)
-        .collect();
+    let mut methods: Vec<&str> = Vec::new();
+    for (method, _) in ROUTES.iter().filter(|(_, p)| *p == path) {
+        methods.push(method);
+        if *method == "GET" {
+            methods.push("HEAD");
+        }
+    }
     resource_allowing(path, &methods.join(", "))
+}
+
+/// `GET` and `HEAD` (the same answer without its body, as RFC 9110 asks of every `GET`).
+fn get() -> actix_web::Route {
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 /// A resource whose other methods answer 405 with `Allow: allow`.
@@ -130,28 +137,28 @@ fn resource_allowing(path: &str, allow: &str) -> actix_web::Resource {
 /// Registers every route of [`ROUTES`].
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/accounts").route(web::post().to(accounts::create_account)))
-        .service(resource("/accounts/{id}").route(web::get().to(accounts::get_account)))
+        .service(resource("/accounts/{id}").route(get().to(accounts::get_account)))
         .service(resource("/clips").route(web::post().to(accounts::create_clip)))
-        .service(resource("/clips/{id}").route(web::get().to(accounts::get_clip)))
+        .service(resource("/clips/{id}").route(get().to(accounts::get_clip)))
         .service(resource("/publishing/schedule").route(web::post().to(publishing::schedule)))
         .service(
             // GET is the clip schedule of a clip whose id is `batch`.
-            resource_allowing("/publishing/schedule/batch", "GET, POST")
+            resource_allowing("/publishing/schedule/batch", "GET, HEAD, POST")
                 .route(web::post().to(publishing::schedule_batch))
-                .route(web::get().to(publishing::list_batch_clip)),
+                .route(get().to(publishing::list_batch_clip)),
         )
         .service(
             resource("/publishing/schedule/{clip_id}")
-                .route(web::get().to(publishing::list_clip_schedule)),
+                .route(get().to(publishing::list_clip_schedule)),
         )
-        .service(resource("/publishing/logs/{id}").route(web::get().to(publishing::get_log)))
+        .service(resource("/publishing/logs/{id}").route(get().to(publishing::get_log)))
         .service(resource("/publishing/logs/{id}/cancel").route(web::post().to(publishing::cancel)))
         .service(
             resource("/publishing/logs/{id}/reschedule")
                 .route(web::post().to(publishing::reschedule)),
         )
         .service(resource("/publishing/scheduler/tick").route(web::post().to(publishing::tick)))
-        .service(resource("/ledger/events").route(web::get().to(ledger::list_events)))
-        .service(resource("/healthz").route(web::get().to(health::healthz)))
-        .service(resource("/openapi.json").route(web::get().to(health::openapi)));
+        .service(resource("/ledger/events").route(get().to(ledger::list_events)))
+        .service(resource("/healthz").route(get().to(health::healthz)))
+        .service(resource("/openapi.json").route(get().to(health::openapi)));
 }

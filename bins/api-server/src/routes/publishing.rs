@@ -14,7 +14,9 @@ use super::{blocking, Access, AppState};
 use crate::error::{ApiError, ApiResult, ErrorBody, Rejected};
 use crate::idempotency::{self, IdempotencyKey, Reply};
 use crate::input::MAX_NAME_LEN;
-use crate::input::{check_id, check_text, from_value, is_valid_id, json_value, parse_opt_time};
+use crate::input::{
+    check_id, check_text, from_value, is_valid_id, json_value, no_body, parse_opt_time, Body,
+};
 
 /// The most requests one batch may hold.
 pub const MAX_BATCH: usize = 500;
@@ -213,7 +215,7 @@ fn parse_request(rules: &RuleSet, value: Value) -> Result<NewSchedule, ApiError>
 pub async fn schedule(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: Result<Body, ApiError>,
 ) -> ApiResult<HttpResponse> {
     schedule_one(state, req, body)
         .await
@@ -223,8 +225,9 @@ pub async fn schedule(
 async fn schedule_one(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: Result<Body, ApiError>,
 ) -> ApiResult<HttpResponse> {
+    let Body(body) = body?;
     let value = json_value(&body)?;
     let key = IdempotencyKey::from_request(&req, "POST /publishing/schedule", &value)?;
     let request = parse_request(&state.rules, value)?;
@@ -252,7 +255,7 @@ async fn schedule_one(
 pub async fn schedule_batch(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> ApiResult<HttpResponse> {
     let value = json_value(&body)?;
     let key = IdempotencyKey::from_request(&req, "POST /publishing/schedule/batch", &value)?;
@@ -397,7 +400,9 @@ pub async fn get_log(
 pub async fn cancel(
     state: web::Data<AppState>,
     id: web::Path<String>,
+    Body(body): Body,
 ) -> ApiResult<web::Json<LogOut>> {
+    no_body(&body)?;
     let id = id.into_inner();
     check_log_id(&id)?;
     let log = blocking(&state, Access::Write, move |conn, _| {
@@ -424,7 +429,7 @@ pub async fn cancel(
 pub async fn reschedule(
     state: web::Data<AppState>,
     id: web::Path<String>,
-    body: web::Bytes,
+    Body(body): Body,
 ) -> ApiResult<web::Json<RescheduleOut>> {
     let id = id.into_inner();
     let input: RescheduleIn = if body.iter().all(u8::is_ascii_whitespace) {
@@ -476,7 +481,9 @@ fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
 pub async fn tick(
     state: web::Data<AppState>,
     query: web::Query<TickQuery>,
+    Body(body): Body,
 ) -> ApiResult<web::Json<TickOut>> {
+    no_body(&body)?;
     let dry_run = parse_bool("dry_run", query.dry_run.as_deref())?;
     let db = state.db.clone();
     let outcome = blocking(&state, Access::WriteBatches, move |conn, _| {

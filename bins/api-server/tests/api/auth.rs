@@ -29,3 +29,46 @@ both_backends! {
         assert_eq!(app.get("/openapi.json").await.status, 200);
     }
 }
+
+both_backends! {
+    async fn the_scheme_is_case_insensitive(backend) {
+        let mut app = spawn_with(backend, |c| c.api_token = Some("s3cret-token".into())).await;
+        app.token = None;
+        for header in ["Bearer s3cret-token", "bearer s3cret-token", "BEARER s3cret-token",
+                       "Bearer   s3cret-token", " Bearer s3cret-token "] {
+            let r = app.send(app.request("GET", "/ledger/events").header("authorization", header)).await;
+            assert_eq!(r.status, 200, "{header:?}: {}", r.text);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_token_is_trimmed_and_one_no_header_can_carry_is_refused() {
+    use api_server::{Application, Config};
+    let dir = tempfile::tempdir().unwrap();
+    let config = |token: &str| {
+        let mut c = Config::new(
+            "127.0.0.1:0",
+            dir.path().join("db.sqlite").to_str().unwrap(),
+        );
+        c.api_token = Some(token.to_owned());
+        c
+    };
+    // A token read from a secret file ends with a newline: it is the token without it.
+    let mut app = crate::support::spawn_with(crate::support::Backend::Sqlite, |c| {
+        c.api_token = Some(" abc\n".into())
+    })
+    .await;
+    app.token = Some("abc".into());
+    assert_eq!(app.get("/ledger/events").await.status, 200);
+    for bad in ["", " \n", "a b", "abc\u{7f}", "tøken", "a\tb"] {
+        let error = format!(
+            "{:#}",
+            Application::build(config(bad)).await.expect_err(bad)
+        );
+        assert!(
+            error.contains("empty") || error.contains("cannot carry"),
+            "{bad:?}: {error}"
+        );
+    }
+}

@@ -20,3 +20,145 @@ both_backends! {
         assert_eq!(app.counts(), before);
     }
 }
+
+/// Sends `request` as raw bytes on a new connection and reads until the server closes it (or
+/// the second `Connection: close` answer): the status line, headers and body of each answer.
+async fn raw(app: &crate::support::TestApp, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let address = app.address.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let read = stream.read_to_end(&mut answer);
+    tokio::time::timeout(std::time::Duration::from_secs(30), read)
+        .await
+        .expect("the server closes the connection")
+        .unwrap();
+    String::from_utf8(answer).unwrap()
+}
+
+/// The status and JSON body of a raw answer that is the last on its connection.
+#[track_caller]
+fn status_and_json(answer: &str) -> (u16, serde_json::Value) {
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a complete answer");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{answer}"
+    );
+    let status = head[9..12].parse().unwrap();
+    (
+        status,
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}")),
+    )
+}
+
+both_backends! {
+    async fn requests_the_http_layer_refuses_get_json_too(backend) {
+        let app = spawn(backend).await;
+        let long_path = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(100_000));
+        let many_headers = format!(
+            "GET /healthz HTTP/1.1\r\nHost: x\r\n{}\r\n",
+            (0..200).map(|i| format!("X-{i}: a\r\n")).collect::<String>()
+        );
+        let cases: [(&[u8], u16); 5] = [
+            (long_path.as_bytes(), 400),
+            (many_headers.as_bytes(), 431),
+            (b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", 400),
+            (b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n", 400),
+            (b"NONSENSE\r\n\r\n", 400),
+        ];
+        for (request, expected) in cases {
+            let answer = raw(&app, request).await;
+            let (status, body) = status_and_json(&answer);
+            assert_eq!(status, expected, "{answer}");
+            assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{answer}");
+        }
+        // An answer before a refused request on the same connection is left as it was.
+        let answer = raw(&app, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nNONSENSE\r\n\r\n").await;
+        let (first, second) = answer.split_at(answer.find("HTTP/1.1 400").expect(&answer));
+        assert!(first.starts_with("HTTP/1.1 200") && first.ends_with("{\"status\":\"ok\"}"), "{first}");
+        assert_eq!(status_and_json(second).0, 400);
+    }
+
+    async fn get_routes_answer_head(backend) {
+        let app = spawn(backend).await;
+        app.clip("c").await;
+        for path in ["/healthz", "/clips/c", "/ledger/events", "/openapi.json", "/publishing/schedule/c"] {
+            let get = app.get(path).await;
+            let head = app.send(app.request("HEAD", path)).await;
+            assert_eq!(head.status, 200, "{path}");
+            assert!(head.text.is_empty(), "{path}: {}", head.text);
+            assert_eq!(head.headers["content-length"], get.text.len().to_string(), "{path}");
+        }
+        assert_eq!(app.send(app.request("HEAD", "/clips/nope")).await.status, 404);
+        let r = app.send(app.request("DELETE", "/clips/c")).await;
+        r.assert_error(405);
+        assert_eq!(r.headers["allow"], "GET, HEAD");
+    }
+
+    async fn every_route_holds_the_body_limit(backend) {
+        let app = spawn(backend).await;
+        let before = app.counts();
+        let big = vec![b' '; 300 * 1024];
+        for (method, path) in [("POST", "/publishing/scheduler/tick"), ("POST", "/publishing/logs/x/cancel"),
+                               ("GET", "/healthz"), ("POST", "/clips")] {
+            let r = app.send(app.request(method, path).body(big.clone())).await;
+            r.assert_error(413);
+        }
+        // Without a length up front, the body is cut off where it is read.
+        let mut chunked = b"POST /publishing/scheduler/tick HTTP/1.1\r\nHost: x\r\n\
+                            Transfer-Encoding: chunked\r\n\r\n".to_vec();
+        for _ in 0..300 {
+            chunked.extend_from_slice(b"400\r\n");
+            chunked.extend_from_slice(&[b' '; 1024]);
+            chunked.extend_from_slice(b"\r\n");
+        }
+        chunked.extend_from_slice(b"0\r\n\r\n");
+        let answer = raw(&app, &chunked).await;
+        assert_eq!(status_and_json(&answer).0, 413, "{answer}");
+        assert_eq!(app.counts(), before);
+    }
+
+    async fn endpoints_without_a_body_refuse_one(backend) {
+        let app = spawn(backend).await;
+        let r = app.post_raw("/publishing/scheduler/tick", r#"{"dry_run": true}"#).await;
+        r.assert_error(400);
+        assert!(r.body["error"].as_str().unwrap().contains("unknown field `dry_run`"), "{}", r.text);
+        assert_eq!(app.post_raw("/publishing/scheduler/tick", "{}").await.status, 200);
+        assert_eq!(app.post_raw("/publishing/scheduler/tick", "").await.status, 200);
+        app.post_raw("/publishing/logs/x/cancel", "[1]").await.assert_error(400);
+    }
+
+    async fn a_key_given_twice_is_malformed(backend) {
+        let app = spawn(backend).await;
+        let before = app.counts();
+        let r = app.post_raw("/clips", r#"{"id": "a", "id": "b"}"#).await;
+        r.assert_error(400);
+        assert!(r.body["error"].as_str().unwrap().contains("duplicate key `id`"), "{}", r.text);
+        let r = app
+            .post_raw("/publishing/schedule", r#"{"clip_id": "c", "clip_id": "d", "platform": "instagram", "social_account_id": "a"}"#)
+            .await;
+        assert!(r.assert_rejected(400).contains("duplicate key `clip_id`"));
+        assert_eq!(app.counts(), before);
+    }
+}
+
+/// A body that stops arriving gets 408 once `BODY_TIMEOUT` has passed, and nothing is written.
+#[tokio::test]
+async fn a_body_that_never_arrives_times_out() {
+    let app = spawn(crate::support::Backend::Sqlite).await;
+    let before = app.counts();
+    let started = std::time::Instant::now();
+    let answer = raw(
+        &app,
+        b"POST /clips HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\nConnection: close\r\n\r\n{\"id\":",
+    )
+    .await;
+    assert!(
+        started.elapsed() >= api_server::input::BODY_TIMEOUT,
+        "{answer}"
+    );
+    assert_eq!(status_and_json(&answer).0, 408, "{answer}");
+    assert_eq!(app.counts(), before);
+}
