@@ -1,59 +1,25 @@
 //! Helpers of the end-to-end tests: the real `api-server` and `tick-runner` binaries started
-//! as separate processes ([`Server`], [`tick_loop`], [`tick_once`]), rows written straight
-//! into the database ([`seed`], [`insert_due_logs`]) and the checks of the contract's
-//! guarantees on what is stored ([`Audit`], [`assert_no_leak`]).
+//! as separate processes ([`Server`], [`tick_loop`], [`tick_once`]) and the checks of the
+//! contract's guarantees on what is stored ([`Audit`], [`assert_no_leak`]). Rows written
+//! straight into the database come from `scheduler_testkit` ([`insert_due_logs`]).
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use scheduler_store::Conn;
 use serde_json::Value;
 
 pub use scheduler_testkit::{
-    backends, binary, collect_stderr, postgres_configured, Backend, Process, Proxy, TestDb,
+    backends, binary, collect_stderr, insert_account_and_clip, insert_due_logs,
+    postgres_configured, sql_time, Backend, Process, Proxy, Response as Resp, TestDb,
 };
 
 /// How long a server may take to start (migrations included) before the test fails.
 const START_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// An answer: status, body text, and the body parsed as JSON (`Value::Null` when it is not).
-#[derive(Debug, Clone)]
-pub struct Resp {
-    /// The status code.
-    pub status: u16,
-    /// The `Content-Type` header.
-    pub content_type: String,
-    /// Every header.
-    pub headers: reqwest::header::HeaderMap,
-    /// The body.
-    pub text: String,
-    /// The body as JSON.
-    pub body: Value,
-}
-
-impl Resp {
-    /// Whether the body is JSON with a JSON content type.
-    pub fn is_json(&self) -> bool {
-        self.content_type.starts_with("application/json")
-            && serde_json::from_str::<Value>(&self.text).is_ok()
-    }
-
-    /// Asserts `status` and a `{"error": "<non-empty>"}` body.
-    #[track_caller]
-    pub fn assert_error(&self, status: u16) {
-        assert_eq!(self.status, status, "{}", self.text);
-        assert!(self.is_json(), "not JSON: {self:?}");
-        assert!(
-            self.body["error"].as_str().is_some_and(|e| !e.is_empty()),
-            "no error text: {}",
-            self.text
-        );
-    }
-}
 
 /// A running `api-server` process on `127.0.0.1:<free port>`; killed on drop.
 #[derive(Debug)]
@@ -240,24 +206,7 @@ impl Drop for Server {
 
 /// Sends a request and reads the whole answer.
 fn send(builder: reqwest::blocking::RequestBuilder) -> Result<Resp, reqwest::Error> {
-    let response = builder.send()?;
-    let status = response.status().as_u16();
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    let headers = response.headers().clone();
-    let text = response.text()?;
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Ok(Resp {
-        status,
-        content_type,
-        headers,
-        text,
-        body,
-    })
+    Resp::read_blocking(builder.send()?)
 }
 
 /// An HTTP client for the tests: no proxy from the environment, a 30-second timeout (a hang
@@ -314,77 +263,6 @@ pub fn tick_loop(url: &str, args: &[&str]) -> Process {
     let mut command = tick_runner(url);
     command.args(args);
     Process::spawn(command)
-}
-
-/// `YYYY-MM-DD HH:MM:SS`, the form both backends read as a UTC timestamp.
-pub fn sql_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S").to_string()
-}
-
-/// Inserts an Instagram account and a clip straight into the database; returns their ids.
-pub fn seed(conn: &mut Conn) -> (String, String) {
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let (account, clip) = (format!("acc_{suffix}"), format!("clip_{suffix}"));
-    let now = sql_time(Utc::now());
-    diesel::sql_query(format!(
-        "INSERT INTO social_accounts (id, platform, handle, timezone, created_at) \
-         VALUES ('{account}', 'instagram', NULL, 'UTC', '{now}')"
-    ))
-    .execute(conn)
-    .expect("insert an account");
-    diesel::sql_query(format!(
-        "INSERT INTO clips (id, title, media_url, created_at) VALUES ('{clip}', NULL, NULL, '{now}')"
-    ))
-    .execute(conn)
-    .expect("insert a clip");
-    (account, clip)
-}
-
-/// Inserts `count` `scheduled` logs that are due (a year ago, a second apart, so the oldest
-/// first is a stable order), each with its `publish_scheduled_created` event as the API
-/// would have written it, in multi-row INSERTs of 500 inside one transaction. The store's
-/// `schedule` refuses past times, hence the SQL. Returns the ids.
-pub fn insert_due_logs(conn: &mut Conn, count: usize) -> Vec<String> {
-    let (account, clip) = seed(conn);
-    let first = Utc::now() - chrono::TimeDelta::days(365);
-    let created = sql_time(first - chrono::TimeDelta::days(1));
-    let run = uuid::Uuid::new_v4().simple().to_string();
-    let ids: Vec<String> = (0..count).map(|i| format!("log_{i:06}_{run}")).collect();
-    conn.transaction::<_, diesel::result::Error, _>(|conn| {
-        for (chunk_index, chunk) in ids.chunks(500).enumerate() {
-            let mut logs = Vec::with_capacity(chunk.len());
-            let mut events = Vec::with_capacity(chunk.len());
-            for (j, id) in chunk.iter().enumerate() {
-                let i = chunk_index * 500 + j;
-                let due = sql_time(first + chrono::TimeDelta::seconds(i64::try_from(i).unwrap()));
-                logs.push(format!(
-                    "('{id}', '{clip}', 'instagram', '{account}', 'scheduled', 'scheduled', \
-                     '{due}', NULL, 'manual', '{due}', 'Scheduled as requested', '{created}', \
-                     '{created}')"
-                ));
-                events.push(format!(
-                    "('evt_{i:06}_{run}', 'publish_scheduled_created', 'publish_log', '{id}', \
-                     '{{}}', '{created}')"
-                ));
-            }
-            diesel::sql_query(format!(
-                "INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
-                 schedule_type, scheduled_for, scheduled_window_end, scheduled_by, \
-                 requested_for, reason, created_at, updated_at) VALUES {}",
-                logs.join(", ")
-            ))
-            .execute(conn)?;
-            diesel::sql_query(format!(
-                "INSERT INTO ledger_events (id, event_type, entity_type, entity_id, metadata, \
-                 created_at) VALUES {}",
-                events.join(", ")
-            ))
-            .execute(conn)?;
-        }
-        Ok(())
-    })
-    .expect("insert the due logs");
-    ids
 }
 
 /// A log as the audit reads it.

@@ -52,9 +52,9 @@ pub enum ApiError {
     /// 408: the body did not arrive in time.
     #[error("{0}")]
     RequestTimeout(String),
-    /// 413: the body is over [`crate::input::BODY_LIMIT`].
-    #[error("request body is larger than {} bytes", crate::input::BODY_LIMIT)]
-    PayloadTooLarge,
+    /// 413: the body is over the limit, in bytes.
+    #[error("request body is larger than {0} bytes")]
+    PayloadTooLarge(usize),
     /// 422: input that is well-formed but not acceptable.
     #[error("{0}")]
     Unprocessable(String),
@@ -91,9 +91,9 @@ impl ApiError {
     }
 }
 
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(e: actix_web::error::BlockingError) -> Self {
-        Self::Internal(format!("blocking task failed: {e}"))
+impl From<scheduler_core::Rejection> for ApiError {
+    fn from(rejection: scheduler_core::Rejection) -> Self {
+        Self::Unprocessable(rejection.to_string())
     }
 }
 
@@ -104,25 +104,27 @@ impl ResponseError for ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::ScheduleRejected { status, .. } => *status,
             Self::Store(e) => match e {
                 StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
                 StoreError::Conflict(_) => StatusCode::CONFLICT,
-                StoreError::Rejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
-                // The database is unreachable or every connection is busy.
+                StoreError::Rejected(_) | StoreError::KeyReused(_) => {
+                    StatusCode::UNPROCESSABLE_ENTITY
+                }
+                // The database is unreachable, every connection is busy, or the connection was
+                // lost in the middle of the request: nothing was committed, a retry may succeed.
                 StoreError::Pool(_)
                 | StoreError::Connect { .. }
                 | StoreError::Unavailable(_)
-                | StoreError::ReadOnly(_) => StatusCode::SERVICE_UNAVAILABLE,
-                // The connection was lost in the middle of the request (the database went
-                // away): the transaction did not commit, and a retry may succeed.
-                StoreError::Database(e) if connection_lost(e) => StatusCode::SERVICE_UNAVAILABLE,
+                | StoreError::ReadOnly(_)
+                | StoreError::ConnectionLost(_) => StatusCode::SERVICE_UNAVAILABLE,
                 StoreError::InvalidUrl(_)
                 | StoreError::DatabaseFileNotFound(_)
                 | StoreError::Migration(_)
                 | StoreError::Corrupt(_)
+                | StoreError::Internal(_)
                 | StoreError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -150,19 +152,6 @@ impl ResponseError for ApiError {
         };
         response.json(ErrorBody { error })
     }
-}
-
-/// Whether a database error means the connection is gone (the server closed it, or the
-/// network dropped it) rather than a bug or bad data.
-fn connection_lost(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    matches!(
-        e,
-        Error::DatabaseError(
-            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-            _
-        ) | Error::BrokenTransactionManager
-    )
 }
 
 /// A handler result.
@@ -197,17 +186,11 @@ mod tests {
 
     #[test]
     fn a_lost_connection_is_503() {
-        use diesel::result::{DatabaseErrorKind, Error};
-        let lost = Error::DatabaseError(
-            DatabaseErrorKind::ClosedConnection,
-            Box::new("SSL SYSCALL error: EOF detected".to_owned()),
-        );
+        let lost = StoreError::ConnectionLost("SSL SYSCALL error: EOF detected".into());
         assert_eq!(
-            body(&StoreError::Database(lost).into()),
+            body(&lost.into()),
             (503, serde_json::json!({"error": "database unavailable"}))
         );
-        let other = Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new("x".to_owned()));
-        assert_eq!(body(&StoreError::Database(other).into()).0, 500);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use scheduler_core::SUPPORTED_YEARS;
+use scheduler_store::StoreError;
 use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -48,7 +49,7 @@ impl FromRequest for Body {
                 Ok(Err(e))
                     if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE =>
                 {
-                    Err(ApiError::PayloadTooLarge)
+                    Err(ApiError::PayloadTooLarge(BODY_LIMIT))
                 }
                 Ok(Err(e)) => Err(ApiError::BadRequest(format!("cannot read the body: {e}"))),
                 Err(_) => Err(ApiError::RequestTimeout(format!(
@@ -57,6 +58,20 @@ impl FromRequest for Body {
                 ))),
             }
         })
+    }
+}
+
+/// A body parsed as JSON ([`json_value`]).
+#[derive(Debug, Clone)]
+pub struct JsonBody(pub Value);
+
+impl FromRequest for JsonBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = Body::from_request(req, payload);
+        Box::pin(async move { json_value(&body.await?.0).map(JsonBody) })
     }
 }
 
@@ -80,7 +95,7 @@ pub fn no_body(body: &[u8]) -> Result<(), ApiError> {
             None => Ok(()),
             Some(field) => Err(ApiError::BadRequest(format!(
                 "unknown field `{}`: this endpoint takes no body",
-                field.chars().take(64).collect::<String>()
+                scheduler_core::shown(field)
             ))),
         },
         _ => Err(ApiError::BadRequest(
@@ -149,7 +164,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
             if object.contains_key(&key) {
                 return Err(de::Error::custom(format_args!(
                     "duplicate key `{}`",
-                    key.chars().take(64).collect::<String>()
+                    scheduler_core::shown(&key)
                 )));
             }
             let Strict(value) = map.next_value()?;
@@ -175,6 +190,17 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
 pub fn is_valid_id(id: &str) -> bool {
     (1..=MAX_ID_LEN).contains(&id.chars().count())
         && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// The id of a path (`/accounts/{id}`): 404 `<kind> not found` for one no row can have, without
+/// asking the database (PostgreSQL would refuse a NUL as an error, not as a missing row).
+pub fn path_id(kind: &'static str, id: web::Path<String>) -> Result<String, ApiError> {
+    let id = id.into_inner();
+    if is_valid_id(&id) {
+        Ok(id)
+    } else {
+        Err(StoreError::NotFound { kind, id }.into())
+    }
 }
 
 /// 422 unless `id` is an acceptable id.
@@ -211,7 +237,7 @@ pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
 /// offset, taken as UTC. 400 when it is not a time, or names a leap second (`23:59:60`, which
 /// no stored time can be); 422 when its year is outside [`SUPPORTED_YEARS`].
 pub fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
-    let shown = || text.chars().take(64).collect::<String>();
+    let shown = || scheduler_core::shown(text);
     let parsed = DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .or_else(|_| {

@@ -6,10 +6,12 @@ pub mod config;
 pub mod error;
 pub mod idempotency;
 pub mod input;
+pub mod middleware;
 pub mod openapi;
 pub mod protocol_errors;
 pub mod routes;
 pub mod startup;
+pub mod state;
 
 pub use config::Config;
 pub use startup::Application;

@@ -9,26 +9,26 @@ use actix_http::{HttpService, KeepAlive, Request, Response};
 use actix_service::{
     fn_service, map_config, IntoServiceFactory, Service, ServiceFactory, ServiceFactoryExt,
 };
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::AppConfig;
-use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::body::MessageBody;
+use actix_web::dev::{AppConfig, Server};
 use actix_web::error::DispatchError;
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::StatusCode;
-use actix_web::middleware::{from_fn, ErrorHandlerResponse, ErrorHandlers, Logger, Next};
+use actix_web::middleware::{from_fn, ErrorHandlers, Logger};
 use actix_web::rt::net::TcpStream;
-use actix_web::{web, App, HttpResponse, ResponseError};
+use actix_web::web;
 use anyhow::Context;
 use chrono::Utc;
-use scheduler_store::{DatabaseUrl, Db, GroupWriter, Mode, OpenOptions, StoreError, TickOutcome};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use scheduler_store::tick::DEFAULT_BATCH_SIZE;
+use scheduler_store::{DatabaseUrl, Db, Mode, OpenOptions};
 
 use crate::config::Config;
-use crate::error::{ApiError, ErrorBody, Rejected};
+use crate::error::ApiError;
 use crate::input::BODY_LIMIT;
+use crate::middleware::{
+    head_as_get, json_error_body, refuse_large_bodies, require_token, AuthToken,
+};
 use crate::protocol_errors::JsonErrors;
-use crate::routes::{self, AppState};
+use crate::routes;
+use crate::state::AppState;
 
 /// A server bound to its listener, ready to run.
 pub struct Application {
@@ -48,14 +48,6 @@ impl std::fmt::Debug for Application {
     }
 }
 
-/// The configured API token (a SHA-256 digest of it, compared in constant time).
-#[derive(Debug, Clone)]
-struct AuthToken(Option<[u8; 32]>);
-
-fn digest(bytes: &[u8]) -> [u8; 32] {
-    Sha256::digest(bytes).into()
-}
-
 impl Application {
     /// Checks the configuration, reads the rules, opens the database (creating a missing
     /// SQLite file), runs the embedded migrations and binds the listener. The error says what
@@ -71,7 +63,7 @@ impl Application {
             connection_timeout: Duration::from_secs(config.db_timeout),
             ..OpenOptions::default()
         };
-        let db = tokio::task::spawn_blocking(move || -> anyhow::Result<Db> {
+        let db = tokio::task::spawn_blocking(move || {
             Db::open(&url, &options).with_context(|| format!("failed to open the database {url}"))
         })
         .await
@@ -82,47 +74,23 @@ impl Application {
         // Installed now, so a signal that arrives once the server is up is never missed.
         let stop = stop_signal().context("failed to install the SIGTERM/SIGINT handlers")?;
         log::info!(
-            "listening on http://{local} ({} database{}, {})",
-            if db.url().is_sqlite() {
-                "SQLite"
-            } else {
-                "PostgreSQL"
-            },
-            if db.url().is_sqlite() {
-                format!(" {}", db.url())
-            } else {
-                String::new()
-            },
+            "listening on http://{local} ({}, {})",
+            db.url().describe(),
             if token.is_some() {
                 "bearer token required"
             } else {
                 "no authentication"
             },
         );
-        // SQLite writes one transaction at a time: short writes are committed in groups by
-        // one thread. PostgreSQL runs them side by side, each on its own pooled connection.
-        let group = if db.url().is_sqlite() {
-            Some(GroupWriter::start(db.clone()).context("failed to start the writer thread")?)
-        } else {
-            None
-        };
         let state = AppState {
             db: db.clone(),
             rules: Arc::new(rules),
-            group,
         };
-        let auth = AuthToken(token.map(|t| digest(t.as_bytes())));
+        let auth = AuthToken::new(token.as_deref());
         let server = serve(listener, stop, move || {
-            App::new()
-                .app_data(web::Data::new(state.clone()))
+            routes::app(state.clone())
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
-                .app_data(
-                    web::JsonConfig::default()
-                        .limit(BODY_LIMIT)
-                        .content_type_required(false)
-                        .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
-                )
                 .app_data(
                     web::QueryConfig::default()
                         .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
@@ -131,11 +99,10 @@ impl Application {
                     web::PathConfig::default()
                         .error_handler(|e, _| ApiError::NotFound(e.to_string()).into()),
                 )
-                .configure(routes::configure)
-                .default_service(web::to(routes::not_found))
                 .wrap(ErrorHandlers::new().default_handler(json_error_body))
                 .wrap(from_fn(refuse_large_bodies))
                 .wrap(from_fn(require_token))
+                .wrap(from_fn(head_as_get))
                 .wrap(
                     Logger::new("%{method}xi %U %s %Dms")
                         .custom_request_replace("method", |req| req.method().to_string()),
@@ -251,134 +218,12 @@ async fn tick_loop(db: Db, every: Duration) {
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        let db = db.clone();
-        let result = web::block(move || -> Result<TickOutcome, StoreError> {
-            let mut conn = db.writer()?;
-            db.tick(
-                &mut conn,
-                routes::publishing::TICK_BATCH_SIZE,
-                false,
-                Utc::now(),
-            )
-        })
-        .await;
-        match result {
-            Ok(Ok(outcome)) if outcome.moved > 0 => {
+        match db.tick(DEFAULT_BATCH_SIZE, false, Utc::now()).await {
+            Ok(outcome) if outcome.moved > 0 => {
                 log::info!("tick: moved {} logs to pending", outcome.moved);
             }
-            Ok(Ok(_)) => log::debug!("tick: nothing due"),
-            Ok(Err(e)) => log::error!("tick failed: {e}"),
+            Ok(_) => log::debug!("tick: nothing due"),
             Err(e) => log::error!("tick failed: {e}"),
         }
     }
-}
-
-/// With a token configured, every path but `/healthz` and `/openapi.json` needs
-/// `Authorization: Bearer <token>`; 401 otherwise.
-async fn require_token(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let expected = req.app_data::<web::Data<AuthToken>>().and_then(|t| t.0);
-    let open = matches!(req.path(), "/healthz" | "/openapi.json");
-    if let (Some(expected), false) = (expected, open) {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token)
-            .map(|t| digest(t.as_bytes()));
-        let ok = given.is_some_and(|g| bool::from(g.ct_eq(&expected)));
-        if !ok {
-            let response = ApiError::Unauthorized.error_response();
-            return Ok(req.into_response(response).map_into_right_body());
-        }
-    }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
-}
-
-/// 413 for a body whose `Content-Length` is over [`BODY_LIMIT`], on every route: one that reads
-/// no body must not take one either. (A body without a length is cut off where it is read.)
-async fn refuse_large_bodies(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
-        let response = ApiError::PayloadTooLarge.error_response();
-        return Ok(req.into_response(response).map_into_right_body());
-    }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
-}
-
-/// The token of an `Authorization: Bearer <token>` value; the scheme's name is
-/// case-insensitive (RFC 9110, section 11.1) and may be followed by several spaces.
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim_start())
-}
-
-/// Makes every error answer JSON: actix's own (extractor failures, 413, 405) come as text or
-/// empty; they get `{"error": …}`, or the rejected shape on `POST /publishing/schedule`.
-fn json_error_body<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_json = res
-        .response()
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if is_json {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-    }
-    let status = res.status();
-    let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => format!("request body is larger than {BODY_LIMIT} bytes"),
-        StatusCode::NOT_FOUND => "not found".to_owned(),
-        StatusCode::METHOD_NOT_ALLOWED => "method not allowed".to_owned(),
-        _ if status.is_server_error() => {
-            if let Some(e) = res.response().error() {
-                log::error!("{status}: {e}");
-            }
-            "internal error".to_owned()
-        }
-        _ => res
-            .response()
-            .error()
-            .map(ToString::to_string)
-            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase()),
-    };
-    let schedule = res.request().path() == "/publishing/schedule"
-        && matches!(
-            status,
-            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
-        );
-    let mut response = HttpResponse::build(status);
-    for (name, value) in res.response().headers() {
-        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
-            response.append_header((name.clone(), value.clone()));
-        }
-    }
-    response.insert_header((
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    ));
-    let response = if schedule {
-        response.json(Rejected::new(message))
-    } else {
-        response.json(ErrorBody { error: message })
-    };
-    let (req, _) = res.into_parts();
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, response).map_into_right_body(),
-    ))
 }

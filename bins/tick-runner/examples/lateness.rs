@@ -21,10 +21,8 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
 use diesel::prelude::*;
-use scheduler_core::RuleSet;
-use scheduler_store::{
-    create_account, create_clip, Conn, DatabaseUrl, Db, Mode, NewAccount, NewClip, OpenOptions,
-};
+use scheduler_store::{Conn, DatabaseUrl, Db, Mode, OpenOptions};
+use scheduler_testkit::{insert_account_and_clip, Logs};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -108,53 +106,35 @@ fn main() {
     println!("lateness by updated_at - scheduled_for (whole seconds: logs): {by_seconds:?}");
 }
 
-/// Inserts `count` scheduled logs due evenly over `spread` seconds from `first`; returns each
-/// id's due instant.
+/// Inserts `count` scheduled logs due evenly over `spread` seconds from `first` (with random
+/// ids, so that each batch's events spread over the ledger's index); returns each id's due
+/// instant (the stored one: whole seconds).
 fn insert_logs(
     conn: &mut Conn,
     count: usize,
     first: DateTime<Utc>,
     spread: i64,
 ) -> HashMap<String, DateTime<Utc>> {
-    let now = Utc::now();
-    let account = create_account(
+    let (account, clip) = insert_account_and_clip(conn);
+    let step = TimeDelta::microseconds(spread * 1_000_000 / i64::try_from(count).unwrap());
+    let ids = scheduler_testkit::insert_logs(
         conn,
-        &RuleSet::default(),
-        &NewAccount {
-            platform: "instagram".into(),
-            ..NewAccount::default()
+        &Logs {
+            account: &account,
+            clip: &clip,
+            count,
+            first_due: first,
+            step,
+            created_at: Utc::now(),
+            with_events: false,
+            random_ids: true,
         },
-        now,
-    )
-    .unwrap();
-    let clip = create_clip(conn, &NewClip::default(), now).unwrap();
-    let stamp = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
-    let mut due = HashMap::new();
-    let mut values = Vec::new();
-    for i in 0..count {
-        let id = format!("log_{}", uuid::Uuid::new_v4().simple());
-        let offset = i64::try_from(i).unwrap() * spread / i64::try_from(count).unwrap();
-        let at = first + TimeDelta::seconds(offset);
-        values.push(format!(
-            "('{id}', '{clip}', 'instagram', '{account}', 'scheduled', 'scheduled', '{t}', \
-             NULL, 'manual', '{t}', NULL, '{c}', '{c}')",
-            clip = clip.id,
-            account = account.id,
-            t = stamp(at),
-            c = stamp(now),
-        ));
-        due.insert(id, at);
-        if values.len() == 500 || i + 1 == count {
-            diesel::sql_query(format!(
-                "INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
-                 schedule_type, scheduled_for, scheduled_window_end, scheduled_by, \
-                 requested_for, reason, created_at, updated_at) VALUES {}",
-                values.join(", ")
-            ))
-            .execute(conn)
-            .unwrap();
-            values.clear();
-        }
-    }
-    due
+    );
+    ids.into_iter()
+        .enumerate()
+        .map(|(i, id)| {
+            let due = first + step * i32::try_from(i).unwrap();
+            (id, due.trunc_subsecs(0))
+        })
+        .collect()
 }

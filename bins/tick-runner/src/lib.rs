@@ -17,8 +17,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use chrono::{TimeDelta, Utc};
 use clap::Parser;
+use scheduler_store::tick::DEFAULT_BATCH_SIZE;
 use scheduler_store::{DatabaseUrl, Db, Mode, OpenOptions, TickOutcome};
-use serde::Serialize;
 
 /// How often the loop wakes up while it waits for the next tick, to notice a stop request.
 const STOP_POLL: Duration = Duration::from_millis(50);
@@ -47,7 +47,7 @@ pub struct Cli {
     pub dry_run: bool,
 
     /// Logs moved per transaction (at least 1).
-    #[arg(long, default_value_t = 500,
+    #[arg(long, default_value_t = DEFAULT_BATCH_SIZE,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub batch_size: u32,
 
@@ -129,14 +129,6 @@ impl clap::builder::TypedValueParser for DatabaseUrlParser {
     }
 }
 
-/// One line of output: the API tick endpoint's JSON, keys in its order.
-#[derive(Debug, Serialize)]
-struct TickLine<'a> {
-    moved: usize,
-    dry_run: bool,
-    log_ids: &'a [String],
-}
-
 /// Runs the configured ticks, writing one JSON line per tick to `out`.
 ///
 /// Once mode: opens the database, checks the schema, ticks, returns; any failure is an error.
@@ -154,7 +146,7 @@ pub fn run(config: &Config, stop: &AtomicBool, out: &mut impl Write) -> Result<(
     };
     log::info!(
         "ticking {} every {}s{}",
-        db.url(),
+        db.url().describe(),
         interval.as_secs(),
         if config.dry_run { " (dry run)" } else { "" }
     );
@@ -186,10 +178,9 @@ fn open(config: &Config) -> Result<Db> {
 
 /// One tick and its JSON line.
 fn tick_once(db: &Db, config: &Config, out: &mut impl Write) -> Result<()> {
-    let mut conn = db.writer().context("failed to connect to the database")?;
     let host_now = Utc::now() + config.host_clock_offset;
     let outcome = db
-        .tick(&mut conn, config.batch_size, config.dry_run, host_now)
+        .tick_blocking(config.batch_size, config.dry_run, host_now)
         .context("failed to tick")?;
     write_line(out, &outcome).context("failed to write the tick's result to stdout")?;
     if outcome.moved > 0 {
@@ -205,13 +196,9 @@ fn tick_once(db: &Db, config: &Config, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
+/// One line of output: the API tick endpoint's JSON.
 fn write_line(out: &mut impl Write, outcome: &TickOutcome) -> std::io::Result<()> {
-    let line = TickLine {
-        moved: outcome.moved,
-        dry_run: outcome.dry_run,
-        log_ids: &outcome.log_ids,
-    };
-    serde_json::to_writer(&mut *out, &line)?;
+    serde_json::to_writer(&mut *out, outcome)?;
     out.write_all(b"\n")?;
     out.flush()
 }

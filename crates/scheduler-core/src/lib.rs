@@ -29,6 +29,7 @@
 mod occurrence;
 mod plan;
 mod platform;
+mod rule_set;
 mod rules;
 mod time;
 mod zone;
@@ -38,8 +39,15 @@ pub use plan::{
     PAST_TOLERANCE,
 };
 pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
-pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, RuleSet, RulesError, Window};
+pub use rule_set::{RuleSet, RulesError};
+pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, Window};
 pub use time::{
     ceil_to_second, floor_to_second, is_supported, latest_supported, rfc3339, SUPPORTED_YEARS,
 };
 pub use zone::{InvalidZone, WallTime, Zone};
+
+/// `text` as a message or a log line shows it: at most 64 characters, so that a hostile input
+/// cannot make an answer or a log line huge.
+pub fn shown(text: &str) -> String {
+    text.chars().take(64).collect()
+}

@@ -8,7 +8,8 @@ use thiserror::Error;
 
 use crate::occurrence::occurrence_ending_after;
 use crate::platform::Platform;
-use crate::rules::{Horizon, PlatformRules, RuleSet};
+use crate::rule_set::RuleSet;
+use crate::rules::{Horizon, PlatformRules};
 use crate::time::{ceil_to_second, floor_to_second, is_supported, latest_supported, rfc3339};
 use crate::zone::Zone;
 
@@ -130,9 +131,10 @@ impl Plan {
 /// Why no slot was planned. The messages are the contract's rejection reasons.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum Rejection {
-    /// The platform has no rules.
+    /// The platform has no rules (or is no platform name at all; the name as given, cut to
+    /// a readable length).
     #[error("Unknown platform: {0}")]
-    UnknownPlatform(Platform),
+    UnknownPlatform(String),
     /// The requested time is more than [`PAST_TOLERANCE`] before `now`.
     #[error("scheduled_for is in the past: {}", rfc3339(*.0))]
     InThePast(DateTime<Utc>),
@@ -175,8 +177,17 @@ impl RuleSet {
     ) -> Result<Plan, Rejection> {
         let rules = self
             .get(platform)
-            .ok_or_else(|| Rejection::UnknownPlatform(platform.clone()))?;
+            .ok_or_else(|| Rejection::UnknownPlatform(platform.to_string()))?;
         plan(rules, self.horizon(), zone, request, others)
+    }
+
+    /// The platform named `name` (any ASCII case), if it has rules; else the rejection
+    /// `Unknown platform: <name>`.
+    pub fn known_platform(&self, name: &str) -> Result<Platform, Rejection> {
+        Platform::parse(name)
+            .ok()
+            .filter(|p| self.get(p).is_some())
+            .ok_or_else(|| Rejection::UnknownPlatform(crate::shown(name)))
     }
 }
 

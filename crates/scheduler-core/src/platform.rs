@@ -37,7 +37,7 @@ impl Platform {
             Ok(Self(name))
         } else {
             Err(InvalidPlatform {
-                name: input.chars().take(64).collect(),
+                name: crate::shown(input),
             })
         }
     }
@@ -60,6 +60,13 @@ impl Platform {
     /// YouTube, one of the seed's three platforms.
     pub fn youtube() -> Self {
         Self("youtube".into())
+    }
+}
+
+impl TryFrom<String> for Platform {
+    type Error = InvalidPlatform;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
     }
 }
 

@@ -34,7 +34,7 @@ impl Zone {
             .or_else(|_| Tz::from_str_insensitive(input))
             .map(Zone)
             .map_err(|_| InvalidZone {
-                name: input.chars().take(64).collect(),
+                name: crate::shown(input),
             })
     }
 
@@ -43,29 +43,9 @@ impl Zone {
         self.0.name()
     }
 
-    /// The underlying chrono-tz zone.
-    pub fn tz(&self) -> Tz {
-        self.0
-    }
-
     /// The local wall-clock time of an instant.
     pub fn local(&self, instant: DateTime<Utc>) -> NaiveDateTime {
         instant.with_timezone(&self.0).naive_local()
-    }
-
-    /// The instant of a local wall-clock time.
-    ///
-    /// - A time that exists once is that instant.
-    /// - A time that exists twice (the repeated hour when clocks go back) is the earlier one.
-    /// - A time that does not exist (skipped when clocks go forward) becomes the first instant
-    ///   after it: the instant of the transition.
-    ///
-    /// [`Zone::wall_time`] tells every instant the time occurs at.
-    pub fn resolve(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        match self.wall_time(local) {
-            WallTime::Once(t) | WallTime::Skipped(t) => t,
-            WallTime::Twice { first, .. } => first,
-        }
     }
 
     /// When the wall clock in this zone reads `local`.
@@ -158,6 +138,13 @@ fn instant(secs: i64) -> DateTime<Utc> {
 impl Default for Zone {
     fn default() -> Self {
         Self::UTC
+    }
+}
+
+impl TryFrom<String> for Zone {
+    type Error = InvalidZone;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
     }
 }
 

@@ -1,8 +1,8 @@
 //! Scheduling one post into an empty account and into one that already has 100,000 posts, on
 //! SQLite and (with `TEST_DATABASE_URL`) PostgreSQL.
 //!
-//! The big account's posts lie every two hours (±11 years) around the request, seeded by one
-//! bulk `INSERT … SELECT`. Each iteration schedules one post at 19:00 UTC between the posts at
+//! The big account's posts lie every two hours (±11 years) around the request, seeded by
+//! `scheduler_testkit::insert_logs`. Each iteration schedules one post at 19:00 UTC between the posts at
 //! 18:00 and 20:00 (a free slot, so both accounts get the same single log and event) inside a
 //! caller-owned write transaction that is then rolled back: the accounts never grow, and every
 //! iteration does the same work. Before measuring, the setup prints the query plan of the
@@ -14,7 +14,7 @@ mod support;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use diesel::prelude::*;
 use diesel::sql_types::Text;
@@ -23,6 +23,7 @@ use scheduler_store::{
     create_account, create_clip, schedule, write_transaction, Conn, NewAccount, NewClip,
     NewSchedule, ScheduledBy, StoreError,
 };
+use scheduler_testkit::{insert_logs, Logs};
 
 const POSTS: usize = 100_000;
 const EMPTY: &str = "acc_bench_empty";
@@ -58,37 +59,30 @@ fn seed(conn: &mut Conn) {
         ..NewClip::default()
     };
     create_clip(conn, &clip, now()).unwrap();
-    let half = POSTS / 2;
-    let last = POSTS - 1;
-    let insert = match conn {
-        Conn::Sqlite(_) => format!(
-            "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
-             INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
-               schedule_type, scheduled_for, scheduled_by, created_at, updated_at) \
-             SELECT 'log_seed_' || i, '{CLIP}', 'instagram', '{BIG}', 'scheduled', 'scheduled', \
-               datetime('2030-06-15 20:00:00', printf('%+d hours', 2 * (i - {half}))), 'manual', \
-               '2030-01-01 00:00:00', '2030-01-01 00:00:00' FROM n"
-        ),
-        Conn::Pg(_) => format!(
-            "INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
-               schedule_type, scheduled_for, scheduled_by, created_at, updated_at) \
-             SELECT 'log_seed_' || i, '{CLIP}', 'instagram', '{BIG}', 'scheduled', 'scheduled', \
-               timestamptz '2030-06-15 20:00:00Z' + make_interval(hours => 2 * (i - {half})), \
-               'manual', timestamptz '2030-01-01 00:00:00Z', timestamptz '2030-01-01 00:00:00Z' \
-             FROM generate_series(0, {last}) AS i"
-        ),
-    };
-    let inserted = diesel::sql_query(insert).execute(conn).unwrap();
-    assert_eq!(inserted, POSTS);
+    let half = i32::try_from(POSTS / 2).unwrap();
+    let every_two_hours = TimeDelta::hours(2);
+    insert_logs(
+        conn,
+        &Logs {
+            account: BIG,
+            clip: CLIP,
+            count: POSTS,
+            first_due: at("2030-06-15T20:00:00Z") - every_two_hours * half,
+            step: every_two_hours,
+            created_at: now(),
+            with_events: false,
+            random_ids: false,
+        },
+    );
     if let Conn::Pg(c) = conn {
         diesel::sql_query("ANALYZE").execute(c).unwrap();
     }
 }
 
 /// The plan of the store's read of an account's posts near a time (`post_times` in
-/// `src/schedule.rs`, written out in SQL with placeholders): one `UNION ALL` of the posts with
+/// `src/calendar.rs`, written out in SQL with placeholders): one `UNION ALL` of the posts with
 /// a time and those without one. diesel numbers the second half's parameters on; here both
-/// halves reuse the same nine, which have the same values. SQLite: `EXPLAIN QUERY PLAN`;
+/// halves reuse the same ten, which have the same values. SQLite: `EXPLAIN QUERY PLAN`;
 /// PostgreSQL: the generic plan of the prepared statement (the one diesel's cached statements
 /// settle on).
 fn explain_post_times(conn: &mut Conn) -> Vec<String> {
@@ -97,7 +91,8 @@ fn explain_post_times(conn: &mut Conn) -> Vec<String> {
             format!(
                 "SELECT {select} FROM publish_logs \
                  WHERE social_account_id = {} AND platform = {} \
-                   AND (status = {} OR status = {} OR status = {} OR status = {}) \
+                   AND (status = {} OR status = {} OR status = {} OR status = {} \
+                        OR status = {}) \
                    AND id != {} AND {time} BETWEEN {} AND {}",
                 p(1),
                 p(2),
@@ -108,6 +103,7 @@ fn explain_post_times(conn: &mut Conn) -> Vec<String> {
                 p(7),
                 p(8),
                 p(9),
+                p(10),
             )
         };
         format!(
@@ -141,7 +137,7 @@ fn explain_post_times(conn: &mut Conn) -> Vec<String> {
                 .execute(c)
                 .unwrap();
             diesel::sql_query(format!(
-                "PREPARE post_times_plan (text, text, text, text, text, text, text, \
+                "PREPARE post_times_plan (text, text, text, text, text, text, text, text, \
                  timestamptz, timestamptz) AS {}",
                 query(&|i| format!("${i}"))
             ))
@@ -177,6 +173,7 @@ fn binds() -> Vec<String> {
         "pending",
         "processing",
         "published",
+        "unconfirmed",
         "",
         "2030-06-15 17:59:59",
         "2030-06-17 20:00:00",
@@ -228,7 +225,7 @@ fn bench_schedule(c: &mut Criterion) {
         for (label, account) in [("empty", EMPTY), ("100000_posts", BIG)] {
             let (time, reason) = schedule_rolled_back(&mut conn, &rules, account);
             assert_eq!(time, requested(), "{}/{label}: {reason}", db.backend);
-            group.bench_function(BenchmarkId::new(db.backend, label), |b| {
+            group.bench_function(BenchmarkId::new(db.backend.to_string(), label), |b| {
                 b.iter(|| schedule_rolled_back(&mut conn, &rules, account))
             });
         }

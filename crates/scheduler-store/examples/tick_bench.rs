@@ -1,7 +1,7 @@
 //! A tick that moves 100,000 due logs, against the hand-written SQL that does the same, on
 //! SQLite and (with `TEST_DATABASE_URL`) PostgreSQL, in one run.
 //!
-//! For each backend and each of 5 rounds: seed 100,000 due logs by one `INSERT … SELECT`, time
+//! For each backend and each of 5 rounds: seed 100,000 due logs (`scheduler_testkit::insert_logs`), time
 //! `Db::tick` (batches of 500, the `Db`'s checkpoint step between them), as the programs do; seed
 //! again, time the hand SQL (one transaction: `UPDATE publish_logs SET status = 'pending' …` then
 //! `INSERT INTO ledger_events … SELECT …` with the same event metadata). Prints every round and
@@ -23,12 +23,13 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
 use scheduler_store::schema::{ledger_events, publish_logs};
 use scheduler_store::{create_account, create_clip, Conn, NewAccount, NewClip};
+use scheduler_testkit::{insert_logs, Logs};
 
 const ROUNDS: usize = 5;
 const ACCOUNT: &str = "acc_tick_bench";
@@ -51,7 +52,10 @@ fn main() {
     println!("|---|---:|---:|---:|---:|");
     let mut summary = Vec::new();
     for db in support::databases() {
-        if only.as_deref().is_some_and(|only| only != db.backend) {
+        if only
+            .as_deref()
+            .is_some_and(|only| only != db.backend.to_string())
+        {
             continue;
         }
         let mut conn = db.conn();
@@ -63,7 +67,7 @@ fn main() {
                 reseed(&mut conn, logs);
                 let started = Instant::now();
                 // As the programs call it: the WAL may start over between batches.
-                let outcome = db.db.tick(&mut conn, batch, false, host_now()).unwrap();
+                let outcome = db.db().tick_blocking(batch, false, host_now()).unwrap();
                 store_time = started.elapsed();
                 assert_eq!(outcome.moved, logs);
                 store_sample = check(&mut conn, logs);
@@ -133,45 +137,39 @@ fn setup(conn: &mut Conn) {
     create_clip(conn, &clip, host_now()).unwrap();
 }
 
-/// Empties the logs and events and writes `logs` due logs, one second apart in 2020; then
-/// leaves the database settled (SQLite: WAL checkpointed; PostgreSQL: vacuumed and analysed).
+/// Empties the logs and events and writes `logs` due logs, one second apart in 2020, with
+/// random ids; then leaves the database settled (SQLite: WAL checkpointed; PostgreSQL:
+/// vacuumed and analysed).
 fn reseed(conn: &mut Conn, logs: usize) {
-    let last = logs - 1;
-    match conn {
-        Conn::Sqlite(c) => {
-            c.batch_execute(&format!(
-                "DELETE FROM ledger_events; DELETE FROM publish_logs; \
-                 WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
-                 INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
-                   schedule_type, scheduled_for, scheduled_by, created_at, updated_at) \
-                 SELECT 'log_' || lower(hex(randomblob(16))), '{CLIP}', 'instagram', '{ACCOUNT}', \
-                   'scheduled', 'scheduled', datetime('2020-01-01 00:00:00', printf('+%d seconds', i)), \
-                   'manual', '2019-12-01 00:00:00', '2019-12-01 00:00:00' FROM n; \
-                 PRAGMA wal_checkpoint(TRUNCATE);"
-            ))
-            .unwrap();
-        }
-        Conn::Pg(c) => {
-            c.batch_execute(&format!(
-                "TRUNCATE ledger_events, publish_logs; \
-                 INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
-                   schedule_type, scheduled_for, scheduled_by, created_at, updated_at) \
-                 SELECT 'log_' || replace(gen_random_uuid()::text, '-', ''), '{CLIP}', 'instagram', \
-                   '{ACCOUNT}', 'scheduled', 'scheduled', \
-                   timestamptz '2020-01-01 00:00:00Z' + make_interval(secs => i), 'manual', \
-                   timestamptz '2019-12-01 00:00:00Z', timestamptz '2019-12-01 00:00:00Z' \
-                 FROM generate_series(0, {last}) AS i;"
-            ))
-            .unwrap();
-            // One statement each: VACUUM cannot run in the implicit transaction of a batch.
-            for settle in [
-                "VACUUM ANALYZE publish_logs",
-                "VACUUM ANALYZE ledger_events",
-                "CHECKPOINT",
-            ] {
-                c.batch_execute(settle).unwrap();
-            }
-        }
+    let empty = match conn {
+        Conn::Sqlite(_) => "DELETE FROM ledger_events; DELETE FROM publish_logs;",
+        Conn::Pg(_) => "TRUNCATE ledger_events, publish_logs;",
+    };
+    conn.batch_execute(empty).unwrap();
+    insert_logs(
+        conn,
+        &Logs {
+            account: ACCOUNT,
+            clip: CLIP,
+            count: logs,
+            first_due: "2020-01-01T00:00:00Z".parse().unwrap(),
+            step: TimeDelta::seconds(1),
+            created_at: "2019-12-01T00:00:00Z".parse().unwrap(),
+            with_events: false,
+            random_ids: true,
+        },
+    );
+    let settle: &[&str] = match conn {
+        Conn::Sqlite(_) => &["PRAGMA wal_checkpoint(TRUNCATE)"],
+        // One statement each: VACUUM cannot run in the implicit transaction of a batch.
+        Conn::Pg(_) => &[
+            "VACUUM ANALYZE publish_logs",
+            "VACUUM ANALYZE ledger_events",
+            "CHECKPOINT",
+        ],
+    };
+    for statement in settle {
+        conn.batch_execute(statement).unwrap();
     }
 }
 

@@ -2,10 +2,9 @@
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
-use scheduler_core::{Platform, RuleSet, Zone};
+use scheduler_core::{RuleSet, Zone};
 
-use crate::backend::write_transaction;
-use crate::db::{on_backend, Conn};
+use crate::conn::{on_backend, write_transaction, Conn};
 use crate::error::{Result, StoreError};
 use crate::models::{Account, Clip};
 use crate::new_id;
@@ -80,15 +79,7 @@ pub fn create_account(
     new: &NewAccount,
     now: DateTime<Utc>,
 ) -> Result<Account> {
-    let platform = Platform::parse(&new.platform)
-        .ok()
-        .filter(|p| rules.get(p).is_some())
-        .ok_or_else(|| {
-            StoreError::Rejected(format!(
-                "Unknown platform: {}",
-                new.platform.chars().take(64).collect::<String>()
-            ))
-        })?;
+    let platform = rules.known_platform(&new.platform)?;
     let timezone = match &new.timezone {
         Some(name) => Zone::parse(name).map_err(|e| StoreError::Rejected(e.to_string()))?,
         None => Zone::UTC,
@@ -114,13 +105,9 @@ pub fn create_account(
 
 /// One account, or [`StoreError::NotFound`].
 pub fn get_account(conn: &mut Conn, id: &str) -> Result<Account> {
-    find_account(conn, id)?.ok_or_else(|| StoreError::not_found("account", id))
-}
-
-/// One account, if it exists.
-pub(crate) fn find_account(conn: &mut Conn, id: &str) -> Result<Option<Account>> {
     let query = social_accounts::table.find(id);
-    Ok(on_backend!(conn, |c| query.get_result(c).optional())?)
+    on_backend!(conn, |c| query.get_result(c).optional())?
+        .ok_or_else(|| StoreError::not_found("account", id))
 }
 
 /// Creates a clip; [`StoreError::Conflict`] when the id is taken.

@@ -1,161 +1,23 @@
-//! Database URLs, connections, the connection pool and the embedded migrations.
-//!
-//! The backend is chosen from the URL's scheme, and each backend's own `establish` opens the
-//! connection, so a failure carries the real cause ("connection refused", "unable to open
-//! database file") instead of the derived multi-connection's generic error.
+//! [`Db`]: the one way in to a database. It opens it for what the program does ([`Mode`]),
+//! pools the connections, and decides how each read, write and tick reaches the backend, so
+//! that callers never do: on SQLite, short writes are committed in groups by one thread and the
+//! WAL is copied by another; on PostgreSQL every request has a pooled connection of its own.
 
 use std::fmt;
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::Arc;
 use std::time::Duration;
 
-use diesel::connection::Connection;
-use diesel::migration::MigrationSource;
-use diesel::pg::PgConnection;
+use chrono::{DateTime, Utc};
 use diesel::r2d2::R2D2Connection;
-use diesel::sqlite::SqliteConnection;
-use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
-use crate::backend::{self, WalState};
+use crate::conn::{write_transaction, Conn, JobError};
 use crate::error::{Result, StoreError};
-
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
-
-/// Runs `$body` with `$c` bound to the backend's own connection inside a [`Conn`]: the same
-/// diesel query, compiled once per backend.
-///
-/// For the statements of the hot paths (scheduling). Through `MultiConnection` diesel renders
-/// the SQL text of every query and binds its values through an extra layer to find the
-/// prepared statement; on the backend's own connection the statement is found by the query's
-/// type. Not a place for SQL that differs between backends: that is [`crate::backend`]'s.
-macro_rules! on_backend {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            $crate::db::Conn::Pg($c) => $body,
-            $crate::db::Conn::Sqlite($c) => $body,
-        }
-    };
-}
-pub(crate) use on_backend;
-
-/// A connection to either backend. Every store function takes one; the code path is shared,
-/// and [`crate::backend`] holds the few statements that differ. Open it with [`connect`] (or
-/// take it from a [`Db`]): that applies the session settings the store relies on (on SQLite,
-/// foreign keys among them, and the SQL functions the tick calls).
-#[derive(diesel::MultiConnection)]
-pub enum Conn {
-    /// PostgreSQL.
-    Pg(PgConnection),
-    /// SQLite.
-    Sqlite(SqliteConnection),
-}
-
-impl fmt::Debug for Conn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Conn::Pg(_) => "Conn::Pg",
-            Conn::Sqlite(_) => "Conn::Sqlite",
-        })
-    }
-}
-
-/// Where the database is.
-#[derive(Clone, PartialEq, Eq)]
-pub enum DatabaseUrl {
-    /// A SQLite file (`PATH` or `sqlite://PATH`).
-    Sqlite(String),
-    /// A PostgreSQL URL (`postgres://…` or `postgresql://…`).
-    Postgres(String),
-}
-
-impl DatabaseUrl {
-    /// Parses a plain file path or `sqlite://PATH` (SQLite), or `postgres://…` /
-    /// `postgresql://…` (PostgreSQL). Any other scheme is an error.
-    pub fn parse(input: &str) -> Result<Self> {
-        let input = input.trim();
-        if input.starts_with("postgres://") || input.starts_with("postgresql://") {
-            return Ok(Self::Postgres(input.to_owned()));
-        }
-        let path = input.strip_prefix("sqlite://").unwrap_or(input);
-        if path.is_empty() {
-            return Err(StoreError::InvalidUrl(
-                "empty database URL: give a SQLite file path, sqlite://PATH or postgres://…"
-                    .to_owned(),
-            ));
-        }
-        if path.contains("://") {
-            return Err(StoreError::InvalidUrl(format!(
-                "unsupported database URL {}: use a SQLite file path, sqlite://PATH, postgres://… or postgresql://…",
-                redact(input)
-            )));
-        }
-        Ok(Self::Sqlite(path.to_owned()))
-    }
-
-    /// Whether this is a SQLite database.
-    pub fn is_sqlite(&self) -> bool {
-        matches!(self, Self::Sqlite(_))
-    }
-}
-
-/// The URL without its password.
-impl fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sqlite(path) => f.write_str(path),
-            Self::Postgres(url) => f.write_str(&redact(url)),
-        }
-    }
-}
-
-impl fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DatabaseUrl({self})")
-    }
-}
-
-/// `scheme://user:secret@host…` → `scheme://user:***@host…`.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) if userinfo.contains(':') => {
-            let user = userinfo.split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{host}")
-        }
-        _ => url.to_owned(),
-    }
-}
-
-/// Opens one connection, ready for use (session settings applied; see
-/// [`crate::backend`]). With `create_if_missing` false, a SQLite file that does not exist is
-/// an error ([`StoreError::DatabaseFileNotFound`]) instead of a new empty database.
-pub fn connect(url: &DatabaseUrl, create_if_missing: bool) -> Result<Conn> {
-    connect_session(url, create_if_missing, false)
-}
-
-/// [`connect`], with a session that refuses every write when `read_only`.
-fn connect_session(url: &DatabaseUrl, create_if_missing: bool, read_only: bool) -> Result<Conn> {
-    let connect_error = |e: diesel::ConnectionError| StoreError::Connect {
-        target: url.to_string(),
-        cause: e.to_string(),
-    };
-    let mut conn = match url {
-        DatabaseUrl::Postgres(u) => PgConnection::establish(u).map(Conn::Pg),
-        DatabaseUrl::Sqlite(path) => {
-            if !create_if_missing && !Path::new(path).exists() {
-                return Err(StoreError::DatabaseFileNotFound(path.clone()));
-            }
-            SqliteConnection::establish(path).map(Conn::Sqlite)
-        }
-    }
-    .map_err(connect_error)?;
-    backend::prepare_session(&mut conn, read_only)?;
-    Ok(conn)
-}
+use crate::group::GroupWriter;
+use crate::migrations::{require_migrated, run_migrations};
+use crate::session::{check_writable, connect_session};
+use crate::tick::{tick_with, TickOutcome};
+use crate::url::DatabaseUrl;
+use crate::wal::{self, Checkpointer};
 
 /// What a program does with the database it opens: whether it creates and migrates it, and
 /// whether it writes.
@@ -179,13 +41,12 @@ pub struct OpenOptions {
     pub mode: Mode,
     /// The most connections the pool holds.
     pub max_connections: u32,
-    /// How long [`Db::conn`] waits for a free connection.
+    /// How long a read or write waits for a free connection.
     pub connection_timeout: Duration,
     /// SQLite: how many pages the WAL may hold before the writer starts it over, once the
-    /// background thread has copied them all (see [`Checkpointer`]). Each start-over stops the
-    /// writer for two `fsync`s (tens of milliseconds on a busy disk), so a larger WAL means
-    /// fewer stalls; the WAL file keeps its largest size (about 4 KiB per page) on disk. At most
-    /// half of [`crate::backend::SQLITE_AUTOCHECKPOINT_PAGES`].
+    /// background thread has copied them all. Each start-over stops the writer for two
+    /// `fsync`s (tens of milliseconds on a busy disk), so a larger WAL means fewer stalls; the
+    /// WAL file keeps its largest size (about 4 KiB per page) on disk. At most 20,000.
     pub wal_restart_pages: u32,
 }
 
@@ -202,7 +63,7 @@ impl Default for OpenOptions {
     }
 }
 
-/// Opens the pool's connections with [`connect`], so each one has its session settings.
+/// Opens the pool's connections with their session settings.
 #[derive(Debug)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
@@ -215,7 +76,9 @@ impl r2d2::ManageConnection for ConnectionManager {
 
     fn connect(&self) -> Result<Conn> {
         let mut conn = connect_session(&self.url, false, self.read_only)?;
-        backend::leave_checkpoints_to_checkpointer(&mut conn)?;
+        if let Conn::Sqlite(c) = &mut conn {
+            wal::leave_checkpoints_to_checkpointer(c)?;
+        }
         Ok(conn)
     }
 
@@ -231,26 +94,25 @@ impl r2d2::ManageConnection for ConnectionManager {
 /// A connection borrowed from the pool; it derefs to [`Conn`].
 pub type PooledConn = r2d2::PooledConnection<ConnectionManager>;
 
-/// A pool of connections to one database.
+/// A database, opened: a pool of connections and, on SQLite, the threads that serve its
+/// single writer. Clones share all of it; the threads stop with the last clone.
 ///
-/// Writes take [`Db::writer`], reads [`Db::conn`]. On PostgreSQL both come from one pool. On
-/// SQLite, which lets one connection write at a time, writers share a pool of exactly one
-/// connection: they queue in the process (on a condition variable) instead of spinning in
-/// SQLite's busy handler, whose sleeps of up to 100 ms made the latency tail under load (p99
-/// 741 ms against 49 ms with one writer; `docs/benchmarks.md`). Readers keep their own pool and,
-/// with WAL, never wait for the writer. Another process writing the same file still meets the
-/// busy timeout.
-///
-/// On SQLite a background thread of the `Db` checkpoints the WAL into the database file (see
-/// [`Checkpointer`]), so writers do not.
+/// Programs reach the database through [`Db::read`], [`Db::write`] and [`Db::tick`] (async, off
+/// the caller's runtime threads), or [`Db::tick_blocking`]. On SQLite, which lets one
+/// connection write at a time, writers share a pool of exactly one connection: they queue in
+/// the process instead of spinning in SQLite's busy handler, and [`Db::write`] commits the
+/// short writes waiting at the same moment together (see `group.rs`); readers keep their own
+/// pool and, with WAL, never wait for the writer.
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<ConnectionManager>,
     /// SQLite only: the one connection that writes.
     writer: Option<r2d2::Pool<ConnectionManager>>,
-    url: DatabaseUrl,
-    /// SQLite only; the thread stops when the last clone of the `Db` is dropped.
+    /// SQLite only (unless read-only): commits short writes in groups.
+    group: Option<GroupWriter>,
+    /// SQLite only (unless read-only): copies the WAL in the background.
     checkpointer: Option<Arc<Checkpointer>>,
+    url: DatabaseUrl,
 }
 
 impl fmt::Debug for Db {
@@ -267,18 +129,17 @@ impl Db {
     pub fn open(url: &DatabaseUrl, options: &OpenOptions) -> Result<Self> {
         let read_only = options.mode == Mode::ReadOnly;
         let mut first = connect_session(url, options.mode == Mode::Migrate, read_only)?;
-        match options.mode {
-            Mode::Migrate => {
-                backend::check_writable(&mut first)?;
-                backend::prepare_database(&mut first)?;
-                run_migrations(&mut first)?;
+        if options.mode != Mode::Migrate {
+            require_migrated(&mut first)?;
+        }
+        if !read_only {
+            check_writable(&mut first)?;
+            if let Conn::Sqlite(c) = &mut first {
+                wal::use_wal(c)?;
             }
-            Mode::ReadWrite => {
-                require_migrated(&mut first)?;
-                backend::check_writable(&mut first)?;
-                backend::prepare_database(&mut first)?;
-            }
-            Mode::ReadOnly => require_migrated(&mut first)?,
+        }
+        if options.mode == Mode::Migrate {
+            run_migrations(&mut first)?;
         }
         drop(first);
         let pool = |size: u32| {
@@ -292,295 +153,129 @@ impl Db {
                 .connection_timeout(options.connection_timeout)
                 .build(manager)
         };
-        Ok(Self {
+        let mut db = Self {
             pool: pool(options.max_connections)?,
-            writer: url.is_sqlite().then(|| pool(1)).transpose()?,
+            writer: None,
+            group: None,
+            checkpointer: None,
             url: url.clone(),
-            // A reader leaves the WAL to the programs that write it.
-            checkpointer: match url {
-                DatabaseUrl::Sqlite(_) if !read_only => Some(Arc::new(Checkpointer::start(
-                    url,
-                    options.wal_restart_pages,
-                )?)),
-                _ => None,
-            },
-        })
+        };
+        if let (DatabaseUrl::Sqlite(path), false) = (url, read_only) {
+            let writer = pool(1)?;
+            let checkpointer = Arc::new(Checkpointer::start(path, options.wal_restart_pages)?);
+            let (from, after) = (writer.clone(), Arc::clone(&checkpointer));
+            db.group = Some(
+                GroupWriter::start(move || Ok(from.get()?), move |c| after.finish(c))
+                    .map_err(|e| StoreError::Unavailable(format!("cannot start a thread: {e}")))?,
+            );
+            db.writer = Some(writer);
+            db.checkpointer = Some(checkpointer);
+        }
+        Ok(db)
     }
 
-    /// A connection for reading.
+    /// The database this pool connects to (its `Display` hides a password).
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    /// A pooled connection, for reading, or for a program that writes through it on its own
+    /// (a SQLite write then waits for the writer in SQLite's busy handler).
     pub fn conn(&self) -> Result<PooledConn> {
         Ok(self.pool.get()?)
     }
 
-    /// A connection for writing: on SQLite the one writer connection, waited for in turn; on
-    /// PostgreSQL any pooled connection.
+    /// The connection for writing outside [`Db::write`]: on SQLite the one writer connection,
+    /// waited for in turn; on PostgreSQL any pooled one.
     pub fn writer(&self) -> Result<PooledConn> {
         Ok(self.writer.as_ref().unwrap_or(&self.pool).get()?)
     }
 
-    /// SQLite: if the background checkpoint asked for it, checkpoints on `writer` (the writer
-    /// connection, outside any transaction), so that the next write transaction starts the WAL
-    /// over (see [`Checkpointer`]). Cheap: the background thread copied all but the last frames.
-    /// PostgreSQL: nothing. A failure is logged; the WAL just grows until the next try.
-    pub fn finish_checkpoint(&self, writer: &mut Conn) {
-        let Some(checkpointer) = &self.checkpointer else {
-            return;
-        };
-        if checkpointer.restart_wanted.swap(false, Ordering::Relaxed) {
-            match backend::checkpoint(writer) {
-                Ok(Some(wal)) if wal.all_copied() => {}
-                // The background thread held the checkpoint lock (it may have begun its next
-                // round meanwhile), or a reader kept frames from being copied: try again after
-                // the next transaction rather than wait for the next request.
-                Ok(_) => checkpointer.restart_wanted.store(true, Ordering::Relaxed),
-                Err(e) => log::warn!("WAL checkpoint of {}: {e}", self.url),
-            }
+    /// Runs `f` on a pooled connection, on the blocking thread pool (the checkout included),
+    /// never on the caller's async worker.
+    pub async fn read<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> std::result::Result<T, E> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        blocking(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn)
+        })
+        .await
+    }
+
+    /// Runs `f` as one short write transaction: committed if it succeeds, rolled back if not,
+    /// and answered only once committed. Store functions called inside join it.
+    ///
+    /// SQLite: queued for the group-commit thread, which runs it in a savepoint of a
+    /// transaction it shares with the other queued writes (so `f` must not commit on its own);
+    /// no blocking thread waits meanwhile. PostgreSQL: a transaction on a pooled connection of
+    /// its own, on the blocking thread pool.
+    pub async fn write<T, E, F>(&self, f: F) -> std::result::Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> std::result::Result<T, E> + Send + 'static,
+    {
+        if let Some(group) = &self.group {
+            let (answer, answered) = tokio::sync::oneshot::channel();
+            group.submit(f, move |result| {
+                // The caller may have gone (a client disconnected): nobody to answer.
+                let _ = answer.send(result);
+            })?;
+            return answered.await.unwrap_or_else(|_| {
+                Err(StoreError::Internal("a write ended without an answer".to_owned()).into())
+            });
         }
+        let pool = self.pool.clone();
+        blocking(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            write_transaction(&mut conn, |conn| f(conn).map_err(JobError::Job))
+                .map_err(JobError::into_inner)
+        })
+        .await
     }
 
-    /// The database this pool connects to.
-    pub fn url(&self) -> &DatabaseUrl {
-        &self.url
+    /// [`crate::tick`], off the caller's async workers: see [`Db::tick_blocking`].
+    pub async fn tick(
+        &self,
+        batch_size: u32,
+        dry_run: bool,
+        host_now: DateTime<Utc>,
+    ) -> Result<TickOutcome> {
+        let db = self.clone();
+        blocking(move || db.tick_blocking(batch_size, dry_run, host_now)).await
     }
-}
 
-/// SQLite: a thread that copies the WAL into the database file every
-/// [`Checkpointer::EVERY`] with a passive checkpoint, which never blocks readers or the writer.
-///
-/// Left to SQLite, the connection whose commit grows the WAL past 1,000 pages checkpoints it
-/// inside that commit, `fsync`s included, and the writer and every request waiting for it
-/// stand still meanwhile (17% of the api-server's time went to I/O wait under load). Here the
-/// copying and its `fsync`s happen on this thread. Only a writer can start the WAL over from its
-/// beginning, and only when all of it was copied: when this thread finds the WAL past
-/// [`OpenOptions::wal_restart_pages`] frames and copied, it asks for a last checkpoint on the writer
-/// connection ([`Db::finish_checkpoint`]), which has only the frames of the last moments left to
-/// copy; the next write transaction then starts the WAL over. The pool's connections checkpoint
-/// by themselves only past [`backend::SQLITE_AUTOCHECKPOINT_PAGES`], a safety net.
-#[derive(Debug)]
-struct Checkpointer {
-    /// Set by the thread, taken by [`Db::finish_checkpoint`].
-    restart_wanted: Arc<AtomicBool>,
-    /// Dropped with the last `Db`: the thread sees the channel closed and ends.
-    _stop: mpsc::Sender<()>,
-}
-
-impl Checkpointer {
-    const EVERY: Duration = Duration::from_millis(100);
-    /// Frames written during a checkpoint that are few enough for the writer to copy.
-    const SMALL_TAIL: i64 = 64;
-
-    fn start(url: &DatabaseUrl, restart_at: u32) -> Result<Self> {
-        // Well under the pool connections' own checkpoint, the safety net.
-        let restart_at = i64::from(restart_at.clamp(1, backend::SQLITE_AUTOCHECKPOINT_PAGES / 2));
-        let (stop, stopped) = mpsc::channel::<()>();
-        let restart_wanted = Arc::new(AtomicBool::new(false));
-        let (url, wanted) = (url.clone(), Arc::clone(&restart_wanted));
-        std::thread::Builder::new()
-            .name("wal-checkpoint".to_owned())
-            .spawn(move || {
-                let mut conn = None;
-                let mut synced = -1;
-                let mut failing: Option<String> = None;
-                while let Err(mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(Self::EVERY) {
-                    let result = match &mut conn {
-                        Some(c) => Self::pass(c, restart_at),
-                        None => connect(&url, false).map(|c| {
-                            conn = Some(c);
-                            None
-                        }),
-                    };
-                    match result {
-                        Ok(Some(wal)) => {
-                            if wal.copied > 0 && wal.copied != synced {
-                                Self::sync_database_file(&url);
-                                synced = wal.copied;
-                            }
-                            if wal.frames >= restart_at && wal.all_copied() {
-                                wanted.store(true, Ordering::Relaxed);
-                            }
-                        }
-                        Ok(None) => {}
-                        Err(e) => {
-                            // Once per distinct failure, not ten times a second.
-                            let message = e.to_string();
-                            if failing.as_deref() != Some(message.as_str()) {
-                                log::warn!("WAL checkpoint of {url}: {message}; retrying");
-                                failing = Some(message);
-                            }
-                            conn = None;
-                            continue;
-                        }
-                    }
-                    if failing.take().is_some() {
-                        log::info!("WAL checkpoint of {url}: working again");
-                    }
-                }
-            })
-            .map_err(|e| StoreError::Unavailable(format!("cannot start a thread: {e}")))?;
-        Ok(Self {
-            restart_wanted,
-            _stop: stop,
+    /// [`crate::tick`] on the writer connection, batch by batch; on SQLite the WAL may start
+    /// over between batches instead of growing with every batch until a long tick ends.
+    pub fn tick_blocking(
+        &self,
+        batch_size: u32,
+        dry_run: bool,
+        host_now: DateTime<Utc>,
+    ) -> Result<TickOutcome> {
+        let mut conn = self.writer()?;
+        tick_with(&mut conn, batch_size, dry_run, host_now, |conn| {
+            if let Some(checkpointer) = &self.checkpointer {
+                checkpointer.finish(conn);
+            }
         })
     }
-
-    /// One round of checkpoints; what the last one found. Once the WAL is past `restart_at`
-    /// frames, it checkpoints again while the frames written during the last checkpoint (its
-    /// `fsync`s take milliseconds) are many, so that the writer's own checkpoint, which it
-    /// waits for, has little left to copy and sync.
-    fn pass(conn: &mut Conn, restart_at: i64) -> Result<Option<WalState>> {
-        let mut last = backend::checkpoint(conn)?;
-        for _ in 0..4 {
-            match last {
-                Some(wal) if wal.frames >= restart_at && wal.all_copied() => {
-                    let next = backend::checkpoint(conn)?;
-                    let written = next.map_or(0, |n| n.frames - wal.frames);
-                    last = next;
-                    if written < Self::SMALL_TAIL {
-                        break;
-                    }
-                }
-                _ => break,
-            }
-        }
-        Ok(last)
-    }
-
-    /// `fsync`s the database file after a round copied pages into it.
-    ///
-    /// SQLite's own checkpoint syncs the database file only when it copied the whole WAL,
-    /// which a checkpoint beside a busy writer never does. The copied pages then stay dirty in
-    /// the kernel's cache (it writes them back after 30 s by default) until the writer's last
-    /// checkpoint before the WAL starts over, whose `fsync` then waited for all of them: 15 ms
-    /// after a few seconds of writes, 50–90 ms after twenty, while every request waited. Synced
-    /// here, off the writer's path, the writer's `fsync` finds little left to write. A failure
-    /// only costs that: SQLite still syncs before the WAL starts over.
-    fn sync_database_file(url: &DatabaseUrl) {
-        let DatabaseUrl::Sqlite(path) = url else {
-            return;
-        };
-        let result = sync_handle(Path::new(path)).and_then(|file| file.sync_data());
-        if let Err(e) = result {
-            log::debug!("syncing {path} after a checkpoint: {e}");
-        }
-    }
 }
 
-/// The database file at `path`, opened once per process and never closed, for
-/// [`Checkpointer::sync_database_file`].
-///
-/// Never closed because closing any descriptor of a file releases every POSIX lock the process
-/// holds on it, SQLite's own included; SQLite's unix VFS never closes one of its descriptors
-/// while the process holds a lock on the file, and this one it does not know about. One
-/// descriptor per database file for the life of the process.
-fn sync_handle(path: &Path) -> std::io::Result<&'static std::fs::File> {
-    use std::collections::HashMap;
-    use std::path::PathBuf;
-    use std::sync::{Mutex, OnceLock};
-    static FILES: OnceLock<Mutex<HashMap<PathBuf, &'static std::fs::File>>> = OnceLock::new();
-    let path = std::fs::canonicalize(path)?;
-    let mut files = FILES
-        .get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(file) = files.get(&path) {
-        return Ok(file);
-    }
-    // `fsync` needs write access on Windows, not on Unix.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(cfg!(windows))
-        .open(&path)?;
-    let file: &'static std::fs::File = Box::leak(Box::new(file));
-    files.insert(path, file);
-    Ok(file)
-}
-
-fn migrations(conn: &Conn) -> EmbeddedMigrations {
-    match conn {
-        Conn::Pg(_) => POSTGRES_MIGRATIONS,
-        Conn::Sqlite(_) => SQLITE_MIGRATIONS,
-    }
-}
-
-fn migration_error(e: impl fmt::Display) -> StoreError {
-    StoreError::Migration(e.to_string())
-}
-
-/// Applies the pending embedded migrations of the connection's backend, holding the backend's
-/// migration lock so that processes starting at once do not collide. Returns the versions
-/// applied.
-pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>> {
-    let set = migrations(conn);
-    backend::with_migration_lock(conn, |conn| {
-        let applied: Vec<String> = conn
-            .run_pending_migrations(set)
-            .map_err(migration_error)?
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        if !applied.is_empty() {
-            log::info!("applied migrations: {}", applied.join(", "));
-        }
-        Ok(applied)
+/// Runs `f` on the blocking thread pool of the Tokio runtime it is called from.
+async fn blocking<T, E>(
+    f: impl FnOnce() -> std::result::Result<T, E> + Send + 'static,
+) -> std::result::Result<T, E>
+where
+    T: Send + 'static,
+    E: From<StoreError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(StoreError::Internal(format!("a database task failed: {e}")).into())
     })
-}
-
-/// The names of the embedded migrations not yet applied. Reads only: it works on a database
-/// that may not be written, and leaves an empty one empty (diesel's own harness would create
-/// its table of applied migrations first).
-pub fn pending_migrations(conn: &mut Conn) -> Result<Vec<String>> {
-    #[derive(diesel::QueryableByName)]
-    struct Applied {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        version: String,
-    }
-    let applied: Vec<String> = if backend::migrations_table_exists(conn)? {
-        diesel::RunQueryDsl::load::<Applied>(
-            diesel::sql_query("SELECT version FROM __diesel_schema_migrations"),
-            conn,
-        )?
-        .into_iter()
-        .map(|a| a.version)
-        .collect()
-    } else {
-        Vec::new()
-    };
-    let embedded = MigrationSource::<diesel::pg::Pg>::migrations(&migrations(conn))
-        .map_err(migration_error)?;
-    Ok(embedded
-        .iter()
-        .filter(|m| !applied.contains(&m.name().version().to_string()))
-        .map(|m| m.name().to_string())
-        .collect())
-}
-
-/// An error unless every embedded migration is applied (for programs that must not migrate).
-pub fn require_migrated(conn: &mut Conn) -> Result<()> {
-    let pending = pending_migrations(conn)?;
-    if pending.is_empty() {
-        Ok(())
-    } else {
-        Err(StoreError::Migration(format!(
-            "the database schema is missing or out of date ({} pending: {}); start api-server once to create it",
-            pending.len(),
-            pending.join(", ")
-        )))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::sync_handle;
-
-    #[test]
-    fn a_database_file_gets_one_sync_handle_whatever_the_path_spelling() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("a.db");
-        std::fs::write(&path, b"").unwrap();
-        let first = sync_handle(&path).unwrap();
-        let again = sync_handle(&dir.path().join(".").join("a.db")).unwrap();
-        assert!(std::ptr::eq(first, again), "a second descriptor was opened");
-        first.sync_data().unwrap();
-        assert!(sync_handle(&dir.path().join("missing.db")).is_err());
-    }
 }

@@ -18,6 +18,9 @@ pub enum StoreError {
     /// longer `scheduled`, an idempotency key stored by a concurrent request.
     #[error("{0}")]
     Conflict(String),
+    /// An idempotency key already used with another request body.
+    #[error("Idempotency-Key {0} was already used with a different request body")]
+    KeyReused(String),
     /// A business rejection, with the contract's reason text (`Clip not found: <id>`,
     /// `Platform mismatch: …`, the planner's rejections, an invalid platform or time zone).
     #[error("{0}")]
@@ -54,9 +57,37 @@ pub enum StoreError {
     /// broke an invariant the store relies on.
     #[error("corrupt data: {0}")]
     Corrupt(String),
+    /// A bug: a database task panicked or ended without an answer.
+    #[error("internal error: {0}")]
+    Internal(String),
+    /// The connection to the database broke during the operation (the server closed it, the
+    /// network dropped it): nothing of the operation was committed, and a retry may succeed.
+    #[error("the database connection was lost: {0}")]
+    ConnectionLost(String),
     /// Any other database error.
     #[error("database error: {0}")]
-    Database(#[from] diesel::result::Error),
+    Database(diesel::result::Error),
+}
+
+impl From<scheduler_core::Rejection> for StoreError {
+    fn from(rejection: scheduler_core::Rejection) -> Self {
+        Self::Rejected(rejection.to_string())
+    }
+}
+
+impl From<DieselError> for StoreError {
+    fn from(e: DieselError) -> Self {
+        match e {
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                info,
+            ) => Self::ConnectionLost(info.message().to_owned()),
+            DieselError::BrokenTransactionManager => {
+                Self::ConnectionLost("the transaction state was lost".to_owned())
+            }
+            other => Self::Database(other),
+        }
+    }
 }
 
 impl StoreError {
@@ -77,6 +108,7 @@ impl StoreError {
             },
             Self::Conflict(m) => Self::Conflict(m.clone()),
             Self::Rejected(m) => Self::Rejected(m.clone()),
+            Self::KeyReused(m) => Self::KeyReused(m.clone()),
             Self::InvalidUrl(m) => Self::InvalidUrl(m.clone()),
             Self::DatabaseFileNotFound(m) => Self::DatabaseFileNotFound(m.clone()),
             Self::Connect { target, cause } => Self::Connect {
@@ -87,6 +119,8 @@ impl StoreError {
             Self::Unavailable(m) => Self::Unavailable(m.clone()),
             Self::ReadOnly(m) => Self::ReadOnly(m.clone()),
             Self::Migration(m) => Self::Migration(m.clone()),
+            Self::ConnectionLost(m) => Self::ConnectionLost(m.clone()),
+            Self::Internal(m) => Self::Internal(m.clone()),
             Self::Corrupt(m) => Self::Corrupt(m.clone()),
             Self::Database(DieselError::DatabaseError(kind, info)) => Self::Database(
                 DieselError::DatabaseError(*kind, Box::new(info.message().to_owned())),

@@ -9,18 +9,18 @@
 //! the others go on; a group whose commit fails fails every job of it, and nothing of it is
 //! written.
 //!
-//! Jobs must be short transactions that end with the group: a job that commits batch by batch
-//! (the tick) takes [`Db::writer`] itself, and the group thread waits for it.
+//! Jobs must be short transactions that end with the group: work that commits batch by batch
+//! (the tick) takes the writer connection itself, and the group thread waits for it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread;
 
-use diesel::connection::{Connection, TransactionManager};
-use diesel::result::Error as DieselError;
+use diesel::connection::Connection;
 
-use crate::backend::write_transaction;
-use crate::db::{Conn, Db};
+use std::ops::DerefMut;
+
+use crate::conn::{transaction_depth, write_transaction, Conn, JobError};
 use crate::error::StoreError;
 
 /// The most jobs committed together.
@@ -58,18 +58,6 @@ struct Outcome<T, E, D> {
     done: D,
 }
 
-/// Keeps a job's own error apart from the savepoint's database errors.
-enum SavepointError<E> {
-    Job(E),
-    Database(DieselError),
-}
-
-impl<E> From<DieselError> for SavepointError<E> {
-    fn from(e: DieselError) -> Self {
-        Self::Database(e)
-    }
-}
-
 impl<T, E, W, D> Job for Task<W, D>
 where
     T: Send + 'static,
@@ -81,11 +69,10 @@ where
         let Task { work, done } = *self;
         let mut broken = None;
         let result = conn
-            .transaction(|conn| work(conn).map_err(SavepointError::Job))
+            .transaction(|conn| work(conn).map_err(JobError::Job))
             .map_err(|e| match e {
-                SavepointError::Job(e) => e,
-                SavepointError::Database(e) => {
-                    let error = StoreError::from(e);
+                JobError::Job(e) => e,
+                JobError::Store(error) => {
                     broken = Some(error.replicate());
                     E::from(error)
                 }
@@ -116,7 +103,7 @@ where
 /// The submitting side of a group-commit thread; clones share the thread, which ends when the
 /// last clone is dropped (after running what is queued).
 #[derive(Clone)]
-pub struct GroupWriter {
+pub(crate) struct GroupWriter {
     queue: SyncSender<Box<dyn Job>>,
 }
 
@@ -127,12 +114,20 @@ impl std::fmt::Debug for GroupWriter {
 }
 
 impl GroupWriter {
-    /// Starts the thread; it writes through [`Db::writer`].
-    pub fn start(db: Db) -> std::io::Result<Self> {
+    /// Starts the thread. It writes on the connection `writer` gives (waiting for it in turn
+    /// with anyone else who writes), and calls `between_groups` on it after each group, once
+    /// the answers are out.
+    pub(crate) fn start<C>(
+        writer: impl Fn() -> Result<C, StoreError> + Send + 'static,
+        between_groups: impl Fn(&mut Conn) + Send + 'static,
+    ) -> std::io::Result<Self>
+    where
+        C: DerefMut<Target = Conn>,
+    {
         let (queue, jobs) = mpsc::sync_channel(QUEUE_CAPACITY);
         thread::Builder::new()
             .name("group-commit".to_owned())
-            .spawn(move || run(&db, &jobs))?;
+            .spawn(move || run(&writer, &between_groups, &jobs))?;
         Ok(Self { queue })
     }
 
@@ -142,7 +137,7 @@ impl GroupWriter {
     ///
     /// Never blocks. If the queue is full or the thread is gone, `done` is not called and the
     /// error says so ([`StoreError::Unavailable`]).
-    pub fn submit<T, E, W, D>(&self, work: W, done: D) -> Result<(), StoreError>
+    pub(crate) fn submit<T, E, W, D>(&self, work: W, done: D) -> Result<(), StoreError>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
@@ -163,7 +158,11 @@ impl GroupWriter {
 
 /// The thread: waits for a job, takes what else is queued (up to [`MAX_GROUP`]), runs them as
 /// one group; until every [`GroupWriter`] is dropped.
-fn run(db: &Db, jobs: &Receiver<Box<dyn Job>>) {
+fn run<C: DerefMut<Target = Conn>>(
+    writer: &impl Fn() -> Result<C, StoreError>,
+    between_groups: &impl Fn(&mut Conn),
+    jobs: &Receiver<Box<dyn Job>>,
+) {
     while let Ok(first) = jobs.recv() {
         let mut group = Vec::with_capacity(MAX_GROUP);
         group.push(first);
@@ -176,19 +175,10 @@ fn run(db: &Db, jobs: &Receiver<Box<dyn Job>>) {
         // A panicking job drops the others' answer channels (their callers see the channel
         // closed) and, since the connection is dropped while unwinding, the pool discards it;
         // the thread goes on with the next group.
-        if catch_unwind(AssertUnwindSafe(|| commit_group(db, group))).is_err() {
+        let commit = || commit_group(writer, between_groups, group);
+        if catch_unwind(AssertUnwindSafe(commit)).is_err() {
             log::error!("a write job panicked; its group was rolled back");
         }
-    }
-}
-
-/// How many transactions and savepoints diesel has open on `conn` (`None` outside any, or when
-/// it lost track).
-fn transaction_depth(conn: &mut Conn) -> Option<u32> {
-    type Manager = <Conn as Connection>::TransactionManager;
-    match Manager::transaction_manager_status_mut(conn).transaction_depth() {
-        Ok(depth) => depth.map(u32::from),
-        Err(_) => None,
     }
 }
 
@@ -200,8 +190,12 @@ fn transaction_depth(conn: &mut Conn) -> Option<u32> {
 /// the jobs after it would run, and commit, outside any transaction while the ones before were
 /// undone. So the group stops there: the rest is not run, the transaction is rolled back, and
 /// every job of the group fails.
-fn commit_group(db: &Db, group: Vec<Box<dyn Job>>) {
-    let mut conn = match db.writer() {
+fn commit_group<C: DerefMut<Target = Conn>>(
+    writer: &impl Fn() -> Result<C, StoreError>,
+    between_groups: &impl Fn(&mut Conn),
+    group: Vec<Box<dyn Job>>,
+) {
+    let mut conn = match writer() {
         Ok(conn) => conn,
         Err(error) => return group.into_iter().for_each(|job| job.fail(&error)),
     };
@@ -241,6 +235,5 @@ fn commit_group(db: &Db, group: Vec<Box<dyn Job>>) {
     for answer in answers {
         answer.deliver(error.as_ref());
     }
-    // Between groups, once the answers are out: the WAL's restart (see `Db::finish_checkpoint`).
-    db.finish_checkpoint(&mut conn);
+    between_groups(&mut conn);
 }

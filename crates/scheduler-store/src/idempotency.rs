@@ -1,30 +1,87 @@
-//! Stored answers for the API's `Idempotency-Key`: a retry with the same key and endpoint gets
-//! the first answer. Save the answer in the same write transaction as the write it protects
-//! (see [`crate::write_transaction`]), so that both or neither are stored.
+//! Idempotency keys: a retry with the same key, endpoint and body gets the first answer without
+//! writing again; the same key with another body is refused. The answer is stored in the same
+//! transaction as the write it protects, so both or neither are stored.
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 
-use crate::backend::write_transaction;
-use crate::db::Conn;
+use crate::conn::{savepoint, Conn, JobError};
 use crate::error::{Result, StoreError};
 use crate::schema::idempotency_keys;
 
-/// The first answer given for a key.
+/// A request's key: the client's key, the endpoint it was sent to (`POST /clips`), and a hash of
+/// its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// The client's key.
+    pub key: String,
+    /// The endpoint; a key is scoped to it.
+    pub endpoint: String,
+    /// A hash of the request body.
+    pub request_hash: String,
+}
+
+/// An answer, as a key stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {
-    /// A hash of the request body: the same key with another body is refused.
-    pub request_hash: String,
     /// The HTTP status.
     pub status: u16,
     /// The response body.
     pub body: String,
 }
 
-/// The answer stored for `key` on `endpoint`, if any.
-pub fn find_response(conn: &mut Conn, key: &str, endpoint: &str) -> Result<Option<StoredResponse>> {
+/// What [`run`]'s write answered, and whether to store it: an answer that wrote nothing (a
+/// batch whose every item was rejected) is not stored, like any rejection, so that a retry
+/// after fixing the cause is planned anew.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The answer.
+    pub response: StoredResponse,
+    /// Whether the write wrote anything.
+    pub wrote: bool,
+}
+
+/// Runs `write`, storing its answer under `key` in the same transaction. With an answer already
+/// stored under `key`, returns that one and writes nothing; with the same key but another body,
+/// [`StoreError::KeyReused`]. Without a key, just runs `write`. An error, or an answer that
+/// wrote nothing, is not stored. A concurrent request with the same key that stores its answer
+/// first wins: this one's writes are rolled back and its answer is the stored one.
+pub fn run<E>(
+    conn: &mut Conn,
+    key: Option<&IdempotencyKey>,
+    now: DateTime<Utc>,
+    write: impl FnOnce(&mut Conn) -> std::result::Result<Answer, E>,
+) -> std::result::Result<StoredResponse, E>
+where
+    E: From<StoreError>,
+{
+    let Some(key) = key else {
+        return write(conn).map(|answer| answer.response);
+    };
+    if let Some(stored) = find_response(conn, key)? {
+        return Ok(stored);
+    }
+    let attempt = savepoint(conn, |conn| {
+        let answer = write(conn).map_err(JobError::Job)?;
+        if answer.wrote {
+            save_response(conn, key, &answer.response, now).map_err(JobError::Store)?;
+        }
+        Ok(answer.response)
+    });
+    match attempt {
+        Ok(response) => Ok(response),
+        Err(JobError::Store(StoreError::Conflict(message))) => {
+            find_response(conn, key)?.ok_or_else(|| StoreError::Conflict(message).into())
+        }
+        Err(other) => Err(other.into_inner()),
+    }
+}
+
+/// The answer stored for `key` (its key and endpoint), if any; [`StoreError::KeyReused`] when
+/// it was stored for another body.
+pub fn find_response(conn: &mut Conn, key: &IdempotencyKey) -> Result<Option<StoredResponse>> {
     let row: Option<(String, i32, String)> = idempotency_keys::table
-        .find((key, endpoint))
+        .find((&key.key, &key.endpoint))
         .select((
             idempotency_keys::request_hash,
             idempotency_keys::response_status,
@@ -32,42 +89,41 @@ pub fn find_response(conn: &mut Conn, key: &str, endpoint: &str) -> Result<Optio
         ))
         .get_result(conn)
         .optional()?;
-    row.map(|(request_hash, status, body)| {
-        let status = u16::try_from(status)
-            .map_err(|_| StoreError::Corrupt(format!("idempotency key {key}: status {status}")))?;
-        Ok(StoredResponse {
-            request_hash,
-            status,
-            body,
-        })
-    })
-    .transpose()
+    let Some((request_hash, status, body)) = row else {
+        return Ok(None);
+    };
+    if request_hash != key.request_hash {
+        return Err(StoreError::KeyReused(key.key.clone()));
+    }
+    let status = u16::try_from(status).map_err(|_| {
+        StoreError::Corrupt(format!("idempotency key {}: status {status}", key.key))
+    })?;
+    Ok(Some(StoredResponse { status, body }))
 }
 
-/// Stores the answer for `key` on `endpoint`. [`StoreError::Conflict`] when a concurrent
-/// request stored one first (its transaction should then be rolled back and the stored answer
-/// read).
-pub fn save_response(
+/// Stores the answer for `key`. [`StoreError::Conflict`] when a concurrent request stored one
+/// first.
+fn save_response(
     conn: &mut Conn,
-    key: &str,
-    endpoint: &str,
+    key: &IdempotencyKey,
     response: &StoredResponse,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    write_transaction(conn, |conn| {
-        diesel::insert_into(idempotency_keys::table)
-            .values((
-                idempotency_keys::key.eq(key),
-                idempotency_keys::endpoint.eq(endpoint),
-                idempotency_keys::request_hash.eq(&response.request_hash),
-                idempotency_keys::response_status.eq(i32::from(response.status)),
-                idempotency_keys::response_body.eq(&response.body),
-                idempotency_keys::created_at.eq(now.trunc_subsecs(0).naive_utc()),
-            ))
-            .execute(conn)
-            .map_err(StoreError::on_duplicate(|| {
-                format!("idempotency key {key} on {endpoint} is already stored")
-            }))?;
-        Ok(())
-    })
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::key.eq(&key.key),
+            idempotency_keys::endpoint.eq(&key.endpoint),
+            idempotency_keys::request_hash.eq(&key.request_hash),
+            idempotency_keys::response_status.eq(i32::from(response.status)),
+            idempotency_keys::response_body.eq(&response.body),
+            idempotency_keys::created_at.eq(now.trunc_subsecs(0).naive_utc()),
+        ))
+        .execute(conn)
+        .map_err(StoreError::on_duplicate(|| {
+            format!(
+                "idempotency key {} on {} is already stored",
+                key.key, key.endpoint
+            )
+        }))?;
+    Ok(())
 }

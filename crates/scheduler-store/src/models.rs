@@ -1,37 +1,95 @@
-//! The rows the store returns, with UTC instants and parsed platform and zone, and the values
-//! written in the text columns. Each row type reads from either backend's own connection and
-//! from [`crate::Conn`].
+//! The rows the store returns, typed: UTC instants, parsed platform, zone, status and author.
+//! Each derives its reading from the table's columns; a stored value that does not parse (a
+//! hand-edited row) is an error, never a wrong value.
 
 use std::fmt;
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::backend::Backend;
-use diesel::deserialize::{self, FromStaticSqlRow, Queryable};
+use diesel::deserialize::{self, FromSql, FromSqlRow};
+use diesel::sql_types::{Nullable, Text, Timestamp};
+use diesel::{Queryable, Selectable};
 use scheduler_core::{Platform, Zone};
 
 use crate::schema::{clips, ledger_events, publish_logs, social_accounts};
 
-/// The `status` values of a publish log.
-pub mod status {
+/// The `status` of a publish log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
     /// Waiting for its time.
-    pub const SCHEDULED: &str = "scheduled";
-    /// Due and handed to the publishing worker by the tick.
-    pub const PENDING: &str = "pending";
-    /// The worker is publishing it.
-    pub const PROCESSING: &str = "processing";
+    Scheduled,
+    /// Due, and handed to the publishing worker by the tick.
+    Pending,
+    /// A worker is publishing it.
+    Processing,
     /// Published.
-    pub const PUBLISHED: &str = "published";
-    /// Publishing failed.
-    pub const FAILED: &str = "failed";
+    Published,
+    /// Publishing failed for good.
+    Failed,
     /// Cancelled before it was due.
-    pub const CANCELLED: &str = "cancelled";
-    /// The statuses whose posts count for the gap and the daily cap.
-    pub const ACTIVE: [&str; 4] = [SCHEDULED, PENDING, PROCESSING, PUBLISHED];
+    Cancelled,
+    /// It may or may not have reached the platform: a person must say.
+    Unconfirmed,
 }
 
-/// The `schedule_type` of logs this scheduler writes.
-pub const SCHEDULE_TYPE_SCHEDULED: &str = "scheduled";
+impl Status {
+    /// Every status.
+    pub const ALL: [Status; 7] = [
+        Self::Scheduled,
+        Self::Pending,
+        Self::Processing,
+        Self::Published,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Unconfirmed,
+    ];
+
+    /// The statuses whose posts count for the gap and the daily cap.
+    pub const ACTIVE: [Status; 5] = [
+        Self::Scheduled,
+        Self::Pending,
+        Self::Processing,
+        Self::Published,
+        Self::Unconfirmed,
+    ];
+
+    /// The stored name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Pending => "pending",
+            Self::Processing => "processing",
+            Self::Published => "published",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Unconfirmed => "unconfirmed",
+        }
+    }
+}
+
+impl FromStr for Status {
+    type Err = UnknownValue;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| UnknownValue::new("status", s))
+    }
+}
+
+impl TryFrom<String> for Status {
+    type Error = UnknownValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Who asked for a post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -46,6 +104,9 @@ pub enum ScheduledBy {
 }
 
 impl ScheduledBy {
+    /// Every author.
+    pub const ALL: [ScheduledBy; 3] = [Self::Manual, Self::RuleEngine, Self::CampaignOrchestrator];
+
     /// The stored name: `manual`, `rule_engine` or `campaign_orchestrator`.
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -57,19 +118,19 @@ impl ScheduledBy {
 }
 
 impl FromStr for ScheduledBy {
-    type Err = String;
-
-    /// Parses a stored name; the error is a rejection reason.
+    type Err = UnknownValue;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "manual" => Ok(Self::Manual),
-            "rule_engine" => Ok(Self::RuleEngine),
-            "campaign_orchestrator" => Ok(Self::CampaignOrchestrator),
-            other => Err(format!(
-                "Invalid scheduled_by: {}; use manual, rule_engine or campaign_orchestrator",
-                other.chars().take(64).collect::<String>()
-            )),
-        }
+        Self::ALL
+            .into_iter()
+            .find(|by| by.as_str() == s)
+            .ok_or_else(|| UnknownValue::new("scheduled_by", s))
+    }
+}
+
+impl TryFrom<String> for ScheduledBy {
+    type Error = UnknownValue;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
     }
 }
 
@@ -79,23 +140,60 @@ impl fmt::Display for ScheduledBy {
     }
 }
 
+/// A name that is none of a field's values; its message is a rejection reason
+/// (`Invalid scheduled_by: robot; use manual, rule_engine or campaign_orchestrator`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Invalid {field}: {value}; use {expected}")]
+pub struct UnknownValue {
+    /// The field.
+    pub field: &'static str,
+    /// What was given (cut to a readable length).
+    pub value: String,
+    /// The values it may take.
+    pub expected: &'static str,
+}
+
+impl UnknownValue {
+    fn new(field: &'static str, value: &str) -> Self {
+        let expected = match field {
+            "status" => {
+                "scheduled, pending, processing, published, failed, cancelled or unconfirmed"
+            }
+            _ => "manual, rule_engine or campaign_orchestrator",
+        };
+        Self {
+            field,
+            value: scheduler_core::shown(value),
+            expected,
+        }
+    }
+}
+
+/// The `schedule_type` of the logs this scheduler writes.
+pub const SCHEDULE_TYPE_SCHEDULED: &str = "scheduled";
+
 /// A social account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = social_accounts, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct Account {
     /// `acc_…` or the client's id.
     pub id: String,
     /// The platform it posts to.
+    #[diesel(deserialize_as = String)]
     pub platform: Platform,
     /// The account's handle, if given.
     pub handle: Option<String>,
     /// The zone its posting windows are in.
+    #[diesel(deserialize_as = String)]
     pub timezone: Zone,
     /// When it was created.
+    #[diesel(deserialize_as = UtcTime)]
     pub created_at: DateTime<Utc>,
 }
 
 /// A clip to publish.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = clips, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct Clip {
     /// `clip_…` or the client's id.
     pub id: String,
@@ -104,42 +202,53 @@ pub struct Clip {
     /// Where the media is, if given.
     pub media_url: Option<String>,
     /// When it was created.
+    #[diesel(deserialize_as = UtcTime)]
     pub created_at: DateTime<Utc>,
 }
 
 /// A publish log: one post of a clip on an account.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = publish_logs, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct PublishLog {
     /// `log_…`.
     pub id: String,
     /// The clip.
     pub clip_id: String,
     /// The platform.
-    pub platform: String,
+    #[diesel(deserialize_as = String)]
+    pub platform: Platform,
     /// The account.
     pub social_account_id: String,
-    /// One of [`status`].
-    pub status: String,
+    /// Where it is in its life.
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
     /// `scheduled` for the logs this scheduler writes.
     pub schedule_type: String,
     /// When to publish.
+    #[diesel(deserialize_as = MaybeUtcTime)]
     pub scheduled_for: Option<DateTime<Utc>>,
     /// The latest acceptable time: the client's, or the end of the window holding the slot.
+    #[diesel(deserialize_as = MaybeUtcTime)]
     pub scheduled_window_end: Option<DateTime<Utc>>,
-    /// Who asked (`manual`, `rule_engine`, `campaign_orchestrator`).
-    pub scheduled_by: String,
+    /// Who asked.
+    #[diesel(deserialize_as = String)]
+    pub scheduled_by: ScheduledBy,
     /// The time asked for (or the time of the request when none was given).
+    #[diesel(deserialize_as = MaybeUtcTime)]
     pub requested_for: Option<DateTime<Utc>>,
     /// Why the slot differs from the request, or `Scheduled as requested`.
     pub reason: Option<String>,
     /// When it was created.
+    #[diesel(deserialize_as = UtcTime)]
     pub created_at: DateTime<Utc>,
     /// When it last changed.
+    #[diesel(deserialize_as = UtcTime)]
     pub updated_at: DateTime<Utc>,
 }
 
 /// An audit event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = ledger_events, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct LedgerEvent {
     /// The write order: newest first is `seq` descending.
     pub seq: i64,
@@ -152,110 +261,77 @@ pub struct LedgerEvent {
     /// The log's id.
     pub entity_id: String,
     /// The event's details.
+    #[diesel(deserialize_as = JsonText)]
     pub metadata: serde_json::Value,
     /// When it was written.
+    #[diesel(deserialize_as = UtcTime)]
     pub created_at: DateTime<Utc>,
 }
 
-fn utc(t: NaiveDateTime) -> DateTime<Utc> {
-    t.and_utc()
-}
+/// A stored `TIMESTAMP`, read as the UTC instant it holds (PostgreSQL's `timestamptz` columns
+/// included: every session's time zone is UTC).
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct UtcTime(DateTime<Utc>);
 
-impl<DB: Backend> Queryable<social_accounts::SqlType, DB> for Account
+impl<DB> FromSql<Timestamp, DB> for UtcTime
 where
-    (String, String, Option<String>, String, NaiveDateTime):
-        FromStaticSqlRow<social_accounts::SqlType, DB>,
+    DB: Backend,
+    NaiveDateTime: FromSql<Timestamp, DB>,
 {
-    type Row = (String, String, Option<String>, String, NaiveDateTime);
-
-    fn build((id, platform, handle, timezone, created_at): Self::Row) -> deserialize::Result<Self> {
-        Ok(Self {
-            platform: Platform::parse(&platform)?,
-            timezone: Zone::parse(&timezone)?,
-            id,
-            handle,
-            created_at: utc(created_at),
-        })
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        NaiveDateTime::from_sql(bytes).map(|t| Self(t.and_utc()))
     }
 }
 
-impl<DB: Backend> Queryable<clips::SqlType, DB> for Clip
-where
-    (String, Option<String>, Option<String>, NaiveDateTime): FromStaticSqlRow<clips::SqlType, DB>,
-{
-    type Row = (String, Option<String>, Option<String>, NaiveDateTime);
-
-    fn build((id, title, media_url, created_at): Self::Row) -> deserialize::Result<Self> {
-        Ok(Self {
-            id,
-            title,
-            media_url,
-            created_at: utc(created_at),
-        })
+impl From<UtcTime> for DateTime<Utc> {
+    fn from(t: UtcTime) -> Self {
+        t.0
     }
 }
 
-type LogRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<NaiveDateTime>,
-    Option<NaiveDateTime>,
-    String,
-    Option<NaiveDateTime>,
-    Option<String>,
-    NaiveDateTime,
-    NaiveDateTime,
-);
+/// A stored nullable `TIMESTAMP`, read as [`UtcTime`] or `None`.
+#[derive(Debug, Clone, Copy, FromSqlRow)]
+pub struct MaybeUtcTime(Option<DateTime<Utc>>);
 
-impl<DB: Backend> Queryable<publish_logs::SqlType, DB> for PublishLog
+impl<DB> FromSql<Nullable<Timestamp>, DB> for MaybeUtcTime
 where
-    LogRow: FromStaticSqlRow<publish_logs::SqlType, DB>,
+    DB: Backend,
+    NaiveDateTime: FromSql<Timestamp, DB>,
 {
-    type Row = LogRow;
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        NaiveDateTime::from_sql(bytes).map(|t| Self(Some(t.and_utc())))
+    }
 
-    fn build(row: LogRow) -> deserialize::Result<Self> {
-        let (id, clip_id, platform, social_account_id, status, schedule_type) =
-            (row.0, row.1, row.2, row.3, row.4, row.5);
-        Ok(Self {
-            id,
-            clip_id,
-            platform,
-            social_account_id,
-            status,
-            schedule_type,
-            scheduled_for: row.6.map(utc),
-            scheduled_window_end: row.7.map(utc),
-            scheduled_by: row.8,
-            requested_for: row.9.map(utc),
-            reason: row.10,
-            created_at: utc(row.11),
-            updated_at: utc(row.12),
-        })
+    fn from_nullable_sql(bytes: Option<DB::RawValue<'_>>) -> deserialize::Result<Self> {
+        match bytes {
+            Some(bytes) => Self::from_sql(bytes),
+            None => Ok(Self(None)),
+        }
     }
 }
 
-impl<DB: Backend> Queryable<ledger_events::SqlType, DB> for LedgerEvent
-where
-    (i64, String, String, String, String, String, NaiveDateTime):
-        FromStaticSqlRow<ledger_events::SqlType, DB>,
-{
-    type Row = (i64, String, String, String, String, String, NaiveDateTime);
+impl From<MaybeUtcTime> for Option<DateTime<Utc>> {
+    fn from(t: MaybeUtcTime) -> Self {
+        t.0
+    }
+}
 
-    fn build(
-        (seq, id, event_type, entity_type, entity_id, metadata, created_at): Self::Row,
-    ) -> deserialize::Result<Self> {
-        Ok(Self {
-            seq,
-            id,
-            event_type,
-            entity_type,
-            entity_id,
-            metadata: serde_json::from_str(&metadata)?,
-            created_at: utc(created_at),
-        })
+/// A `TEXT` column holding JSON.
+#[derive(Debug, Clone, FromSqlRow)]
+pub struct JsonText(serde_json::Value);
+
+impl<DB> FromSql<Text, DB> for JsonText
+where
+    DB: Backend,
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(bytes: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        Ok(Self(serde_json::from_str(&String::from_sql(bytes)?)?))
+    }
+}
+
+impl From<JsonText> for serde_json::Value {
+    fn from(j: JsonText) -> Self {
+        j.0
     }
 }

@@ -1,10 +1,11 @@
 //! A fresh database per test.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use diesel::prelude::*;
 use diesel::PgConnection;
-use scheduler_store::{connect, run_migrations, Conn, DatabaseUrl};
+use scheduler_store::{DatabaseUrl, Db, Mode, OpenOptions, PooledConn};
 
 /// A database backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,16 +39,20 @@ pub fn backends() -> Vec<Backend> {
     all
 }
 
-/// A fresh, empty database (not migrated; the api-server migrates at start, or call
-/// [`TestDb::migrate`]). Dropping it removes the SQLite file's directory or drops the
-/// PostgreSQL database `WITH (FORCE)`.
+/// A fresh database per test: a temporary SQLite file (not yet created), or a new PostgreSQL
+/// database `<prefix>_<uuid>` on the server of `TEST_DATABASE_URL`. Dropping it removes the
+/// file's directory or drops the database `WITH (FORCE)`.
+///
+/// Empty until something opens it: [`TestDb::db`] opens (and migrates) it on first use, as a
+/// server would; a binary given [`TestDb::url`] may open it itself.
 pub struct TestDb {
     /// Which backend.
     pub backend: Backend,
     /// The URL to give the binaries (`--database-url`).
     pub url: String,
-    dir: Option<tempfile::TempDir>,
-    pg: Option<PgDatabase>,
+    db: OnceLock<Db>,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<PgDatabase>,
 }
 
 impl fmt::Debug for TestDb {
@@ -57,6 +62,21 @@ impl fmt::Debug for TestDb {
             .field("url", &self.url)
             .finish_non_exhaustive()
     }
+}
+
+/// Row counts of every table the API writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// `social_accounts`.
+    pub accounts: i64,
+    /// `clips`.
+    pub clips: i64,
+    /// `publish_logs`.
+    pub logs: i64,
+    /// `ledger_events`.
+    pub events: i64,
+    /// `idempotency_keys`.
+    pub keys: i64,
 }
 
 impl TestDb {
@@ -80,20 +100,27 @@ impl TestDb {
         Self {
             backend: Backend::Sqlite,
             url,
-            dir: Some(dir),
-            pg: None,
+            db: OnceLock::new(),
+            _dir: Some(dir),
+            _pg: None,
         }
     }
 
-    /// A new PostgreSQL database, or `None` without `TEST_DATABASE_URL`.
+    /// A new PostgreSQL database `test_<uuid>`, or `None` without `TEST_DATABASE_URL`.
     pub fn postgres() -> Option<Self> {
-        let pg = PgDatabase::create("e2e_test")?;
+        let pg = PgDatabase::create("test")?;
         Some(Self {
             backend: Backend::Postgres,
             url: pg.url().to_owned(),
-            dir: None,
-            pg: Some(pg),
+            db: OnceLock::new(),
+            _dir: None,
+            _pg: Some(pg),
         })
+    }
+
+    /// Whether this is the PostgreSQL run.
+    pub fn is_postgres(&self) -> bool {
+        self.backend == Backend::Postgres
     }
 
     /// The parsed URL.
@@ -101,31 +128,63 @@ impl TestDb {
         DatabaseUrl::parse(&self.url).expect("a valid test database URL")
     }
 
-    /// A new connection (creating the SQLite file if needed), with the store's session
-    /// settings.
-    pub fn conn(&self) -> Conn {
-        connect(&self.database_url(), true).expect("a connection to the test database")
+    /// The database, opened with [`Mode::Migrate`] on first use (creating and migrating it),
+    /// with room for the concurrency tests' threads.
+    pub fn db(&self) -> &Db {
+        self.db.get_or_init(|| {
+            self.open(&OpenOptions {
+                mode: Mode::Migrate,
+                max_connections: 10,
+                ..OpenOptions::default()
+            })
+        })
     }
 
-    /// Applies the embedded migrations.
-    pub fn migrate(&self) {
-        run_migrations(&mut self.conn()).expect("the migrations apply");
+    /// Another pool on the database, opened with `options`.
+    pub fn open(&self, options: &OpenOptions) -> Db {
+        Db::open(&self.database_url(), options).expect("the test database opens")
     }
 
-    /// The PostgreSQL database's name (`None` on SQLite).
-    pub fn pg_name(&self) -> Option<&str> {
-        self.pg.as_ref().map(PgDatabase::name)
+    /// A pooled connection of [`TestDb::db`].
+    pub fn conn(&self) -> PooledConn {
+        self.db().conn().expect("a connection to the test database")
     }
 
-    /// The SQLite file's directory (`None` on PostgreSQL).
-    pub fn dir(&self) -> Option<&std::path::Path> {
-        self.dir.as_ref().map(tempfile::TempDir::path)
+    /// The row counts of every table the API writes.
+    pub fn counts(&self) -> Counts {
+        use scheduler_store::schema::{
+            clips, idempotency_keys, ledger_events, publish_logs, social_accounts,
+        };
+        let conn = &mut self.conn();
+        Counts {
+            accounts: social_accounts::table.count().get_result(conn).unwrap(),
+            clips: clips::table.count().get_result(conn).unwrap(),
+            logs: publish_logs::table.count().get_result(conn).unwrap(),
+            events: ledger_events::table.count().get_result(conn).unwrap(),
+            keys: idempotency_keys::table.count().get_result(conn).unwrap(),
+        }
+    }
+
+    /// Drops the PostgreSQL database now, under whoever uses it (it "goes away").
+    pub fn drop_postgres(&mut self) {
+        self._pg.take().expect("a PostgreSQL database");
+    }
+
+    /// Moves a log's time into the past (as if it had become due), bypassing the store.
+    pub fn make_due(&self, log_id: &str) {
+        use scheduler_store::schema::publish_logs::dsl as p;
+        let past = chrono::DateTime::parse_from_rfc3339("2020-01-01T20:00:00Z")
+            .expect("a valid time")
+            .naive_utc();
+        diesel::update(p::publish_logs.filter(p::id.eq(log_id)))
+            .set(p::scheduled_for.eq(past))
+            .execute(&mut self.conn())
+            .unwrap();
     }
 }
 
 /// A new, empty PostgreSQL database `<prefix>_<uuid>` (not migrated) on the server of
-/// `TEST_DATABASE_URL`, dropped `WITH (FORCE)` with its value. [`TestDb`] uses the prefix
-/// `e2e_test`; the other suites name theirs (`sched_test`, `api_test`, …).
+/// `TEST_DATABASE_URL`, dropped `WITH (FORCE)` with its value.
 pub struct PgDatabase {
     admin_url: String,
     name: String,

@@ -1,9 +1,11 @@
 //! Running a binary as a user that file permissions bind.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
+
+use scheduler_store::{Conn, DatabaseUrl, Db, Mode, OpenOptions};
 
 /// The uid and gid of `nobody` on Debian and most Linux systems.
 const NOBODY: u32 = 65_534;
@@ -14,10 +16,8 @@ const NOBODY: u32 = 65_534;
 /// not reach the build directory; `dir` is made world-writable, so `nobody` may create files
 /// in it (a database's `-wal` and `-shm`).
 pub fn unprivileged(binary: &Path, dir: &Path) -> Command {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0");
+    // `/proc/self` belongs to the process's user.
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0);
     if !root {
         return Command::new(binary);
     }
@@ -34,8 +34,25 @@ pub fn unprivileged(binary: &Path, dir: &Path) -> Command {
     command
 }
 
-/// Makes `path` readable by everyone and writable by no one.
-pub fn make_read_only(path: &Path) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o444))
+/// A migrated SQLite database at `dir/read-only.db`, written by `seed`, closed, then made
+/// readable by everyone and writable by no one; its path and what `seed` returned.
+pub fn read_only_sqlite<T>(dir: &Path, seed: impl FnOnce(&mut Conn) -> T) -> (String, T) {
+    let path = dir.join("read-only.db");
+    let url = path.to_str().expect("a UTF-8 path").to_owned();
+    let db = Db::open(
+        &DatabaseUrl::Sqlite(url.clone()),
+        &OpenOptions {
+            mode: Mode::Migrate,
+            ..OpenOptions::default()
+        },
+    )
+    .expect("the database opens");
+    let seeded = seed(&mut db.conn().expect("a connection"));
+    drop(db);
+    for leftover in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{url}{leftover}"));
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o444))
         .expect("the file's permissions");
+    (url, seeded)
 }

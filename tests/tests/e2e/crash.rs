@@ -83,7 +83,7 @@ both_backends! {
                             // The server is gone.
                             Err(_) => break,
                         };
-                        let new_ids: Vec<String> = match (r.status, path.as_str()) {
+                        let new_ids: Vec<String> = match (r.status.as_u16(), path.as_str()) {
                             (201, "/publishing/schedule") => {
                                 vec![r.body["publish_log_id"].as_str().unwrap().to_owned()]
                             }
@@ -134,7 +134,7 @@ both_backends! {
     fn tick_runner_killed_mid_tick(backend) {
         const DUE: usize = 50_000;
         let db = TestDb::new(backend);
-        db.migrate();
+        db.db();
         let started = Instant::now();
         insert_due_logs(&mut db.conn(), DUE);
         eprintln!("{backend}: inserted {DUE} due logs in {:?}", started.elapsed());

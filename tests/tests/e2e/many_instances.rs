@@ -250,7 +250,7 @@ both_backends! {
                                 &body.to_string(),
                                 ("Idempotency-Key", &format!("key-{k}")),
                             );
-                        (k, r.status, r.text)
+                        (k, r.status.as_u16(), r.text)
                     }));
                 }
             }

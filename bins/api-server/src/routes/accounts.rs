@@ -1,18 +1,17 @@
 //! `POST /accounts`, `GET /accounts/{id}`, `POST /clips`, `GET /clips/{id}`.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use chrono::Utc;
 use scheduler_core::rfc3339;
-use scheduler_store::{Account, Clip, NewAccount, NewClip};
+use scheduler_store::{idempotency, Account, Clip, NewAccount, NewClip};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{blocking, Access, AppState};
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::idempotency::{self, IdempotencyKey, Reply};
-use crate::input::{check_id, check_text, from_value, is_valid_id, json_value, Body};
-use crate::input::{MAX_NAME_LEN, MAX_TEXT_LEN};
+use crate::error::{ApiResult, ErrorBody};
+use crate::idempotency::{answer, into_response, Idempotency, Idempotent};
+use crate::input::{check_id, check_text, from_value, path_id, MAX_NAME_LEN, MAX_TEXT_LEN};
+use crate::state::AppState;
 
 /// A social account to create.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -91,24 +90,20 @@ impl From<Clip> for ClipOut {
 
 /// Create a social account.
 #[utoipa::path(
-    post, path = "/accounts", tag = "accounts", request_body = AccountIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    tag = "accounts", request_body = AccountIn, params(Idempotency),
     responses(
         (status = 201, body = AccountOut),
         (status = 400, description = "Malformed JSON or a wrong type", body = ErrorBody),
         (status = 409, description = "The id is taken", body = ErrorBody),
         (status = 422, description = "Unknown platform or time zone, bad id", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    )
 )]
+#[post("/accounts")]
 pub async fn create_account(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    Body(body): Body,
+    request: Idempotent,
 ) -> ApiResult<HttpResponse> {
-    let value = json_value(&body)?;
-    let key = IdempotencyKey::from_request(&req, "POST /accounts", &value)?;
-    let input: AccountIn = from_value(value)?;
+    let input: AccountIn = from_value(request.body)?;
     if let Some(id) = &input.id {
         check_id("id", id)?;
     }
@@ -125,59 +120,53 @@ pub async fn create_account(
         handle: input.handle,
         timezone: input.timezone,
     };
-    let reply = blocking(&state, Access::Write, move |conn, rules| {
-        let now = Utc::now();
-        idempotency::run(conn, key.as_ref(), now, |conn| {
-            let account = scheduler_store::create_account(conn, rules, &new, now)?;
-            Reply::json(StatusCode::CREATED, &AccountOut::from(account))
+    let key = request.key;
+    let response = state
+        .write(move |conn, rules| {
+            let now = Utc::now();
+            Ok(idempotency::run(conn, key.as_ref(), now, |conn| {
+                let account = scheduler_store::create_account(conn, rules, &new, now)?;
+                answer(StatusCode::CREATED, &AccountOut::from(account))
+            })?)
         })
-    })
-    .await?;
-    Ok(reply.into_response())
+        .await?;
+    into_response(response)
 }
 
 /// One social account.
 #[utoipa::path(
-    get, path = "/accounts/{id}", tag = "accounts",
+    tag = "accounts",
     params(("id" = String, Path, description = "The account's id")),
-    responses((status = 200, body = AccountOut), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = AccountOut), (status = 404, body = ErrorBody))
 )]
+#[get("/accounts/{id}")]
 pub async fn get_account(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<AccountOut>> {
-    let id = id.into_inner();
-    if !is_valid_id(&id) {
-        return Err(ApiError::NotFound(format!("account not found: {id}")));
-    }
-    let account = blocking(&state, Access::Read, move |conn, _| {
-        Ok(scheduler_store::get_account(conn, &id)?)
-    })
-    .await?;
+    let id = path_id("account", id)?;
+    let account = state
+        .read(move |conn, _| Ok(scheduler_store::get_account(conn, &id)?))
+        .await?;
     Ok(web::Json(account.into()))
 }
 
 /// Create a clip.
 #[utoipa::path(
-    post, path = "/clips", tag = "clips", request_body = ClipIn,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first answer")),
+    tag = "clips", request_body = ClipIn, params(Idempotency),
     responses(
         (status = 201, body = ClipOut),
         (status = 400, description = "Malformed JSON or a wrong type", body = ErrorBody),
         (status = 409, description = "The id is taken", body = ErrorBody),
         (status = 422, description = "A bad id or an overlong field", body = ErrorBody),
-    ),
-    security(("bearer" = []))
+    )
 )]
+#[post("/clips")]
 pub async fn create_clip(
     state: web::Data<AppState>,
-    req: HttpRequest,
-    Body(body): Body,
+    request: Idempotent,
 ) -> ApiResult<HttpResponse> {
-    let value = json_value(&body)?;
-    let key = IdempotencyKey::from_request(&req, "POST /clips", &value)?;
-    let input: ClipIn = from_value(value)?;
+    let input: ClipIn = from_value(request.body)?;
     if let Some(id) = &input.id {
         check_id("id", id)?;
     }
@@ -192,35 +181,33 @@ pub async fn create_clip(
         title: input.title,
         media_url: input.media_url,
     };
-    let reply = blocking(&state, Access::Write, move |conn, _| {
-        let now = Utc::now();
-        idempotency::run(conn, key.as_ref(), now, |conn| {
-            let clip = scheduler_store::create_clip(conn, &new, now)?;
-            Reply::json(StatusCode::CREATED, &ClipOut::from(clip))
+    let key = request.key;
+    let response = state
+        .write(move |conn, _| {
+            let now = Utc::now();
+            Ok(idempotency::run(conn, key.as_ref(), now, |conn| {
+                let clip = scheduler_store::create_clip(conn, &new, now)?;
+                answer(StatusCode::CREATED, &ClipOut::from(clip))
+            })?)
         })
-    })
-    .await?;
-    Ok(reply.into_response())
+        .await?;
+    into_response(response)
 }
 
 /// One clip.
 #[utoipa::path(
-    get, path = "/clips/{id}", tag = "clips",
+    tag = "clips",
     params(("id" = String, Path, description = "The clip's id")),
-    responses((status = 200, body = ClipOut), (status = 404, body = ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = ClipOut), (status = 404, body = ErrorBody))
 )]
+#[get("/clips/{id}")]
 pub async fn get_clip(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<ClipOut>> {
-    let id = id.into_inner();
-    if !is_valid_id(&id) {
-        return Err(ApiError::NotFound(format!("clip not found: {id}")));
-    }
-    let clip = blocking(&state, Access::Read, move |conn, _| {
-        Ok(scheduler_store::get_clip(conn, &id)?)
-    })
-    .await?;
+    let id = path_id("clip", id)?;
+    let clip = state
+        .read(move |conn, _| Ok(scheduler_store::get_clip(conn, &id)?))
+        .await?;
     Ok(web::Json(clip.into()))
 }

@@ -1,11 +1,12 @@
-//! `GET /healthz` and `GET /openapi.json`.
+//! `GET /healthz` and `GET /openapi.json`: open to anyone, token or not.
 
-use actix_web::{web, HttpResponse};
+use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
-use utoipa::{OpenApi, ToSchema};
+use utoipa::openapi::OpenApi;
+use utoipa::ToSchema;
 
-use super::{blocking, Access, AppState};
 use crate::error::ErrorBody;
+use crate::state::AppState;
 
 /// The health answer.
 #[derive(Debug, Serialize, ToSchema)]
@@ -16,18 +17,15 @@ pub struct Health {
 
 /// Whether the database answers.
 #[utoipa::path(
-    get, path = "/healthz", tag = "health",
+    tag = "health", security(()),
     responses(
         (status = 200, description = "The database answers", body = Health),
         (status = 503, description = "The database does not answer", body = ErrorBody),
     )
 )]
+#[get("/healthz")]
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    match blocking(&state, Access::Read, |conn, _| {
-        Ok(scheduler_store::ping(conn)?)
-    })
-    .await
-    {
+    match state.read(|conn, _| Ok(scheduler_store::ping(conn)?)).await {
         Ok(()) => HttpResponse::Ok().json(Health {
             status: "ok".to_owned(),
         }),
@@ -42,9 +40,10 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 
 /// This API's OpenAPI 3 document.
 #[utoipa::path(
-    get, path = "/openapi.json", tag = "health",
+    tag = "health", security(()),
     responses((status = 200, description = "The OpenAPI 3 document", content_type = "application/json"))
 )]
-pub async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().json(crate::openapi::ApiDoc::openapi())
+#[get("/openapi.json")]
+pub async fn openapi(doc: web::Data<OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(doc.as_ref())
 }

@@ -1,20 +1,16 @@
 //! `GET /ledger/events`.
 
-use actix_web::web;
+use actix_web::{get, web};
 use scheduler_core::rfc3339;
+use scheduler_store::ledger::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use scheduler_store::{EventFilter, LedgerEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{blocking, Access, AppState};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::input::MAX_NAME_LEN;
-
-/// The most events one request returns.
-pub const MAX_LIMIT: u32 = 1_000;
-/// Events returned when `limit` is not given.
-pub const DEFAULT_LIMIT: u32 = 100;
+use crate::state::AppState;
 
 /// The filters.
 #[derive(Debug, Deserialize)]
@@ -72,28 +68,30 @@ fn filter_value(name: &str, value: Option<String>) -> Result<Option<String>, Api
 
 /// Ledger events, newest first (ties: last written first).
 #[utoipa::path(
-    get, path = "/ledger/events", tag = "ledger",
+    tag = "ledger",
     params(
         ("entity_id" = Option<String>, Query, description = "Only events about this entity"),
         ("event_type" = Option<String>, Query, description = "Only events of this type"),
         ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
     ),
-    responses((status = 200, body = Vec<EventOut>), (status = 400, body = ErrorBody)),
-    security(("bearer" = []))
+    responses((status = 200, body = Vec<EventOut>), (status = 400, body = ErrorBody))
 )]
+#[get("/ledger/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
     query: web::Query<EventsQuery>,
 ) -> ApiResult<web::Json<Vec<EventOut>>> {
     let query = query.into_inner();
     let limit = match query.limit.as_deref().filter(|l| !l.is_empty()) {
-        None => DEFAULT_LIMIT,
+        None => DEFAULT_LIST_LIMIT,
         Some(text) => text
             .parse::<u32>()
             .ok()
-            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
             .ok_or_else(|| {
-                ApiError::BadRequest(format!("limit must be an integer from 1 to {MAX_LIMIT}"))
+                ApiError::BadRequest(format!(
+                    "limit must be an integer from 1 to {MAX_LIST_LIMIT}"
+                ))
             })?,
     };
     let filter = EventFilter {
@@ -101,9 +99,8 @@ pub async fn list_events(
         event_type: filter_value("event_type", query.event_type)?,
         limit,
     };
-    let events = blocking(&state, Access::Read, move |conn, _| {
-        Ok(scheduler_store::list_events(conn, &filter)?)
-    })
-    .await?;
+    let events = state
+        .read(move |conn, _| Ok(scheduler_store::list_events(conn, &filter)?))
+        .await?;
     Ok(web::Json(events.into_iter().map(EventOut::from).collect()))
 }

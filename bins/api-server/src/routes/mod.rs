@@ -1,164 +1,216 @@
-//! The endpoints of the contract (section 4), their JSON shapes, and [`configure`], which
-//! registers them.
+//! The route table: every endpoint, once. Each handler declares its method and path (its
+//! actix-web route macro) and its OpenAPI operation (`#[utoipa::path]`, with `security(())` on
+//! the open ones); [`app`] registers each handler in one line, and the router, the OpenAPI
+//! document and the auth middleware all follow from that.
 
-use std::sync::Arc;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::{header, Method};
+use actix_web::{web, App, HttpRequest, HttpResponse};
+use utoipa::openapi::{OpenApi, PathItem};
+use utoipa::OpenApi as _;
+use utoipa_actix_web::{AppExt, UtoipaApp};
 
-use actix_web::{guard, web, HttpResponse};
-use scheduler_core::RuleSet;
-use scheduler_store::{Conn, Db, GroupWriter};
-
-use crate::error::{ApiError, ErrorBody};
+use crate::error::ErrorBody;
+use crate::openapi::ApiDoc;
+use crate::state::AppState;
 
 pub mod accounts;
 pub mod health;
 pub mod ledger;
-pub mod publishing;
+pub mod logs;
+pub mod schedule;
+pub mod tick;
 
-/// What every handler shares.
-#[derive(Debug, Clone)]
-pub struct AppState {
-    /// The connection pool.
-    pub db: Db,
-    /// The scheduling rules.
-    pub rules: Arc<RuleSet>,
-    /// SQLite: the thread that commits [`Access::Write`] jobs in groups; PostgreSQL: none.
-    pub group: Option<GroupWriter>,
+/// The application with every route, its OpenAPI document (`web::Data<OpenApi>`) and its
+/// [`RouteTable`] (`web::Data<RouteTable>`) as app data. Middleware and the rest of the app
+/// data are the caller's.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let (app, collected) = register(App::new().into_utoipa_app()).split_for_parts();
+    let doc = crate::openapi::finish(collected);
+    let table = RouteTable::new(&doc);
+    app.app_data(web::Data::new(state))
+        .app_data(web::Data::new(doc))
+        .app_data(web::Data::new(table))
+        .default_service(web::to(fallback))
 }
 
-/// Every route: method and path as the OpenAPI document writes it. A test checks that each is
-/// served and is in `/openapi.json`.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("POST", "/accounts"),
-    ("GET", "/accounts/{id}"),
-    ("POST", "/clips"),
-    ("GET", "/clips/{id}"),
-    ("POST", "/publishing/schedule"),
-    ("POST", "/publishing/schedule/batch"),
-    ("GET", "/publishing/schedule/{clip_id}"),
-    ("GET", "/publishing/logs/{id}"),
-    ("POST", "/publishing/logs/{id}/cancel"),
-    ("POST", "/publishing/logs/{id}/reschedule"),
-    ("POST", "/publishing/scheduler/tick"),
-    ("GET", "/ledger/events"),
-    ("GET", "/healthz"),
-    ("GET", "/openapi.json"),
-];
-
-/// What a handler does with the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Only reads: a pooled connection of its own (on SQLite with WAL, never waiting for the
-    /// writer).
-    Read,
-    /// One short write transaction. SQLite: queued for the group-commit thread, which runs it
-    /// in a savepoint of a transaction it shares with the other queued writes and answers once
-    /// that committed (see [`GroupWriter`]). PostgreSQL: a pooled connection of its own.
-    Write,
-    /// Writes committed batch by batch (the tick): the writer connection on SQLite (see
-    /// [`Db::writer`]), a pooled one on PostgreSQL.
-    WriteBatches,
+/// The OpenAPI document of every route.
+pub fn document() -> OpenApi {
+    crate::openapi::finish(register(App::new().into_utoipa_app()).split_for_parts().1)
 }
 
-/// Runs `f` with a database connection, off the actix workers: on the blocking thread pool
-/// (the pool checkout included), or on SQLite's group-commit thread for [`Access::Write`].
-pub async fn blocking<T, F>(state: &AppState, access: Access, f: F) -> Result<T, ApiError>
+/// Every route, registered once.
+fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
 where
-    T: Send + 'static,
-    F: FnOnce(&mut Conn, &RuleSet) -> Result<T, ApiError> + Send + 'static,
+    T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
-    let rules = Arc::clone(&state.rules);
-    if let (Access::Write, Some(group)) = (access, &state.group) {
-        let (answer, answered) = tokio::sync::oneshot::channel();
-        group.submit(
-            move |conn| f(conn, &rules),
-            move |result| {
-                // The request may have gone (client disconnected): nobody to answer.
-                let _ = answer.send(result);
-            },
-        )?;
-        return answered
-            .await
-            .map_err(|_| ApiError::Internal("the write job ended without an answer".to_owned()))?;
-    }
-    let db = state.db.clone();
-    web::block(move || {
-        let mut conn = match access {
-            Access::Read => db.conn()?,
-            Access::Write | Access::WriteBatches => db.writer()?,
-        };
-        f(&mut conn, &rules)
-    })
-    .await?
+    app.openapi(ApiDoc::openapi())
+        .service(health::healthz)
+        .service(health::openapi)
+        .service(accounts::create_account)
+        .service(accounts::get_account)
+        .service(accounts::create_clip)
+        .service(accounts::get_clip)
+        .service(schedule::schedule)
+        .service(schedule::schedule_batch)
+        .service(logs::list_clip_schedule)
+        .service(logs::get_log)
+        .service(logs::cancel)
+        .service(logs::reschedule)
+        .service(tick::tick)
+        .service(ledger::list_events)
 }
 
-/// 405 with the `Allow` header RFC 9110 requires (`allow`: the resource's methods).
-fn method_not_allowed(allow: &str) -> HttpResponse {
+/// Every documented path with its methods, and which of them answer without a token: read
+/// from the OpenAPI document, so that what is served, documented and open stay one thing.
+#[derive(Debug)]
+pub struct RouteTable {
+    routes: Vec<Route>,
+}
+
+#[derive(Debug)]
+struct Route {
+    path: ResourceDef,
+    /// Each method and whether it is open (its operation's `security` is `[{}]`).
+    methods: Vec<(Method, bool)>,
+}
+
+impl RouteTable {
+    /// The table of `doc`'s operations.
+    pub fn new(doc: &OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| Route {
+                path: ResourceDef::new(path.as_str()),
+                methods: operations(item),
+            })
+            .collect();
+        Self { routes }
+    }
+
+    /// Whether `method` on `path` answers without a token (`HEAD` as its `GET`). A path no
+    /// route serves is not open: without a token it is 401, not 404.
+    pub fn is_open(&self, method: &Method, path: &str) -> bool {
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        self.matching(path)
+            .flat_map(|route| &route.methods)
+            .any(|(m, open)| m == method && *open)
+    }
+
+    /// The methods some route serves `path` with (`HEAD` beside `GET`), in a fixed order;
+    /// empty when none does.
+    pub fn allowed(&self, path: &str) -> Vec<Method> {
+        let mut allowed: Vec<Method> = Vec::new();
+        for (method, _) in self.matching(path).flat_map(|route| &route.methods) {
+            let with_head = if method == Method::GET {
+                vec![Method::GET, Method::HEAD]
+            } else {
+                vec![method.clone()]
+            };
+            for m in with_head {
+                if !allowed.contains(&m) {
+                    allowed.push(m);
+                }
+            }
+        }
+        allowed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        allowed
+    }
+
+    fn matching<'a>(&'a self, path: &'a str) -> impl Iterator<Item = &'a Route> + 'a {
+        self.routes
+            .iter()
+            .filter(move |route| route.path.is_match(path))
+    }
+}
+
+/// An OpenAPI path item's methods, each with whether its operation is open.
+fn operations(item: &PathItem) -> Vec<(Method, bool)> {
+    let open = |op: &utoipa::openapi::path::Operation| {
+        op.security
+            .as_ref()
+            .is_some_and(|s| s.iter().all(|r| r == &Default::default()))
+    };
+    [
+        (Method::GET, &item.get),
+        (Method::POST, &item.post),
+        (Method::PUT, &item.put),
+        (Method::PATCH, &item.patch),
+        (Method::DELETE, &item.delete),
+    ]
+    .into_iter()
+    .filter_map(|(method, op)| op.as_ref().map(|op| (method, open(op))))
+    .collect()
+}
+
+/// The answer when no route matched: 405 with the `Allow` header RFC 9110 requires when the
+/// path is served with other methods, else 404.
+pub async fn fallback(req: HttpRequest, table: web::Data<RouteTable>) -> HttpResponse {
+    let allowed = table.allowed(req.path());
+    if allowed.is_empty() {
+        return HttpResponse::NotFound().json(ErrorBody {
+            error: "not found".to_owned(),
+        });
+    }
+    let allow: Vec<&str> = allowed.iter().map(Method::as_str).collect();
     HttpResponse::MethodNotAllowed()
-        .insert_header((actix_web::http::header::ALLOW, allow))
+        .insert_header((header::ALLOW, allow.join(", ")))
         .json(ErrorBody {
             error: "method not allowed".to_owned(),
         })
 }
 
-/// The answer to a path no route has.
-pub async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(ErrorBody {
-        error: "not found".to_owned(),
-    })
-}
-
-/// A resource whose other methods answer 405 with an `Allow` header listing its methods in
-/// [`ROUTES`] (and `HEAD` beside `GET`).
-fn resource(path: &str) -> actix_web::Resource {
-    let mut methods: Vec<&str> = Vec::new();
-    for (method, _) in ROUTES.iter().filter(|(_, p)| *p == path) {
-        methods.push(method);
-        if *method == "GET" {
-            methods.push("HEAD");
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_operation_but_the_open_ones_requires_the_token() {
+        // What `openapi::finish` adds to every operation.
+        let doc = serde_json::to_value(super::document()).unwrap();
+        let open = ["get /healthz", "get /openapi.json"];
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let what = format!("{method} {path}");
+                if open.contains(&what.as_str()) {
+                    assert_eq!(op["security"], serde_json::json!([{}]), "{what}");
+                    assert!(op["responses"].get("401").is_none(), "{what}");
+                } else {
+                    assert_eq!(
+                        op["security"],
+                        serde_json::json!([{"bearer": []}]),
+                        "{what}"
+                    );
+                    assert!(op["responses"]["401"].is_object(), "{what}");
+                    assert!(op["responses"]["503"].is_object(), "{what}");
+                }
+                let idempotent = op["parameters"]
+                    .as_array()
+                    .is_some_and(|ps| ps.iter().any(|p| p["name"] == "Idempotency-Key"));
+                if idempotent {
+                    assert!(op["responses"]["422"].is_object(), "{what}");
+                }
+                assert_eq!(
+                    op["responses"]["413"].is_object(),
+                    method == "post",
+                    "{what}"
+                );
+            }
         }
     }
-    resource_allowing(path, &methods.join(", "))
-}
-
-/// `GET` and `HEAD` (the same answer without its body, as RFC 9110 asks of every `GET`).
-fn get() -> actix_web::Route {
-    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
-}
-
-/// A resource whose other methods answer 405 with `Allow: allow`.
-fn resource_allowing(path: &str, allow: &str) -> actix_web::Resource {
-    let allow = allow.to_owned();
-    web::resource(path).default_service(web::to(move || {
-        let response = method_not_allowed(&allow);
-        async move { response }
-    }))
-}
-
-/// Registers every route of [`ROUTES`].
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/accounts").route(web::post().to(accounts::create_account)))
-        .service(resource("/accounts/{id}").route(get().to(accounts::get_account)))
-        .service(resource("/clips").route(web::post().to(accounts::create_clip)))
-        .service(resource("/clips/{id}").route(get().to(accounts::get_clip)))
-        .service(resource("/publishing/schedule").route(web::post().to(publishing::schedule)))
-        .service(
-            // GET is the clip schedule of a clip whose id is `batch`.
-            resource_allowing("/publishing/schedule/batch", "GET, HEAD, POST")
-                .route(web::post().to(publishing::schedule_batch))
-                .route(get().to(publishing::list_batch_clip)),
-        )
-        .service(
-            resource("/publishing/schedule/{clip_id}")
-                .route(get().to(publishing::list_clip_schedule)),
-        )
-        .service(resource("/publishing/logs/{id}").route(get().to(publishing::get_log)))
-        .service(resource("/publishing/logs/{id}/cancel").route(web::post().to(publishing::cancel)))
-        .service(
-            resource("/publishing/logs/{id}/reschedule")
-                .route(web::post().to(publishing::reschedule)),
-        )
-        .service(resource("/publishing/scheduler/tick").route(web::post().to(publishing::tick)))
-        .service(resource("/ledger/events").route(get().to(ledger::list_events)))
-        .service(resource("/healthz").route(get().to(health::healthz)))
-        .service(resource("/openapi.json").route(get().to(health::openapi)));
 }

@@ -94,31 +94,25 @@ async fn the_in_process_tick_moves_due_logs() {
 #[test]
 fn a_database_file_it_may_not_write_stops_the_start() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("read-only.db");
-    let url = path.to_str().unwrap().to_owned();
-    // A migrated database, closed, then made read-only.
-    let db = scheduler_store::Db::open(
-        &scheduler_store::DatabaseUrl::Sqlite(url.clone()),
-        &scheduler_store::OpenOptions {
-            mode: scheduler_store::Mode::Migrate,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    drop(db);
-    for leftover in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{url}{leftover}"));
-    }
-    scheduler_testkit::make_read_only(&path);
-    let output =
-        scheduler_testkit::unprivileged(env!("CARGO_BIN_EXE_api-server").as_ref(), dir.path())
-            .args(["--bind", "127.0.0.1:0", "--database-url", &url])
-            .env_remove("SCHEDULER_API_TOKEN")
-            .env_remove("DATABASE_URL")
-            .output()
-            .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    let stderr = String::from_utf8(output.stderr).unwrap();
+    let (url, ()) = scheduler_testkit::read_only_sqlite(dir.path(), |_| ());
+    let mut command =
+        scheduler_testkit::unprivileged(env!("CARGO_BIN_EXE_api-server").as_ref(), dir.path());
+    command
+        .args(["--bind", "127.0.0.1:0", "--database-url", &url])
+        .env_remove("SCHEDULER_API_TOKEN")
+        .env_remove("DATABASE_URL");
+    let mut server = scheduler_testkit::Process::spawn(command);
+    // A server that started runs until stopped: wait a while, never forever.
+    let status = server.wait(std::time::Duration::from_secs(30));
+    // Its last words may still be on their way through the pipe.
+    let stderr = (0..100)
+        .map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            server.stderr()
+        })
+        .find(|text| text.contains("error:"))
+        .unwrap_or_else(|| server.stderr());
+    assert_eq!(status.and_then(|s| s.code()), Some(1), "{stderr}");
     assert!(
         stderr.contains("failed to open the database") && stderr.contains("cannot be written"),
         "{stderr}"

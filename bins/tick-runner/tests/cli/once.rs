@@ -77,15 +77,8 @@ fn reads_the_database_url_from_the_environment() {
 #[test]
 fn a_sqlite_file_it_may_not_write_gets_a_dry_run_and_a_clear_refusal() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("read-only.db");
-    let url = path.to_str().unwrap().to_owned();
-    let db = crate::support::open(&url);
-    let due = insert_due_logs(&mut db.conn().unwrap(), 3);
-    drop(db);
-    for leftover in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{url}{leftover}"));
-    }
-    scheduler_testkit::make_read_only(&path);
+    let (url, due) =
+        scheduler_testkit::read_only_sqlite(dir.path(), |conn| insert_due_logs(conn, 3));
     let run_as_reader = |args: &[&str]| {
         scheduler_testkit::unprivileged(env!("CARGO_BIN_EXE_tick-runner").as_ref(), dir.path())
             .env_remove("DATABASE_URL")

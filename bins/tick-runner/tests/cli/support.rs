@@ -6,12 +6,9 @@ use std::process::{Command, Output};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
-use scheduler_core::RuleSet;
-use scheduler_store::{
-    create_account, create_clip, Conn, DatabaseUrl, Db, Mode, NewAccount, NewClip, OpenOptions,
-    PooledConn,
-};
-use scheduler_testkit::{PgDatabase, Process};
+use scheduler_store::{Conn, EventType};
+use scheduler_testkit::{insert_account_and_clip, Logs, Process};
+pub use scheduler_testkit::{insert_due_logs, TestDb};
 use serde_json::Value;
 
 /// The binary under test.
@@ -50,117 +47,45 @@ pub fn ids(line: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A test database; dropping it removes the file or the PostgreSQL database.
-pub struct TestDb {
-    pub db: Db,
-    /// What the binary is given as `--database-url`.
-    pub url: String,
-    _dir: Option<tempfile::TempDir>,
-    _database: Option<PgDatabase>,
-}
-
-impl TestDb {
-    pub fn conn(&self) -> PooledConn {
-        self.db.conn().unwrap()
-    }
-}
-
 /// A migrated SQLite database in a temporary directory.
 pub fn sqlite() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let url = dir.path().join("test.db").to_str().unwrap().to_owned();
-    TestDb {
-        db: open(&url),
-        url,
-        _dir: Some(dir),
-        _database: None,
-    }
+    migrated(TestDb::sqlite())
 }
 
 /// A migrated PostgreSQL database, or `None` without `TEST_DATABASE_URL`.
 pub fn postgres() -> Option<TestDb> {
-    let database = PgDatabase::create("tick_test")?;
-    Some(TestDb {
-        db: open(database.url()),
-        url: database.url().to_owned(),
-        _dir: None,
-        _database: Some(database),
-    })
+    TestDb::postgres().map(migrated)
 }
 
-pub fn open(url: &str) -> Db {
-    let options = OpenOptions {
-        mode: Mode::Migrate,
-        max_connections: 2,
-        ..OpenOptions::default()
-    };
-    Db::open(&DatabaseUrl::parse(url).unwrap(), &options).unwrap()
+/// `db`, created and migrated as api-server would (tick-runner never creates a database).
+fn migrated(db: TestDb) -> TestDb {
+    db.db();
+    db
 }
 
 pub(crate) use scheduler_testkit::both_backends;
 
-/// Inserts `count` scheduled logs directly (the store's `schedule` refuses past times and
-/// plans one by one), on one new account and clip; log `i` is due at `first + i * step`.
-/// Returns the ids in due order.
+/// `count` logs due from `first`, `step` apart, on a new account and clip, without events;
+/// their ids in due order.
 pub fn insert_logs(
     conn: &mut Conn,
     count: usize,
     first: DateTime<Utc>,
     step: TimeDelta,
 ) -> Vec<String> {
-    let created = DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc);
-    let account = create_account(
+    let (account, clip) = insert_account_and_clip(conn);
+    scheduler_testkit::insert_logs(
         conn,
-        &RuleSet::default(),
-        &NewAccount {
-            platform: "instagram".into(),
-            ..NewAccount::default()
+        &Logs {
+            account: &account,
+            clip: &clip,
+            count,
+            first_due: first,
+            step,
+            created_at: "2020-01-01T00:00:00Z".parse().unwrap(),
+            with_events: false,
+            random_ids: false,
         },
-        created,
-    )
-    .unwrap();
-    let clip = create_clip(conn, &NewClip::default(), created).unwrap();
-    let ids: Vec<String> = (0..count)
-        .map(|i| format!("log_t{i:06}_{}", uuid::Uuid::new_v4().simple()))
-        .collect();
-    let stamp = |t: DateTime<Utc>| t.format("%Y-%m-%d %H:%M:%S").to_string();
-    for (chunk_index, chunk) in ids.chunks(500).enumerate() {
-        let values: Vec<String> = chunk
-            .iter()
-            .enumerate()
-            .map(|(j, id)| {
-                let i = chunk_index * 500 + j;
-                let due = stamp(first + step * i32::try_from(i).unwrap());
-                format!(
-                    "('{id}', '{clip}', 'instagram', '{account}', 'scheduled', 'scheduled', \
-                     '{due}', NULL, 'manual', '{due}', NULL, '{c}', '{c}')",
-                    clip = clip.id,
-                    account = account.id,
-                    c = stamp(created),
-                )
-            })
-            .collect();
-        diesel::sql_query(format!(
-            "INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
-             schedule_type, scheduled_for, scheduled_window_end, scheduled_by, requested_for, \
-             reason, created_at, updated_at) VALUES {}",
-            values.join(", ")
-        ))
-        .execute(conn)
-        .unwrap();
-    }
-    ids
-}
-
-/// `count` logs due in the past (a year ago, a second apart).
-pub fn insert_due_logs(conn: &mut Conn, count: usize) -> Vec<String> {
-    insert_logs(
-        conn,
-        count,
-        Utc::now() - TimeDelta::days(365),
-        TimeDelta::seconds(1),
     )
 }
 
@@ -176,10 +101,9 @@ pub fn count_status(conn: &mut Conn, status: &str) -> i64 {
 
 /// The `entity_id`s of the enqueued events, one per event.
 pub fn enqueued_log_ids(conn: &mut Conn) -> Vec<String> {
-    use scheduler_store::ledger::event_type;
     use scheduler_store::schema::ledger_events::dsl as e;
     e::ledger_events
-        .filter(e::event_type.eq(event_type::ENQUEUED))
+        .filter(e::event_type.eq(EventType::Enqueued.as_str()))
         .select(e::entity_id)
         .load(conn)
         .unwrap()

@@ -2,9 +2,7 @@
 
 use diesel::connection::SimpleConnection;
 use scheduler_core::RuleSet;
-use scheduler_store::{
-    find_response, schedule, write_transaction, Conn, StoreError, StoredResponse,
-};
+use scheduler_store::{schedule, write_transaction, Conn, StoreError};
 
 use crate::support::{account_and_clip, both_backends, counts, now, request};
 
@@ -51,27 +49,5 @@ both_backends! {
         });
         assert!(matches!(result, Err(StoreError::Conflict(_))));
         assert_eq!(counts(conn), (0, 0));
-    }
-
-    fn the_caller_commits_a_schedule_with_its_idempotency_key(db) {
-        let conn = &mut db.conn();
-        let (account, clip) = account_and_clip(conn, "UTC");
-        let response = StoredResponse { request_hash: "h".into(), status: 201, body: "{}".into() };
-        write_transaction(conn, |conn| {
-            schedule(conn, &RuleSet::default(), &request(&account, &clip, None), now())?;
-            scheduler_store::save_response(conn, "k", "/publishing/schedule", &response, now())
-        })
-        .unwrap();
-        assert_eq!(counts(conn).0, 1);
-        assert_eq!(find_response(conn, "k", "/publishing/schedule").unwrap(), Some(response.clone()));
-
-        // A duplicate key inside the caller's transaction fails only its savepoint; the caller
-        // decides to roll everything back.
-        let result: Result<(), StoreError> = write_transaction(conn, |conn| {
-            schedule(conn, &RuleSet::default(), &request(&account, &clip, None), now())?;
-            scheduler_store::save_response(conn, "k", "/publishing/schedule", &response, now())
-        });
-        assert!(matches!(result, Err(StoreError::Conflict(_))));
-        assert_eq!(counts(conn).0, 1);
     }
 }

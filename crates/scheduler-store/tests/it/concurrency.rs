@@ -7,8 +7,8 @@ use std::thread;
 use chrono::Timelike;
 use diesel::prelude::*;
 use scheduler_core::RuleSet;
-use scheduler_store::ledger::event_type;
 use scheduler_store::schema::{ledger_events, publish_logs};
+use scheduler_store::EventType;
 use scheduler_store::{reschedule, schedule, schedule_batch, tick, Reschedule};
 
 use crate::support::{account_and_clip, at, both_backends, now, request};
@@ -33,7 +33,7 @@ both_backends! {
     fn concurrent_schedules_keep_gaps_and_windows(db) {
         let (account, clip) = account_and_clip(&mut db.conn(), "UTC");
         let req = request(&account, &clip, Some("2030-01-15T19:00:00Z"));
-        let pool = db.db.clone();
+        let pool = db.db().clone();
         let times = at_once(8, move |_| {
             let mut conn = pool.conn().unwrap();
             (0..25)
@@ -75,7 +75,7 @@ both_backends! {
         let results = schedule_batch(conn, &rules, &requests, past).unwrap();
         assert!(results.iter().all(Result::is_ok));
 
-        let pool = db.db.clone();
+        let pool = db.db().clone();
         let outcomes = at_once(4, move |_| {
             let mut conn = pool.conn().unwrap();
             tick(&mut conn, 100, false, at("2021-01-01T00:00:00Z")).unwrap()
@@ -91,7 +91,7 @@ both_backends! {
             .unwrap();
         assert_eq!(pending, 2000);
         let enqueued: Vec<String> = ledger_events::table
-            .filter(ledger_events::event_type.eq(event_type::ENQUEUED))
+            .filter(ledger_events::event_type.eq(EventType::Enqueued.as_str()))
             .select(ledger_events::entity_id)
             .load(conn)
             .unwrap();
@@ -109,7 +109,7 @@ both_backends! {
                 schedule(conn, &rules, &request(&account, &clip, Some(&time)), now()).unwrap().log.id
             })
             .collect();
-        let pool = db.db.clone();
+        let pool = db.db().clone();
         let logs = Arc::new(logs);
         let times = at_once(8, move |i| {
             let change = Reschedule { scheduled_for: Some(at("2030-01-15T19:00:00Z")), scheduled_window_end: None };
@@ -134,7 +134,7 @@ both_backends! {
             request(&second, &clip, Some("2030-01-15T19:00:00Z")),
         ];
         let backward: Vec<_> = forward.iter().rev().cloned().collect();
-        let pool = db.db.clone();
+        let pool = db.db().clone();
         let results = at_once(4, move |i| {
             let mut conn = pool.conn().unwrap();
             let items = if i % 2 == 0 { &forward } else { &backward };

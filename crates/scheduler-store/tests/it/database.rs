@@ -10,7 +10,18 @@ use scheduler_store::{
     OpenOptions, StoreError,
 };
 
-use crate::support::{both_backends, options, pg_database, sqlite_url};
+use scheduler_testkit::TestDb;
+
+use crate::support::both_backends;
+
+/// Opening options that create and migrate, with room for the threads of these tests.
+fn options() -> OpenOptions {
+    OpenOptions {
+        mode: Mode::Migrate,
+        max_connections: 10,
+        ..OpenOptions::default()
+    }
+}
 
 #[test]
 fn parses_database_urls() {
@@ -27,9 +38,10 @@ fn parses_database_urls() {
         parse("sqlite://data/x.db"),
         DatabaseUrl::Sqlite("data/x.db".into())
     );
-    assert!(parse("postgres://u@h/db")
-        .to_string()
-        .starts_with("postgres://"));
+    assert_eq!(
+        parse("postgres://u@h/db"),
+        DatabaseUrl::Postgres("postgres://u@h/db".into())
+    );
     assert!(matches!(
         parse("postgresql://u@h/db"),
         DatabaseUrl::Postgres(_)
@@ -38,6 +50,11 @@ fn parses_database_urls() {
         parse("postgres://me:secret@db.example:5432/sched").to_string(),
         "postgres://me:***@db.example:5432/sched"
     );
+    assert_eq!(
+        parse("postgres://me:secret@db.example:5432/sched").describe(),
+        "PostgreSQL database postgres://me:***@db.example:5432/sched"
+    );
+    assert_eq!(parse("data/x.db").describe(), "SQLite database data/x.db");
     for bad in ["", "sqlite://", "mysql://u:secret@h/db", "http://x"] {
         match DatabaseUrl::parse(bad) {
             Err(StoreError::InvalidUrl(message)) => {
@@ -50,14 +67,15 @@ fn parses_database_urls() {
 
 #[test]
 fn refuses_a_missing_sqlite_file_unless_asked_to_create_it() {
-    let (url, dir) = sqlite_url();
+    let test = TestDb::sqlite();
+    let url = test.database_url();
     match Db::open(&url, &OpenOptions::default()) {
         Err(StoreError::DatabaseFileNotFound(path)) => assert!(path.ends_with("test.db")),
         other => panic!("expected file not found, got {other:?}"),
     }
-    assert!(!dir.path().join("test.db").exists());
+    assert!(!std::path::Path::new(&test.url).exists());
     Db::open(&url, &options()).unwrap();
-    assert!(dir.path().join("test.db").exists());
+    assert!(std::path::Path::new(&test.url).exists());
     // Once it exists, opening without creation works.
     Db::open(&url, &OpenOptions::default()).unwrap();
 }
@@ -125,14 +143,13 @@ fn migrate_concurrently(url: &DatabaseUrl) {
 
 #[test]
 fn sqlite_migrates_once_under_concurrency() {
-    let (url, _dir) = sqlite_url();
-    migrate_concurrently(&url);
+    migrate_concurrently(&TestDb::sqlite().database_url());
 }
 
 #[test]
 fn postgres_migrates_once_under_concurrency() {
-    if let Some(database) = pg_database() {
-        migrate_concurrently(&DatabaseUrl::parse(database.url()).unwrap());
+    if let Some(database) = TestDb::postgres() {
+        migrate_concurrently(&database.database_url());
     }
 }
 
@@ -152,7 +169,7 @@ fn setting(conn: &mut Conn, sql: &str) -> String {
 both_backends! {
     fn sessions_are_configured(db) {
         let conn = &mut db.conn();
-        if db.postgres {
+        if db.is_postgres() {
             assert_eq!(setting(conn, "SELECT current_setting('TimeZone') AS value"), "UTC");
         } else {
             assert_eq!(setting(conn, "SELECT CAST(journal_mode AS TEXT) AS value FROM pragma_journal_mode"), "wal");
@@ -172,10 +189,10 @@ both_backends! {
             connection_timeout: std::time::Duration::from_millis(200),
             ..options()
         };
-        let reopened = Db::open(db.db.url(), &short).unwrap();
+        let reopened = db.open(&short);
         let first = reopened.writer().unwrap();
         let second = reopened.writer();
-        if db.postgres {
+        if db.is_postgres() {
             assert!(second.is_ok(), "PostgreSQL writers use the whole pool");
         } else {
             assert!(
@@ -198,7 +215,8 @@ both_backends! {
 #[test]
 fn sqlite_opens_and_migrates_from_many_pools_at_once() {
     for _ in 0..20 {
-        let (url, _dir) = sqlite_url();
+        let test = TestDb::sqlite();
+        let url = test.database_url();
         let barrier = Arc::new(Barrier::new(6));
         let opened: Vec<Db> = (0..6)
             .map(|_| {
@@ -226,13 +244,10 @@ fn sqlite_opens_and_migrates_from_many_pools_at_once() {
 }
 
 /// An empty database of each backend this run covers, with its URL: nothing created in it.
-fn empty_databases() -> Vec<(DatabaseUrl, Box<dyn std::any::Any>)> {
-    let (sqlite, dir) = sqlite_url();
-    let mut all: Vec<(DatabaseUrl, Box<dyn std::any::Any>)> = vec![(sqlite, Box::new(dir))];
-    if let Some(pg) = pg_database() {
-        all.push((DatabaseUrl::parse(pg.url()).unwrap(), Box::new(pg)));
-    }
-    all
+fn empty_databases() -> Vec<(DatabaseUrl, TestDb)> {
+    let mut all = vec![TestDb::sqlite()];
+    all.extend(TestDb::postgres());
+    all.into_iter().map(|db| (db.database_url(), db)).collect()
 }
 
 /// Whether diesel's table of applied migrations exists.

@@ -8,6 +8,7 @@ mod atomicity;
 mod concurrency;
 mod database;
 mod group;
+mod idempotency;
 mod ledger;
 mod monitoring;
 mod schedule;

@@ -5,9 +5,11 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text, Timestamptz};
 use scheduler_core::RuleSet;
-use scheduler_store::{schedule, tick, DatabaseUrl};
+use scheduler_store::{schedule, tick};
 
-use crate::support::{account_and_clip, at, postgres, request};
+use scheduler_testkit::TestDb;
+
+use crate::support::{account_and_clip, at, request};
 
 #[derive(QueryableByName, Debug, PartialEq)]
 struct Pending {
@@ -43,7 +45,7 @@ WHERE event_type = 'publish_scheduled_enqueued'
 
 #[test]
 fn seed_monitoring_queries_in_new_york() {
-    let Some(db) = postgres() else { return };
+    let Some(db) = TestDb::postgres() else { return };
     let rules = RuleSet::default();
     let conn = &mut db.conn();
     let (account, clip) = account_and_clip(conn, "UTC");
@@ -67,11 +69,7 @@ fn seed_monitoring_queries_in_new_york() {
     let moved = tick(conn, 500, false, Utc::now()).unwrap().log_ids;
     assert_eq!(moved, [due.log.id.as_str()]);
 
-    let url = match db.db.url() {
-        DatabaseUrl::Postgres(url) => url.clone(),
-        DatabaseUrl::Sqlite(_) => unreachable!("postgres() opens PostgreSQL"),
-    };
-    let mut session = PgConnection::establish(&url).unwrap();
+    let mut session = PgConnection::establish(&db.url).unwrap();
     session
         .batch_execute("SET TIME ZONE 'America/New_York'")
         .unwrap();

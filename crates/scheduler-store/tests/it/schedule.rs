@@ -2,10 +2,9 @@
 
 use diesel::prelude::*;
 use scheduler_core::RuleSet;
-use scheduler_store::ledger::event_type;
 use scheduler_store::{
     cancel, get_log, list_clip_schedule, list_events, reschedule, schedule, schedule_batch,
-    EventFilter, NewSchedule, Reschedule, ScheduledBy, StoreError,
+    EventFilter, EventType, NewSchedule, Reschedule, ScheduledBy, Status, StoreError,
 };
 use serde_json::json;
 
@@ -42,9 +41,9 @@ both_backends! {
         assert_eq!(done.reason, "Scheduled as requested");
         let log = &done.log;
         assert!(log.id.starts_with("log_"), "{}", log.id);
-        assert_eq!(log.status, "scheduled");
+        assert_eq!(log.status, Status::Scheduled);
         assert_eq!(log.schedule_type, "scheduled");
-        assert_eq!(log.scheduled_by, "rule_engine");
+        assert_eq!(log.scheduled_by, ScheduledBy::RuleEngine);
         assert_eq!(log.scheduled_for, Some(at("2030-01-15T19:00:00Z")));
         assert_eq!(log.requested_for, Some(at("2030-01-15T19:00:00Z")));
         assert_eq!(log.scheduled_window_end, Some(at("2030-01-15T23:00:00Z")));
@@ -56,7 +55,7 @@ both_backends! {
         assert_eq!(events.len(), 1, "{events:?}");
         let created = &events[0];
         assert!(created.id.starts_with("evt_"));
-        assert_eq!(created.event_type, event_type::CREATED);
+        assert_eq!(created.event_type, EventType::Created.as_str());
         assert_eq!(created.entity_type, "publish_log");
         assert_eq!(
             created.metadata,
@@ -83,7 +82,7 @@ both_backends! {
         assert_eq!(done.log.requested_for, Some(at("2030-01-15T10:00:01Z")));
         let events = events_of(conn, &done.log.id);
         assert_eq!(events.len(), 2);
-        assert_eq!(events[1].event_type, event_type::ADJUSTED);
+        assert_eq!(events[1].event_type, EventType::Adjusted.as_str());
         assert_eq!(
             events[1].metadata,
             json!({
@@ -323,10 +322,10 @@ both_backends! {
         let done = schedule(conn, &rules, &request(&account, &clip, Some("2030-01-15T19:00:00Z")), now()).unwrap();
         let later = at("2030-01-14T11:00:00Z");
         let cancelled = cancel(conn, &done.log.id, later).unwrap();
-        assert_eq!(cancelled.status, "cancelled");
+        assert_eq!(cancelled.status, Status::Cancelled);
         assert_eq!(cancelled.updated_at, later);
         let events = events_of(conn, &done.log.id);
-        assert_eq!(events.last().unwrap().event_type, event_type::CANCELLED);
+        assert_eq!(events.last().unwrap().event_type, EventType::Cancelled.as_str());
         assert_eq!(
             events.last().unwrap().metadata,
             json!({
@@ -367,7 +366,7 @@ both_backends! {
         let events = events_of(conn, &done.log.id);
         assert_eq!(
             events.iter().map(|e| e.event_type.as_str()).collect::<Vec<_>>(),
-            [event_type::CREATED, event_type::RESCHEDULED, event_type::RESCHEDULED]
+            [EventType::Created.as_str(), EventType::Rescheduled.as_str(), EventType::Rescheduled.as_str()]
         );
         assert_eq!(
             events[2].metadata,

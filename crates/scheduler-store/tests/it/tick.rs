@@ -1,16 +1,15 @@
 //! The tick.
 
+use chrono::TimeDelta;
 use scheduler_core::RuleSet;
-use scheduler_store::ledger::event_type;
 use scheduler_store::{
-    create_account, create_clip, get_log, list_events, schedule, tick, EventFilter, NewAccount,
-    NewClip,
+    create_account, create_clip, get_log, list_events, schedule, tick, EventFilter, EventType,
+    NewAccount, NewClip, OpenOptions, Status,
 };
+use scheduler_testkit::{insert_logs, Logs, TestDb};
 use serde_json::json;
 
-use crate::support::{
-    account_and_clip, at, both_backends, counts, request, sqlite_with_wal_restart, wal_pages,
-};
+use crate::support::{account_and_clip, at, both_backends, counts, request, wal_pages};
 
 /// A "now" years before any test runs: logs planned from it are due on the host clock passed
 /// to SQLite and on PostgreSQL's real clock alike.
@@ -52,12 +51,12 @@ both_backends! {
         assert!(!outcome.dry_run);
         assert_eq!((outcome.moved, &outcome.log_ids), (7, &expected));
         for id in &expected {
-            assert_eq!(get_log(conn, id).unwrap().status, "pending");
+            assert_eq!(get_log(conn, id).unwrap().status, Status::Pending);
         }
-        assert_eq!(get_log(conn, &future).unwrap().status, "scheduled");
-        assert_eq!(get_log(conn, &cancelled.log.id).unwrap().status, "cancelled");
+        assert_eq!(get_log(conn, &future).unwrap().status, Status::Scheduled);
+        assert_eq!(get_log(conn, &cancelled.log.id).unwrap().status, Status::Cancelled);
 
-        let filter = EventFilter { event_type: Some(event_type::ENQUEUED.into()), ..EventFilter::default() };
+        let filter = EventFilter { event_type: Some(EventType::Enqueued.as_str().into()), ..EventFilter::default() };
         let events = list_events(conn, &filter).unwrap();
         // Newest first: the ledger holds the events in the order the logs moved, oldest due
         // first, within each batch too.
@@ -92,7 +91,7 @@ both_backends! {
                 &expected[0],
             ),
         );
-        if !db.postgres {
+        if !db.is_postgres() {
             assert_eq!(first.created_at, tick_time());
         }
 
@@ -172,7 +171,7 @@ both_backends! {
         let req = request(&account, &clip, Some("2020-01-01T19:00:00Z"));
         schedule(conn, &RuleSet::default(), &req, long_ago()).unwrap();
         let outcome = tick(conn, 500, false, at("2019-01-01T00:00:00Z")).unwrap();
-        assert_eq!(outcome.moved, usize::from(db.postgres));
+        assert_eq!(outcome.moved, usize::from(db.is_postgres()));
     }
 }
 
@@ -198,34 +197,41 @@ fn sqlite_wal_starts_over_during_a_long_tick() {
     use diesel::connection::SimpleConnection;
 
     let restart = 1_000;
-    let (db, path) = sqlite_with_wal_restart(restart);
-    let conn = &mut db.db.writer().unwrap();
+    let test = TestDb::sqlite();
+    test.db();
+    let db = test.open(&OpenOptions {
+        wal_restart_pages: restart,
+        ..OpenOptions::default()
+    });
+    let mut writer = db.writer().unwrap();
+    let conn = &mut writer;
     let (account, clip) = account_and_clip(conn, "UTC");
     let logs = 40_000;
-    // Random ids, as when logs fall due in another order than they were made: each batch's
-    // events then land on many pages of the ledger's `entity_id` index.
-    conn.batch_execute(&format!(
-        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
-         INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
-           schedule_type, scheduled_for, scheduled_by, created_at, updated_at) \
-         SELECT 'log_' || lower(hex(randomblob(16))), '{clip}', 'instagram', '{account}', \
-           'scheduled', 'scheduled', datetime('2020-01-01 00:00:00', printf('+%d seconds', i)), \
-           'manual', '2019-12-01 00:00:00', '2019-12-01 00:00:00' FROM n; \
-         PRAGMA wal_checkpoint(TRUNCATE);",
-        last = logs - 1,
-        clip = clip.id,
-        account = account.id,
-    ))
-    .unwrap();
+    insert_logs(
+        conn,
+        &Logs {
+            account: &account.id,
+            clip: &clip.id,
+            count: logs,
+            first_due: at("2020-01-01T00:00:00Z"),
+            step: TimeDelta::seconds(1),
+            created_at: at("2019-12-01T00:00:00Z"),
+            with_events: false,
+            random_ids: true,
+        },
+    );
+    conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
+    drop(writer);
 
-    let outcome = db.db.tick(conn, 100, false, tick_time()).unwrap();
+    let outcome = db.tick_blocking(100, false, tick_time()).unwrap();
     assert_eq!(outcome.moved, logs);
     // Never started over, it holds about 41,000 pages. A start-over can be missed when the
     // background thread's round and the tick's next transaction meet, and on a loaded machine
     // (this test beside the others on 2 cores) the thread's rounds come late: runs there
     // reached 10,052 to 12,740 pages, a WAL file's largest size, with the code of sessions 5
     // and 6 alike. So the bound is half the size that never starting over gives.
-    let wal_pages = wal_pages(&path);
+    let wal_pages = wal_pages(&test.url);
     assert!(
         wal_pages < 20 * u64::from(restart),
         "the WAL grew to {wal_pages} pages over a tick of {logs} logs: it seldom or never \

@@ -1,0 +1,86 @@
+//! The tick: moves every due publish log to `pending` for the publishing worker, with one
+//! `publish_scheduled_enqueued` event per log in the same transaction.
+
+mod batch;
+pub(crate) mod due;
+mod sqlite_functions;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::conn::{write_transaction, Conn};
+use crate::error::Result;
+use crate::schema::publish_logs;
+use due::{due_log, due_logs};
+
+pub(crate) use sqlite_functions::register as register_sqlite_functions;
+
+/// How many logs one tick transaction moves, unless told otherwise.
+pub const DEFAULT_BATCH_SIZE: u32 = 500;
+
+/// What a tick did (or, on a dry run, would do): the tick endpoint's and tick-runner's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TickOutcome {
+    /// How many logs moved to `pending` (or are due, on a dry run).
+    pub moved: usize,
+    /// Whether nothing was changed.
+    pub dry_run: bool,
+    /// The logs, oldest due first.
+    pub log_ids: Vec<String>,
+}
+
+/// Moves every log with `status = 'scheduled' AND scheduled_for <= now` to `pending`, oldest
+/// first, `batch_size` (at least 1) per write transaction, until a batch comes back short.
+///
+/// `now` is the database clock on PostgreSQL, where `host_now` is ignored, and `host_now` on
+/// SQLite. Any number of ticks may run at once: each log moves once, with one event. A dry run
+/// lists the due logs and changes nothing. Programs holding a [`crate::Db`] call its `tick`,
+/// which also lets SQLite's WAL start over between batches.
+pub fn tick(
+    conn: &mut Conn,
+    batch_size: u32,
+    dry_run: bool,
+    host_now: DateTime<Utc>,
+) -> Result<TickOutcome> {
+    tick_with(conn, batch_size, dry_run, host_now, |_| {})
+}
+
+/// [`tick`], calling `between_batches` on the connection after each committed batch, outside
+/// any transaction.
+pub(crate) fn tick_with(
+    conn: &mut Conn,
+    batch_size: u32,
+    dry_run: bool,
+    host_now: DateTime<Utc>,
+    mut between_batches: impl FnMut(&mut Conn),
+) -> Result<TickOutcome> {
+    let log_ids = if dry_run {
+        let now = due::now(conn, host_now)?;
+        due_logs!(now.naive_utc())
+            .select(due_log.field(publish_logs::id))
+            .load(conn)?
+    } else {
+        let batch_size = batch_size.max(1);
+        let mut moved = Vec::new();
+        loop {
+            // One batch, with its events; the ids moved, oldest due first.
+            let ids = write_transaction(conn, |conn| {
+                batch::enqueue_due(conn, host_now, i64::from(batch_size))
+            })?;
+            log::debug!("tick batch: moved {}", ids.len());
+            let short = ids.len() < batch_size as usize;
+            moved.extend(ids);
+            between_batches(conn);
+            if short {
+                break moved;
+            }
+        }
+    };
+    Ok(TickOutcome {
+        moved: log_ids.len(),
+        dry_run,
+        log_ids,
+    })
+}
