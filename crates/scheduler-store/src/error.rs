@@ -85,6 +85,16 @@ impl From<DieselError> for StoreError {
             DieselError::BrokenTransactionManager => {
                 Self::ConnectionLost("the transaction state was lost".to_owned())
             }
+            // The database stopped taking writes after it was opened: a PostgreSQL server
+            // that became a standby, a SQLite file made read-only.
+            DieselError::DatabaseError(DatabaseErrorKind::ReadOnlyTransaction, info) => {
+                Self::ReadOnly(info.message().to_owned())
+            }
+            DieselError::DatabaseError(_, info)
+                if info.message().contains("attempt to write a readonly database") =>
+            {
+                Self::ReadOnly(info.message().to_owned())
+            }
             other => Self::Database(other),
         }
     }

@@ -67,6 +67,7 @@ pub(super) fn enqueue_due(
                 "WITH claimed AS MATERIALIZED ( \
                    SELECT id FROM publish_logs \
                    WHERE status = $1 AND scheduled_for <= date_trunc('second', now()) \
+                     AND scheduled_for >= $4 \
                    ORDER BY scheduled_for, id \
                    LIMIT $2 \
                    FOR UPDATE SKIP LOCKED) \
@@ -79,6 +80,7 @@ pub(super) fn enqueue_due(
             .bind::<Text, _>(Status::Scheduled.as_str())
             .bind::<BigInt, _>(limit)
             .bind::<Text, _>(Status::Pending.as_str())
+            .bind::<Timestamp, _>(super::due::earliest())
             .load(c)?;
             let Some(first) = moved.first() else {
                 return Ok(Vec::new());

@@ -12,7 +12,10 @@ diesel::alias!(publish_logs as due_log: DueLog);
 
 /// The logs due at `now` (a `NaiveDateTime`), oldest first, ties by id, without a select
 /// clause: the dry run's list of ids, and on SQLite the claim of a tick batch (the PostgreSQL
-/// claim is the same condition in SQL; the two change together). It reads `publish_logs` under
+/// claim is the same condition in SQL; the two change together). A log is due when its time
+/// lies in the supported years and is not later than `now`: a time another tool (or a version
+/// before the years were enforced) stored past year 9999 is never due, though SQLite, comparing
+/// stored times as text, sorts `+10000-…` before every other. It reads `publish_logs` under
 /// the alias `due_log`, because diesel lets a query name a table once and the claiming
 /// `UPDATE` names it already. The index on `(status, scheduled_for, id)` gives its rows in
 /// order.
@@ -24,6 +27,7 @@ macro_rules! due_logs {
         due_log
             .filter(due_log.field(p::status).eq(scheduled))
             .filter(due_log.field(p::scheduled_for).le($now))
+            .filter(due_log.field(p::scheduled_for).ge($crate::tick::due::earliest()))
             .order((
                 due_log.field(p::scheduled_for).asc(),
                 due_log.field(p::id).asc(),
@@ -42,4 +46,9 @@ pub(crate) fn now(conn: &mut Conn, host_now: DateTime<Utc>) -> QueryResult<DateT
         Conn::Sqlite(_) => host_now,
     };
     Ok(now.trunc_subsecs(0))
+}
+
+/// The first instant of the supported years, as stored: 1970-01-01 00:00:00.
+pub(crate) fn earliest() -> NaiveDateTime {
+    DateTime::UNIX_EPOCH.naive_utc()
 }

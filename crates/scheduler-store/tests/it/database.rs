@@ -4,6 +4,7 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 
 use diesel::prelude::*;
+use diesel::connection::SimpleConnection;
 use diesel::sql_types::Text;
 use scheduler_store::{
     connect, pending_migrations, require_migrated, run_migrations, Conn, DatabaseUrl, Db, Mode,
@@ -336,5 +337,22 @@ fn a_read_only_database_is_refused_for_writing_and_read_for_a_dry_run() {
         scheduler_store::ping(&mut conn).unwrap();
         let write = diesel::sql_query("DELETE FROM clips").execute(&mut *conn);
         assert!(write.is_err(), "{url}: a read-only session wrote");
+    }
+}
+
+both_backends! {
+    // A database that stops taking writes after it was opened (a PostgreSQL server that became
+    // a standby, a SQLite file made read-only) is unavailable, not a bug: 503, not 500.
+    fn a_database_that_stops_taking_writes_is_read_only(db) {
+        let conn = &mut db.conn();
+        let (on, off) = if db.is_postgres() {
+            ("SET default_transaction_read_only = on", "SET default_transaction_read_only = off")
+        } else {
+            ("PRAGMA query_only = ON", "PRAGMA query_only = OFF")
+        };
+        conn.batch_execute(on).unwrap();
+        let refused = scheduler_store::create_clip(conn, &Default::default(), chrono::Utc::now());
+        conn.batch_execute(off).unwrap();
+        assert!(matches!(refused, Err(StoreError::ReadOnly(_))), "{refused:?}");
     }
 }

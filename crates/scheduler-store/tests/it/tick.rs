@@ -1,6 +1,7 @@
 //! The tick.
 
 use chrono::TimeDelta;
+use diesel::RunQueryDsl;
 use scheduler_core::RuleSet;
 use scheduler_store::{
     create_account, create_clip, get_log, list_events, schedule, tick, EventFilter, EventType,
@@ -97,6 +98,26 @@ both_backends! {
 
         let again = tick(conn, 3, false, tick_time()).unwrap();
         assert_eq!((again.moved, again.log_ids.len()), (0, 0));
+    }
+
+    fn a_time_past_the_supported_years_is_never_due(db) {
+        // Stored by another tool, or by a version before the years were enforced. SQLite
+        // compares stored times as text, where `+10000-…` sorts before every other time.
+        let conn = &mut db.conn();
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let far = if db.is_postgres() { "10000-01-01 04:00:00" } else { "+10000-01-01 04:00:00" };
+        diesel::sql_query(format!(
+            "INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
+               schedule_type, scheduled_for, scheduled_by, created_at, updated_at) \
+             VALUES ('log_far', '{}', 'instagram', '{}', 'scheduled', 'scheduled', \
+               '{far}', 'manual', '2019-12-01 00:00:00', '2019-12-01 00:00:00')",
+            clip.id, account.id
+        ))
+        .execute(conn)
+        .unwrap();
+        assert_eq!(tick(conn, 500, true, tick_time()).unwrap().moved, 0);
+        assert_eq!(tick(conn, 500, false, tick_time()).unwrap().moved, 0);
+        assert_eq!(get_log(conn, "log_far").unwrap().status, Status::Scheduled);
     }
 
     fn enqueues_logs_written_by_other_tools_with_the_same_metadata(db) {
