@@ -230,11 +230,6 @@ impl PgDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
-
-    /// The database's name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
 }
 
 /// `url` with `sslmode=disable` added when it names a server on this host (a loopback address

@@ -1,6 +1,6 @@
-//! The real server on port 0 with a fresh database: a temporary SQLite file, or, when
-//! `TEST_DATABASE_URL` names a PostgreSQL server, a new `api_test_<uuid>` database on it,
-//! dropped at the end (`scheduler_testkit::PgDatabase`).
+//! The real server on port 0 with a fresh database (`scheduler_testkit::TestDb`): a temporary
+//! SQLite file, or, when `TEST_DATABASE_URL` names a PostgreSQL server, a new database on it,
+//! dropped at the end.
 
 use std::sync::Arc;
 
