@@ -91,7 +91,9 @@ impl From<DieselError> for StoreError {
                 Self::ReadOnly(info.message().to_owned())
             }
             DieselError::DatabaseError(_, info)
-                if info.message().contains("attempt to write a readonly database") =>
+                if info
+                    .message()
+                    .contains("attempt to write a readonly database") =>
             {
                 Self::ReadOnly(info.message().to_owned())
             }

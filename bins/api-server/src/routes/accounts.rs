@@ -7,11 +7,20 @@ use scheduler_core::rfc3339;
 use scheduler_store::{idempotency, Account, Clip, NewAccount, NewClip};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::idempotency::{answer, into_response, Idempotency, Idempotent};
 use crate::input::{check_id, check_text, from_value, path_id, MAX_NAME_LEN, MAX_TEXT_LEN};
 use crate::state::AppState;
+
+/// This module's routes.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(create_account)
+        .service(get_account)
+        .service(create_clip)
+        .service(get_clip);
+}
 
 /// A social account to create.
 #[derive(Debug, Deserialize, ToSchema)]

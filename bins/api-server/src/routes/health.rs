@@ -4,9 +4,15 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::ErrorBody;
 use crate::state::AppState;
+
+/// This module's routes.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(healthz).service(openapi);
+}
 
 /// The health answer.
 #[derive(Debug, Serialize, ToSchema)]

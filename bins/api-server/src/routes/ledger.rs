@@ -7,10 +7,16 @@ use scheduler_store::{EventFilter, LedgerEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::input::MAX_NAME_LEN;
 use crate::state::AppState;
+
+/// This module's routes.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_events);
+}
 
 /// The filters.
 #[derive(Debug, Deserialize)]

@@ -6,10 +6,19 @@ use scheduler_core::rfc3339;
 use scheduler_store::{PublishLog, Reschedule};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::input::{from_value, json_value, no_body, parse_opt_time, path_id, Body};
 use crate::state::AppState;
+
+/// This module's routes.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(list_clip_schedule)
+        .service(get_log)
+        .service(cancel)
+        .service(reschedule);
+}
 
 /// A publish log.
 #[derive(Debug, Serialize, ToSchema)]

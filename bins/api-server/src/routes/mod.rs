@@ -1,7 +1,7 @@
 //! The route table: every endpoint, once. Each handler declares its method and path (its
 //! actix-web route macro) and its OpenAPI operation (`#[utoipa::path]`, with `security(())` on
-//! the open ones); [`app`] registers each handler in one line, and the router, the OpenAPI
-//! document and the auth middleware all follow from that.
+//! the open ones); each module's `routes` function lists its handlers, one line each, and the
+//! router, the OpenAPI document and the auth middleware all follow from that.
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -50,26 +50,18 @@ pub fn document() -> OpenApi {
     crate::openapi::finish(register(App::new().into_utoipa_app()).split_for_parts().1)
 }
 
-/// Every route, registered once.
+/// Every route, registered once: each module lists its handlers.
 fn register<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
 where
     T: ServiceFactory<ServiceRequest, Config = (), Error = actix_web::Error, InitError = ()>,
 {
     app.openapi(ApiDoc::openapi())
-        .service(health::healthz)
-        .service(health::openapi)
-        .service(accounts::create_account)
-        .service(accounts::get_account)
-        .service(accounts::create_clip)
-        .service(accounts::get_clip)
-        .service(schedule::schedule)
-        .service(schedule::schedule_batch)
-        .service(logs::list_clip_schedule)
-        .service(logs::get_log)
-        .service(logs::cancel)
-        .service(logs::reschedule)
-        .service(tick::tick)
-        .service(ledger::list_events)
+        .configure(health::routes)
+        .configure(accounts::routes)
+        .configure(schedule::routes)
+        .configure(logs::routes)
+        .configure(tick::routes)
+        .configure(ledger::routes)
 }
 
 /// Every documented path with its methods, and which of them answer without a token: read

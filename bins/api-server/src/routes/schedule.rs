@@ -9,11 +9,17 @@ use scheduler_store::{idempotency, NewSchedule, Scheduled, ScheduledBy, StoreErr
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody, Rejected};
 use crate::idempotency::{answer, into_response, Idempotency, Idempotent};
 use crate::input::{check_id, check_text, from_value, parse_opt_time, MAX_NAME_LEN};
 use crate::state::AppState;
+
+/// This module's routes.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(schedule).service(schedule_batch);
+}
 
 /// The most requests one batch may hold.
 pub const MAX_BATCH: usize = 500;

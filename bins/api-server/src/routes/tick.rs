@@ -5,10 +5,16 @@ use chrono::Utc;
 use scheduler_store::tick::DEFAULT_BATCH_SIZE;
 use scheduler_store::TickOutcome;
 use serde::Deserialize;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::input::{no_body, Body};
 use crate::state::AppState;
+
+/// This module's routes.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(tick);
+}
 
 /// The tick's query.
 #[derive(Debug, Deserialize)]

@@ -27,7 +27,11 @@ macro_rules! due_logs {
         due_log
             .filter(due_log.field(p::status).eq(scheduled))
             .filter(due_log.field(p::scheduled_for).le($now))
-            .filter(due_log.field(p::scheduled_for).ge($crate::tick::due::earliest()))
+            .filter(
+                due_log
+                    .field(p::scheduled_for)
+                    .ge($crate::tick::due::earliest()),
+            )
             .order((
                 due_log.field(p::scheduled_for).asc(),
                 due_log.field(p::id).asc(),

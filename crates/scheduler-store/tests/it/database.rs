@@ -3,8 +3,8 @@
 use std::sync::{Arc, Barrier};
 use std::thread;
 
-use diesel::prelude::*;
 use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
 use diesel::sql_types::Text;
 use scheduler_store::{
     connect, pending_migrations, require_migrated, run_migrations, Conn, DatabaseUrl, Db, Mode,
