@@ -3,6 +3,8 @@
 //! in the same transaction.
 
 use std::convert::identity;
+use std::fmt;
+use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -11,43 +13,24 @@ use scheduler_core::rfc3339;
 use serde::{Serialize, Serializer};
 
 use crate::conn::Conn;
+use crate::models::{stored_names, UnknownValue};
 use crate::new_ordered_id;
 use crate::schema::ledger_events;
 
-/// The types of the ledger's events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum EventType {
-    /// A log was scheduled.
-    Created,
-    /// Its scheduled time differs from the requested one.
-    Adjusted,
-    /// The tick moved a due log to `pending`.
-    Enqueued,
-    /// A scheduled log was cancelled.
-    Cancelled,
-    /// A scheduled log was planned again.
-    Rescheduled,
-}
-
-impl EventType {
-    /// Every event type.
-    pub const ALL: [EventType; 5] = [
-        Self::Created,
-        Self::Adjusted,
-        Self::Enqueued,
-        Self::Cancelled,
-        Self::Rescheduled,
-    ];
-
-    /// The stored name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Created => "publish_scheduled_created",
-            Self::Adjusted => "publish_scheduled_adjusted",
-            Self::Enqueued => "publish_scheduled_enqueued",
-            Self::Cancelled => "publish_scheduled_cancelled",
-            Self::Rescheduled => "publish_scheduled_rescheduled",
-        }
+stored_names! {
+    /// The types of the ledger's events.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum EventType in "event_type" {
+        /// A log was scheduled.
+        Created = "publish_scheduled_created",
+        /// Its scheduled time differs from the requested one.
+        Adjusted = "publish_scheduled_adjusted",
+        /// The tick moved a due log to `pending`.
+        Enqueued = "publish_scheduled_enqueued",
+        /// A scheduled log was cancelled.
+        Cancelled = "publish_scheduled_cancelled",
+        /// A scheduled log was planned again.
+        Rescheduled = "publish_scheduled_rescheduled",
     }
 }
 

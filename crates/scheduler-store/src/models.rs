@@ -14,37 +14,81 @@ use scheduler_core::{Platform, Zone};
 
 use crate::schema::{clips, ledger_events, publish_logs, social_accounts};
 
-/// The `status` of a publish log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Status {
-    /// Waiting for its time.
-    Scheduled,
-    /// Due, and handed to the publishing worker by the tick.
-    Pending,
-    /// A worker is publishing it.
-    Processing,
-    /// Published.
-    Published,
-    /// Publishing failed for good.
-    Failed,
-    /// Cancelled before it was due.
-    Cancelled,
-    /// It may or may not have reached the platform: a person must say.
-    Unconfirmed,
+/// Declares a closed set of names stored as text: the enum, `ALL`, `as_str`, parsing (the
+/// error, [`UnknownValue`], names the field and every value) and `Display`.
+macro_rules! stored_names {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident in $field:literal {
+            $($(#[$variant_meta:meta])* $variant:ident = $text:literal,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$variant_meta])* $variant,)*
+        }
+
+        impl $name {
+            /// Every value.
+            pub const ALL: &'static [$name] = &[$($name::$variant),*];
+
+            /// The stored name.
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::ALL
+                    .iter()
+                    .find(|value| value.as_str() == s)
+                    .copied()
+                    .ok_or_else(|| UnknownValue::new($field, s, Self::ALL.iter().map(Self::as_str)))
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = UnknownValue;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+pub(crate) use stored_names;
+
+stored_names! {
+    /// The `status` of a publish log.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+    pub enum Status in "status" {
+        /// Waiting for its time.
+        Scheduled = "scheduled",
+        /// Due, and handed to the publishing worker by the tick.
+        Pending = "pending",
+        /// A worker is publishing it.
+        Processing = "processing",
+        /// Published.
+        Published = "published",
+        /// Publishing failed for good.
+        Failed = "failed",
+        /// Cancelled before it was due.
+        Cancelled = "cancelled",
+        /// It may or may not have reached the platform: a person must say.
+        Unconfirmed = "unconfirmed",
+    }
 }
 
 impl Status {
-    /// Every status.
-    pub const ALL: [Status; 7] = [
-        Self::Scheduled,
-        Self::Pending,
-        Self::Processing,
-        Self::Published,
-        Self::Failed,
-        Self::Cancelled,
-        Self::Unconfirmed,
-    ];
-
     /// The statuses whose posts count for the gap and the daily cap.
     pub const ACTIVE: [Status; 5] = [
         Self::Scheduled,
@@ -53,90 +97,19 @@ impl Status {
         Self::Published,
         Self::Unconfirmed,
     ];
-
-    /// The stored name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Scheduled => "scheduled",
-            Self::Pending => "pending",
-            Self::Processing => "processing",
-            Self::Published => "published",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-            Self::Unconfirmed => "unconfirmed",
-        }
-    }
 }
 
-impl FromStr for Status {
-    type Err = UnknownValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| UnknownValue::new("status", s))
-    }
-}
-
-impl TryFrom<String> for Status {
-    type Error = UnknownValue;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Who asked for a post.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ScheduledBy {
-    /// A person (the default).
-    #[default]
-    Manual,
-    /// The rule engine.
-    RuleEngine,
-    /// The campaign orchestrator.
-    CampaignOrchestrator,
-}
-
-impl ScheduledBy {
-    /// Every author.
-    pub const ALL: [ScheduledBy; 3] = [Self::Manual, Self::RuleEngine, Self::CampaignOrchestrator];
-
-    /// The stored name: `manual`, `rule_engine` or `campaign_orchestrator`.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Manual => "manual",
-            Self::RuleEngine => "rule_engine",
-            Self::CampaignOrchestrator => "campaign_orchestrator",
-        }
-    }
-}
-
-impl FromStr for ScheduledBy {
-    type Err = UnknownValue;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|by| by.as_str() == s)
-            .ok_or_else(|| UnknownValue::new("scheduled_by", s))
-    }
-}
-
-impl TryFrom<String> for ScheduledBy {
-    type Error = UnknownValue;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl fmt::Display for ScheduledBy {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+stored_names! {
+    /// Who asked for a post.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub enum ScheduledBy in "scheduled_by" {
+        /// A person (the default).
+        #[default]
+        Manual = "manual",
+        /// The rule engine.
+        RuleEngine = "rule_engine",
+        /// The campaign orchestrator.
+        CampaignOrchestrator = "campaign_orchestrator",
     }
 }
 
@@ -149,17 +122,21 @@ pub struct UnknownValue {
     pub field: &'static str,
     /// What was given (cut to a readable length).
     pub value: String,
-    /// The values it may take.
-    pub expected: &'static str,
+    /// The values it may take, in words.
+    pub expected: String,
 }
 
 impl UnknownValue {
-    fn new(field: &'static str, value: &str) -> Self {
-        let expected = match field {
-            "status" => {
-                "scheduled, pending, processing, published, failed, cancelled or unconfirmed"
-            }
-            _ => "manual, rule_engine or campaign_orchestrator",
+    pub(crate) fn new<'a>(
+        field: &'static str,
+        value: &str,
+        values: impl Iterator<Item = &'a str>,
+    ) -> Self {
+        let values: Vec<&str> = values.collect();
+        let expected = match values.split_last() {
+            Some((last, [])) => (*last).to_owned(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
         };
         Self {
             field,

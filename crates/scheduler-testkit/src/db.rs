@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use diesel::prelude::*;
 use diesel::PgConnection;
-use scheduler_store::{DatabaseUrl, Db, Mode, OpenOptions, PooledConn};
+use scheduler_store::{connect, Conn, DatabaseUrl, Db, Mode, OpenOptions};
 
 /// A database backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,13 +43,14 @@ pub fn backends() -> Vec<Backend> {
 /// database `<prefix>_<uuid>` on the server of `TEST_DATABASE_URL`. Dropping it removes the
 /// file's directory or drops the database `WITH (FORCE)`.
 ///
-/// Empty until something opens it: [`TestDb::db`] opens (and migrates) it on first use, as a
-/// server would; a binary given [`TestDb::url`] may open it itself.
+/// Empty until something opens it: [`TestDb::conn`] and [`TestDb::db`] migrate it on first use,
+/// as a server would; a binary given [`TestDb::url`] may open it itself.
 pub struct TestDb {
     /// Which backend.
     pub backend: Backend,
     /// The URL to give the binaries (`--database-url`).
     pub url: String,
+    migrated: OnceLock<()>,
     db: OnceLock<Db>,
     _dir: Option<tempfile::TempDir>,
     _pg: Option<PgDatabase>,
@@ -100,6 +101,7 @@ impl TestDb {
         Self {
             backend: Backend::Sqlite,
             url,
+            migrated: OnceLock::new(),
             db: OnceLock::new(),
             _dir: Some(dir),
             _pg: None,
@@ -112,6 +114,7 @@ impl TestDb {
         Some(Self {
             backend: Backend::Postgres,
             url: pg.url().to_owned(),
+            migrated: OnceLock::new(),
             db: OnceLock::new(),
             _dir: None,
             _pg: Some(pg),
@@ -128,8 +131,28 @@ impl TestDb {
         DatabaseUrl::parse(&self.url).expect("a valid test database URL")
     }
 
-    /// The database, opened with [`Mode::Migrate`] on first use (creating and migrating it),
-    /// with room for the concurrency tests' threads.
+    /// Creates and migrates the database, once, as a server's start does (SQLite's WAL mode
+    /// included).
+    pub fn migrate(&self) {
+        self.migrated.get_or_init(|| {
+            drop(self.open(&OpenOptions {
+                mode: Mode::Migrate,
+                max_connections: 1,
+                ..OpenOptions::default()
+            }));
+        });
+    }
+
+    /// A new connection to the database, migrated: for reading what a program wrote, or
+    /// calling store functions directly. It starts no thread (unlike [`TestDb::db`]), so a
+    /// test beside the binaries adds no checkpointing of its own.
+    pub fn conn(&self) -> Conn {
+        self.migrate();
+        connect(&self.database_url(), false).expect("a connection to the test database")
+    }
+
+    /// A pool on the database, opened with [`Mode::Migrate`] on first use, with room for the
+    /// concurrency tests' threads.
     pub fn db(&self) -> &Db {
         self.db.get_or_init(|| {
             self.open(&OpenOptions {
@@ -143,11 +166,6 @@ impl TestDb {
     /// Another pool on the database, opened with `options`.
     pub fn open(&self, options: &OpenOptions) -> Db {
         Db::open(&self.database_url(), options).expect("the test database opens")
-    }
-
-    /// A pooled connection of [`TestDb::db`].
-    pub fn conn(&self) -> PooledConn {
-        self.db().conn().expect("a connection to the test database")
     }
 
     /// The row counts of every table the API writes.

@@ -45,7 +45,7 @@ macro_rules! both_backends {
             #[test]
             fn sqlite() {
                 let $db = &$crate::TestDb::sqlite();
-                $db.db();
+                $db.migrate();
                 $body
             }
 
@@ -53,7 +53,7 @@ macro_rules! both_backends {
             fn postgres() {
                 if let Some(db) = $crate::TestDb::postgres() {
                     let $db = &db;
-                    $db.db();
+                    $db.migrate();
                     $body
                 }
             }

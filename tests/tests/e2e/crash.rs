@@ -134,7 +134,7 @@ both_backends! {
     fn tick_runner_killed_mid_tick(backend) {
         const DUE: usize = 50_000;
         let db = TestDb::new(backend);
-        db.db();
+        db.migrate();
         let started = Instant::now();
         insert_due_logs(&mut db.conn(), DUE);
         eprintln!("{backend}: inserted {DUE} due logs in {:?}", started.elapsed());

@@ -16,7 +16,7 @@ use serde_json::json;
 /// connect timeout.
 fn behind_proxy() -> Option<(TestDb, Proxy, String)> {
     let db = TestDb::postgres()?;
-    db.db();
+    db.migrate();
     let proxy = Proxy::to_postgres(&db.url);
     let url = proxy.url_for(&db.url);
     let url = if url.contains('?') {

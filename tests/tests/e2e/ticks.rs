@@ -17,7 +17,7 @@ both_backends! {
             e2e::Backend::Sqlite => (2_000, 1, 2),
         };
         let db = TestDb::new(backend);
-        db.db();
+        db.migrate();
         let ids = insert_due_logs(&mut db.conn(), due);
         let servers: Vec<Server> = (0..instances).map(|_| Server::start(&db.url, &[])).collect();
 

@@ -122,7 +122,7 @@ fn a_read_only_postgresql_database_gets_a_dry_run_and_a_clear_refusal() {
         diesel::sql_query(format!(
             "ALTER DATABASE {name} SET default_transaction_read_only = on"
         )),
-        &mut *db.conn(),
+        &mut db.conn(),
     )
     .unwrap();
     let dry = run(&db, &["--dry-run"]);

@@ -59,7 +59,7 @@ pub fn postgres() -> Option<TestDb> {
 
 /// `db`, created and migrated as api-server would (tick-runner never creates a database).
 fn migrated(db: TestDb) -> TestDb {
-    db.db();
+    db.migrate();
     db
 }
 
