@@ -29,7 +29,7 @@ pub const MAX_KEY_LEN: usize = 255;
 pub struct Idempotent {
     /// The body.
     pub body: Value,
-    /// The key, scoped to the endpoint (`POST /clips`), with a hash of the body.
+    /// The key, scoped to the method and path (`POST /clips`), with a hash of the body.
     pub key: Option<IdempotencyKey>,
 }
 
@@ -49,11 +49,8 @@ impl FromRequest for Idempotent {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let header = key_header(req);
-        let endpoint = format!(
-            "{} {}",
-            req.method(),
-            req.match_pattern().unwrap_or_else(|| req.path().to_owned())
-        );
+        // The request's own path: a key used on one log is not the same key on another.
+        let endpoint = format!("{} {}", req.method(), req.path());
         let body = JsonBody::from_request(req, payload);
         Box::pin(async move {
             // The body first: a malformed retry is 400 whatever its key.

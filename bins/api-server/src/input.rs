@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, FromRequest, HttpRequest};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use scheduler_core::SUPPORTED_YEARS;
+pub use scheduler_store::accounts::is_valid_id;
 use scheduler_store::StoreError;
 use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
@@ -185,15 +186,8 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
         .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
 }
 
-/// Whether `id` is an acceptable id: 1 to [`MAX_ID_LEN`] characters, none of them whitespace or
-/// control characters.
-pub fn is_valid_id(id: &str) -> bool {
-    (1..=MAX_ID_LEN).contains(&id.chars().count())
-        && !id.chars().any(|c| c.is_whitespace() || c.is_control())
-}
-
-/// The id of a path (`/accounts/{id}`): 404 `<kind> not found` for one no row can have, without
-/// asking the database (PostgreSQL would refuse a NUL as an error, not as a missing row).
+/// The id of a path (`/accounts/{id}`): 404 `<kind> not found` for one no row can have
+/// ([`is_valid_id`]), without asking the database.
 pub fn path_id(kind: &'static str, id: web::Path<String>) -> Result<String, ApiError> {
     let id = id.into_inner();
     if is_valid_id(&id) {

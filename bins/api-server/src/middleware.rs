@@ -10,7 +10,7 @@ use actix_web::{web, HttpResponse, ResponseError};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::{ApiError, ErrorBody, Rejected};
+use crate::error::{ApiError, ErrorBody};
 use crate::input::BODY_LIMIT;
 use crate::routes::RouteTable;
 
@@ -100,8 +100,9 @@ fn bearer_token(value: &str) -> Option<&str> {
         .then(|| token.trim_start())
 }
 
-/// Makes every error answer JSON: actix's own (extractor failures, 413, 405) come as text or
-/// empty; they get `{"error": …}`, or the rejected shape on `POST /publishing/schedule`.
+/// Makes every error answer JSON: actix's own come as text or empty; they get `{"error": …}`.
+/// (The schedule endpoint answers its extractors' errors itself, in the rejected shape.) Every
+/// error answer thus has a body, which `protocol_errors` relies on.
 pub fn json_error_body<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
     let is_json = res
         .response()
@@ -129,11 +130,6 @@ pub fn json_error_body<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHan
             .map(ToString::to_string)
             .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_lowercase()),
     };
-    let schedule = res.request().path() == "/publishing/schedule"
-        && matches!(
-            status,
-            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
-        );
     let mut response = HttpResponse::build(status);
     for (name, value) in res.response().headers() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
@@ -144,11 +140,7 @@ pub fn json_error_body<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHan
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     ));
-    let response = if schedule {
-        response.json(Rejected::new(message))
-    } else {
-        response.json(ErrorBody { error: message })
-    };
+    let response = response.json(ErrorBody { error: message });
     let (req, _) = res.into_parts();
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body(),

@@ -16,7 +16,8 @@ pub struct ApiDoc;
 /// Finishes the collected document. Declares the bearer scheme and, on every operation, whether
 /// it needs it: an operation that declares `security(())` is open; every other requires
 /// `bearer` and documents its 401 (a server started without `--api-token` never sends it) and
-/// its 503 (the database is unreachable). Every `POST` documents its 413 (a body over 256 KiB),
+/// its 503 (the database is unreachable). Every `POST`, `PUT` and `PATCH` documents its 413 (a
+/// body over 256 KiB),
 /// and every operation taking an `Idempotency-Key` its 422 for a key reused with another body.
 pub fn finish(mut doc: OpenApi) -> OpenApi {
     let components = doc.components.get_or_insert_with(Default::default);
@@ -25,8 +26,10 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
     for item in doc.paths.paths.values_mut() {
-        if let Some(post) = item.post.as_mut() {
-            add_error(post, "413", "The body is larger than 256 KiB");
+        for with_body in [&mut item.post, &mut item.put, &mut item.patch] {
+            if let Some(operation) = with_body.as_mut() {
+                add_error(operation, "413", "The body is larger than 256 KiB");
+            }
         }
         let operations = [
             &mut item.get,

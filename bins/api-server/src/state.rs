@@ -2,10 +2,14 @@
 
 use std::sync::Arc;
 
+use actix_web::HttpResponse;
+use chrono::{DateTime, Utc};
 use scheduler_core::RuleSet;
-use scheduler_store::{Conn, Db};
+use scheduler_store::idempotency::{self, Answer, IdempotencyKey};
+use scheduler_store::{Conn, Db, StoreError};
 
 use crate::error::ApiError;
+use crate::idempotency::into_response;
 
 /// The database and the scheduling rules.
 #[derive(Debug, Clone)]
@@ -25,6 +29,30 @@ impl AppState {
     {
         let rules = Arc::clone(&self.rules);
         self.db.read(move |conn| f(conn, &rules)).await
+    }
+
+    /// [`Db::write`] under the request's idempotency key: `write` gets the rules and the time
+    /// of the request and answers; a retry with the same key gets the first answer without
+    /// writing again (see [`scheduler_store::idempotency`]).
+    pub async fn write_idempotent<F>(
+        &self,
+        key: Option<IdempotencyKey>,
+        write: F,
+    ) -> Result<HttpResponse, ApiError>
+    where
+        F: FnOnce(&mut Conn, &RuleSet, DateTime<Utc>) -> Result<Answer, StoreError>
+            + Send
+            + 'static,
+    {
+        let response = self
+            .write(move |conn, rules| {
+                let now = Utc::now();
+                Ok(idempotency::run(conn, key.as_ref(), now, |conn| {
+                    write(conn, rules, now)
+                })?)
+            })
+            .await?;
+        into_response(response)
     }
 
     /// [`Db::write`], with the rules.

@@ -63,13 +63,16 @@ pub(crate) fn account_with_clip(
     if let (Conn::Pg(c), true) = (&mut *conn, lock) {
         let locked = pg::advisory_xact_lock(ACCOUNT_LOCK_CLASS, pg::hashtext(a::id));
         let found: Option<(Account, bool, bool)> = account
-            .select((a::all_columns, clip_exists, locked.is_not_null()))
+            .select((Account::as_select(), clip_exists, locked.is_not_null()))
             .get_result(c)
             .optional()?;
         return Ok(found.map(|(account, clip, _)| (account, clip)));
     }
-    let query = account.select((a::all_columns, clip_exists));
-    on_backend!(conn, |c| query.get_result(c).optional())
+    // Built in each arm: a `SelectBy` is typed by its backend.
+    on_backend!(conn, |c| account
+        .select((Account::as_select(), clip_exists))
+        .get_result(c)
+        .optional())
 }
 
 /// PostgreSQL functions, declared for diesel's query builder: a statement built from them keeps

@@ -56,17 +56,21 @@ struct ClipRow<'a> {
     created_at: NaiveDateTime,
 }
 
+/// Whether `id` is an acceptable id for a client to choose (and so for any row to have): 1 to
+/// [`MAX_ID_LEN`] characters, none of them whitespace or control characters, so that ids fit in
+/// a URL path and a log line (and PostgreSQL, which refuses a NUL, never sees one).
+pub fn is_valid_id(id: &str) -> bool {
+    (1..=MAX_ID_LEN).contains(&id.chars().count())
+        && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 /// The client's id if it is acceptable, else a new one with `prefix`.
 fn chosen_id(id: Option<&str>, prefix: &str) -> Result<String> {
     match id {
         None => Ok(new_id(prefix)),
-        Some(id)
-            if (1..=MAX_ID_LEN).contains(&id.chars().count()) && !id.contains(char::is_control) =>
-        {
-            Ok(id.to_owned())
-        }
+        Some(id) if is_valid_id(id) => Ok(id.to_owned()),
         Some(_) => Err(StoreError::Rejected(format!(
-            "id must be 1 to {MAX_ID_LEN} characters without control characters"
+            "id must be 1 to {MAX_ID_LEN} characters without whitespace or control characters"
         ))),
     }
 }
@@ -106,8 +110,11 @@ pub fn create_account(
 /// One account, or [`StoreError::NotFound`].
 pub fn get_account(conn: &mut Conn, id: &str) -> Result<Account> {
     let query = social_accounts::table.find(id);
-    on_backend!(conn, |c| query.get_result(c).optional())?
-        .ok_or_else(|| StoreError::not_found("account", id))
+    on_backend!(conn, |c| query
+        .select(Account::as_select())
+        .get_result(c)
+        .optional())?
+    .ok_or_else(|| StoreError::not_found("account", id))
 }
 
 /// Creates a clip; [`StoreError::Conflict`] when the id is taken.
@@ -134,6 +141,7 @@ pub fn create_clip(conn: &mut Conn, new: &NewClip, now: DateTime<Utc>) -> Result
 pub fn get_clip(conn: &mut Conn, id: &str) -> Result<Clip> {
     clips::table
         .find(id)
+        .select(Clip::as_select())
         .get_result(conn)
         .optional()?
         .ok_or_else(|| StoreError::not_found("clip", id))

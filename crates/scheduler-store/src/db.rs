@@ -142,7 +142,7 @@ impl Db {
             run_migrations(&mut first)?;
         }
         drop(first);
-        let pool = |size: u32| {
+        let pool = |size: u32, read_only: bool| {
             let manager = ConnectionManager {
                 url: url.clone(),
                 read_only,
@@ -153,15 +153,18 @@ impl Db {
                 .connection_timeout(options.connection_timeout)
                 .build(manager)
         };
+        let sqlite = matches!(url, DatabaseUrl::Sqlite(_));
         let mut db = Self {
-            pool: pool(options.max_connections)?,
+            // On SQLite this pool only reads (its sessions refuse writes, so that a write
+            // through `Db::read` fails loudly instead of bypassing the writer).
+            pool: pool(options.max_connections, read_only || sqlite)?,
             writer: None,
             group: None,
             checkpointer: None,
             url: url.clone(),
         };
         if let (DatabaseUrl::Sqlite(path), false) = (url, read_only) {
-            let writer = pool(1)?;
+            let writer = pool(1, false)?;
             let checkpointer = Arc::new(Checkpointer::start(path, options.wal_restart_pages)?);
             let (from, after) = (writer.clone(), Arc::clone(&checkpointer));
             db.group = Some(
@@ -179,8 +182,8 @@ impl Db {
         &self.url
     }
 
-    /// A pooled connection, for reading, or for a program that writes through it on its own
-    /// (a SQLite write then waits for the writer in SQLite's busy handler).
+    /// A pooled connection for reading (on SQLite it refuses writes; write with
+    /// [`Db::write`] or [`Db::writer`]).
     pub fn conn(&self) -> Result<PooledConn> {
         Ok(self.pool.get()?)
     }
@@ -192,7 +195,8 @@ impl Db {
     }
 
     /// Runs `f` on a pooled connection, on the blocking thread pool (the checkout included),
-    /// never on the caller's async worker.
+    /// never on the caller's async worker. `f` only reads: on SQLite the connection refuses
+    /// writes.
     pub async fn read<T, E, F>(&self, f: F) -> std::result::Result<T, E>
     where
         T: Send + 'static,

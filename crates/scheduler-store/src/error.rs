@@ -61,7 +61,8 @@ pub enum StoreError {
     #[error("internal error: {0}")]
     Internal(String),
     /// The connection to the database broke during the operation (the server closed it, the
-    /// network dropped it): nothing of the operation was committed, and a retry may succeed.
+    /// network dropped it). Nothing was committed, unless the break came during the commit
+    /// itself, which no client can tell: a retry is safe with an idempotency key.
     #[error("the database connection was lost: {0}")]
     ConnectionLost(String),
     /// Any other database error.

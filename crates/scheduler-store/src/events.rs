@@ -3,8 +3,6 @@
 //! in the same transaction.
 
 use std::convert::identity;
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -13,7 +11,7 @@ use scheduler_core::rfc3339;
 use serde::{Serialize, Serializer};
 
 use crate::conn::Conn;
-use crate::models::{stored_names, UnknownValue};
+use crate::models::stored_names;
 use crate::new_ordered_id;
 use crate::schema::ledger_events;
 

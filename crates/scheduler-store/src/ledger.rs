@@ -47,5 +47,6 @@ pub fn list_events(conn: &mut Conn, filter: &EventFilter) -> Result<Vec<LedgerEv
     Ok(query
         .order(ledger_events::seq.desc())
         .limit(i64::from(filter.limit.clamp(1, MAX_LIST_LIMIT)))
+        .select(LedgerEvent::as_select())
         .load(conn)?)
 }

@@ -13,6 +13,7 @@ use crate::events::{insert_events, Cancelled, NewEvent, Rescheduled};
 use crate::models::{PublishLog, Status, SCHEDULE_TYPE_SCHEDULED};
 use crate::schedule::Scheduled;
 use crate::schema::publish_logs;
+use crate::schema::publish_logs::dsl as p;
 
 /// A new time for a scheduled log.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -26,39 +27,42 @@ pub struct Reschedule {
 /// One log, or [`StoreError::NotFound`].
 pub fn get_log(conn: &mut Conn, id: &str) -> Result<PublishLog> {
     let query = publish_logs::table.find(id);
-    on_backend!(conn, |c| query.get_result(c).optional())?
-        .ok_or_else(|| StoreError::not_found("publish log", id))
+    on_backend!(conn, |c| query
+        .select(PublishLog::as_select())
+        .get_result(c)
+        .optional())?
+    .ok_or_else(|| StoreError::not_found("publish log", id))
 }
 
 /// Every log of a clip with `schedule_type = 'scheduled'`, whatever its status, by
 /// `scheduled_for`. [`StoreError::NotFound`] for an unknown clip.
 pub fn list_clip_schedule(conn: &mut Conn, clip_id: &str) -> Result<Vec<PublishLog>> {
     clip_exists_or(conn, clip_id, || StoreError::not_found("clip", clip_id))?;
-    use crate::schema::publish_logs::dsl as p;
     Ok(p::publish_logs
         .filter(p::clip_id.eq(clip_id))
         .filter(p::schedule_type.eq(SCHEDULE_TYPE_SCHEDULED))
         .order((p::scheduled_for.asc(), p::created_at.asc(), p::id.asc()))
+        .select(PublishLog::as_select())
         .load(conn)?)
 }
 
-/// Sets `$changes` on the log `$id` if it is still `scheduled`; the changed log, or
+/// Sets `$changes` (columns of [`p`]) on the log `$id` if it is still `scheduled`; the changed log, or
 /// [`StoreError::Conflict`] (or [`StoreError::NotFound`]). The status condition makes the
 /// change atomic against a concurrent tick, cancel or reschedule (the tick takes no account
 /// lock).
 macro_rules! update_if_scheduled {
     ($conn:expr, $id:expr, $changes:expr) => {{
-        use crate::schema::publish_logs::dsl as p;
         let (conn, id): (&mut Conn, &str) = ($conn, $id);
-        let changed: Option<PublishLog> = diesel::update(
+        let update = diesel::update(
             p::publish_logs
                 .filter(p::id.eq(id))
                 .filter(p::status.eq(Status::Scheduled.as_str())),
         )
-        .set($changes)
-        .returning(p::publish_logs::all_columns())
-        .get_result(conn)
-        .optional()?;
+        .set($changes);
+        let changed: Option<PublishLog> = on_backend!(conn, |c| update
+            .returning(PublishLog::as_returning())
+            .get_result(c)
+            .optional())?;
         match changed {
             Some(log) => Ok(log),
             None => get_log(conn, id).and_then(|log| Err(not_scheduled(&log))),

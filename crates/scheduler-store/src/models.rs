@@ -2,9 +2,6 @@
 //! Each derives its reading from the table's columns; a stored value that does not parse (a
 //! hand-edited row) is an error, never a wrong value.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, FromSqlRow};
@@ -40,26 +37,28 @@ macro_rules! stored_names {
             }
         }
 
-        impl FromStr for $name {
-            type Err = UnknownValue;
+        impl ::std::str::FromStr for $name {
+            type Err = $crate::models::UnknownValue;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 Self::ALL
                     .iter()
                     .find(|value| value.as_str() == s)
                     .copied()
-                    .ok_or_else(|| UnknownValue::new($field, s, Self::ALL.iter().map(Self::as_str)))
+                    .ok_or_else(|| {
+                        $crate::models::UnknownValue::new($field, s, Self::ALL.iter().map(Self::as_str))
+                    })
             }
         }
 
         impl TryFrom<String> for $name {
-            type Error = UnknownValue;
+            type Error = $crate::models::UnknownValue;
             fn try_from(s: String) -> Result<Self, Self::Error> {
                 s.parse()
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }

@@ -154,24 +154,24 @@ fn schedule_one(
     // Column values, not a derived `Insertable`, so that diesel keeps the statement prepared
     // (see `events::insert_events`).
     use crate::schema::publish_logs::dsl as p;
-    let insert = diesel::insert_into(publish_logs::table)
-        .values((
-            p::id.eq(&id),
-            p::clip_id.eq(&request.clip_id),
-            p::platform.eq(platform.as_str()),
-            p::social_account_id.eq(&account.id),
-            p::status.eq(Status::Scheduled.as_str()),
-            p::schedule_type.eq(SCHEDULE_TYPE_SCHEDULED),
-            p::scheduled_for.eq(plan.scheduled_for.naive_utc()),
-            p::scheduled_window_end.eq(plan.scheduled_window_end.naive_utc()),
-            p::scheduled_by.eq(request.scheduled_by.as_str()),
-            p::requested_for.eq(plan.requested_for.naive_utc()),
-            p::reason.eq(&plan.reason),
-            p::created_at.eq(now.naive_utc()),
-            p::updated_at.eq(now.naive_utc()),
-        ))
-        .returning(publish_logs::all_columns);
-    let log: PublishLog = on_backend!(conn, |c| insert.get_result(c))?;
+    let insert = diesel::insert_into(publish_logs::table).values((
+        p::id.eq(&id),
+        p::clip_id.eq(&request.clip_id),
+        p::platform.eq(platform.as_str()),
+        p::social_account_id.eq(&account.id),
+        p::status.eq(Status::Scheduled.as_str()),
+        p::schedule_type.eq(SCHEDULE_TYPE_SCHEDULED),
+        p::scheduled_for.eq(plan.scheduled_for.naive_utc()),
+        p::scheduled_window_end.eq(plan.scheduled_window_end.naive_utc()),
+        p::scheduled_by.eq(request.scheduled_by.as_str()),
+        p::requested_for.eq(plan.requested_for.naive_utc()),
+        p::reason.eq(&plan.reason),
+        p::created_at.eq(now.naive_utc()),
+        p::updated_at.eq(now.naive_utc()),
+    ));
+    let log: PublishLog = on_backend!(conn, |c| insert
+        .returning(PublishLog::as_returning())
+        .get_result(c))?;
 
     let mut events = vec![NewEvent::about_log(
         &id,

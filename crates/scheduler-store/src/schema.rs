@@ -1,6 +1,6 @@
 //! The tables, for both backends. PostgreSQL's `timestamptz` columns are declared `Timestamp`
 //! (the type both backends share); every connection sets its session time zone to UTC, so the
-//! values read and written are UTC instants (see [`crate::db`]).
+//! values read and written are UTC instants (see `session.rs`).
 
 diesel::table! {
     social_accounts (id) {

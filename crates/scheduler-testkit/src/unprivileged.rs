@@ -47,7 +47,7 @@ pub fn read_only_sqlite<T>(dir: &Path, seed: impl FnOnce(&mut Conn) -> T) -> (St
         },
     )
     .expect("the database opens");
-    let seeded = seed(&mut db.conn().expect("a connection"));
+    let seeded = seed(&mut db.writer().expect("a connection"));
     drop(db);
     for leftover in ["-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{url}{leftover}"));

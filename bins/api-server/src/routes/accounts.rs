@@ -2,15 +2,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
-use chrono::Utc;
 use scheduler_core::rfc3339;
-use scheduler_store::{idempotency, Account, Clip, NewAccount, NewClip};
+use scheduler_store::{Account, Clip, NewAccount, NewClip};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::idempotency::{answer, into_response, Idempotency, Idempotent};
+use crate::idempotency::{answer, Idempotency, Idempotent};
 use crate::input::{check_id, check_text, from_value, path_id, MAX_NAME_LEN, MAX_TEXT_LEN};
 use crate::state::AppState;
 
@@ -129,17 +128,12 @@ pub async fn create_account(
         handle: input.handle,
         timezone: input.timezone,
     };
-    let key = request.key;
-    let response = state
-        .write(move |conn, rules| {
-            let now = Utc::now();
-            Ok(idempotency::run(conn, key.as_ref(), now, |conn| {
-                let account = scheduler_store::create_account(conn, rules, &new, now)?;
-                answer(StatusCode::CREATED, &AccountOut::from(account))
-            })?)
+    state
+        .write_idempotent(request.key, move |conn, rules, now| {
+            let account = scheduler_store::create_account(conn, rules, &new, now)?;
+            answer(StatusCode::CREATED, &AccountOut::from(account))
         })
-        .await?;
-    into_response(response)
+        .await
 }
 
 /// One social account.
@@ -190,17 +184,12 @@ pub async fn create_clip(
         title: input.title,
         media_url: input.media_url,
     };
-    let key = request.key;
-    let response = state
-        .write(move |conn, _| {
-            let now = Utc::now();
-            Ok(idempotency::run(conn, key.as_ref(), now, |conn| {
-                let clip = scheduler_store::create_clip(conn, &new, now)?;
-                answer(StatusCode::CREATED, &ClipOut::from(clip))
-            })?)
+    state
+        .write_idempotent(request.key, move |conn, _, now| {
+            let clip = scheduler_store::create_clip(conn, &new, now)?;
+            answer(StatusCode::CREATED, &ClipOut::from(clip))
         })
-        .await?;
-    into_response(response)
+        .await
 }
 
 /// One clip.

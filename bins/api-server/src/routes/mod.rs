@@ -93,17 +93,21 @@ impl RouteTable {
         Self { routes }
     }
 
-    /// Whether `method` on `path` answers without a token (`HEAD` as its `GET`). A path no
-    /// route serves is not open: without a token it is 401, not 404.
+    /// Whether `method` on `path` answers without a token (`HEAD` as its `GET`): when every
+    /// route that could serve it is open. A path no route serves is not open: without a token
+    /// it is 401, not 404.
     pub fn is_open(&self, method: &Method, path: &str) -> bool {
         let method = if method == Method::HEAD {
             &Method::GET
         } else {
             method
         };
-        self.matching(path)
+        let mut serving = self
+            .matching(path)
             .flat_map(|route| &route.methods)
-            .any(|(m, open)| m == method && *open)
+            .filter(|(m, _)| m == method)
+            .peekable();
+        serving.peek().is_some() && serving.all(|(_, open)| *open)
     }
 
     /// The methods some route serves `path` with (`HEAD` beside `GET`), in a fixed order;

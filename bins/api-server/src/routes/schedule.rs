@@ -3,16 +3,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpResponse};
-use chrono::Utc;
 use scheduler_core::{rfc3339, RuleSet};
-use scheduler_store::{idempotency, NewSchedule, Scheduled, ScheduledBy, StoreError};
+use scheduler_store::{NewSchedule, Scheduled, ScheduledBy, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody, Rejected};
-use crate::idempotency::{answer, into_response, Idempotency, Idempotent};
+use crate::idempotency::{answer, Idempotency, Idempotent};
 use crate::input::{check_id, check_text, from_value, parse_opt_time, MAX_NAME_LEN};
 use crate::state::AppState;
 
@@ -146,16 +145,12 @@ async fn schedule_one(
 ) -> ApiResult<HttpResponse> {
     let Idempotent { body, key } = request?;
     let request = parse_request(&state.rules, body)?;
-    let response = state
-        .write(move |conn, rules| {
-            let now = Utc::now();
-            Ok(idempotency::run(conn, key.as_ref(), now, |conn| {
-                let scheduled = scheduler_store::schedule(conn, rules, &request, now)?;
-                answer(StatusCode::CREATED, &ScheduleOk::from(scheduled))
-            })?)
+    state
+        .write_idempotent(key, move |conn, rules, now| {
+            let scheduled = scheduler_store::schedule(conn, rules, &request, now)?;
+            answer(StatusCode::CREATED, &ScheduleOk::from(scheduled))
         })
-        .await?;
-    into_response(response)
+        .await
 }
 
 /// Schedule up to 500 posts in order; later ones respect the earlier ones' gaps.
@@ -198,38 +193,34 @@ pub async fn schedule_batch(
         .into_iter()
         .map(|item| parse_request(&state.rules, item).map_err(|e| e.to_string()))
         .collect();
-    let response = state
-        .write(move |conn, rules| {
-            let now = Utc::now();
-            Ok(idempotency::run(conn, key.as_ref(), now, |conn| {
-                let requests: Vec<NewSchedule> = parsed
-                    .iter()
-                    .filter_map(|p| p.as_ref().ok())
-                    .cloned()
-                    .collect();
-                let mut outcomes =
-                    scheduler_store::schedule_batch(conn, rules, &requests, now)?.into_iter();
-                let results = parsed
-                    .iter()
-                    .map(|item| match item {
-                        Err(reason) => Ok(BatchResult::Rejected(Rejected::new(reason.clone()))),
-                        Ok(_) => match outcomes.next() {
-                            Some(Ok(scheduled)) => Ok(BatchResult::Scheduled(scheduled.into())),
-                            Some(Err(reason)) => Ok(BatchResult::Rejected(Rejected::new(reason))),
-                            None => Err(StoreError::Internal(
-                                "the batch returned fewer results than requests".to_owned(),
-                            )),
-                        },
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                let wrote = results
-                    .iter()
-                    .any(|r| matches!(r, BatchResult::Scheduled(_)));
-                let mut answer = answer(StatusCode::OK, &BatchOut { results })?;
-                answer.wrote = wrote;
-                Ok::<_, StoreError>(answer)
-            })?)
+    state
+        .write_idempotent(key, move |conn, rules, now| {
+            let requests: Vec<NewSchedule> = parsed
+                .iter()
+                .filter_map(|p| p.as_ref().ok())
+                .cloned()
+                .collect();
+            let mut outcomes =
+                scheduler_store::schedule_batch(conn, rules, &requests, now)?.into_iter();
+            let results = parsed
+                .iter()
+                .map(|item| match item {
+                    Err(reason) => Ok(BatchResult::Rejected(Rejected::new(reason.clone()))),
+                    Ok(_) => match outcomes.next() {
+                        Some(Ok(scheduled)) => Ok(BatchResult::Scheduled(scheduled.into())),
+                        Some(Err(reason)) => Ok(BatchResult::Rejected(Rejected::new(reason))),
+                        None => Err(StoreError::Internal(
+                            "the batch returned fewer results than requests".to_owned(),
+                        )),
+                    },
+                })
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            let wrote = results
+                .iter()
+                .any(|r| matches!(r, BatchResult::Scheduled(_)));
+            let mut answer = answer(StatusCode::OK, &BatchOut { results })?;
+            answer.wrote = wrote;
+            Ok(answer)
         })
-        .await?;
-    into_response(response)
+        .await
 }

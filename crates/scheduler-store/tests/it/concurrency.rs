@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use scheduler_core::RuleSet;
 use scheduler_store::schema::{ledger_events, publish_logs};
 use scheduler_store::EventType;
-use scheduler_store::{reschedule, schedule, schedule_batch, tick, Reschedule};
+use scheduler_store::{connect, reschedule, schedule, schedule_batch, tick, Reschedule};
 
 use crate::support::{account_and_clip, at, both_backends, now, request};
 
@@ -33,9 +33,10 @@ both_backends! {
     fn concurrent_schedules_keep_gaps_and_windows(db) {
         let (account, clip) = account_and_clip(&mut db.conn(), "UTC");
         let req = request(&account, &clip, Some("2030-01-15T19:00:00Z"));
-        let pool = db.db().clone();
+        // A connection of its own for each thread, as separate processes would have.
+        let url = db.database_url();
         let times = at_once(8, move |_| {
-            let mut conn = pool.conn().unwrap();
+            let mut conn = connect(&url, false).unwrap();
             (0..25)
                 .map(|_| {
                     let done = schedule(&mut conn, &RuleSet::default(), &req, now()).unwrap();
@@ -75,9 +76,10 @@ both_backends! {
         let results = schedule_batch(conn, &rules, &requests, past).unwrap();
         assert!(results.iter().all(Result::is_ok));
 
-        let pool = db.db().clone();
+        // A connection of its own for each thread, as separate processes would have.
+        let url = db.database_url();
         let outcomes = at_once(4, move |_| {
-            let mut conn = pool.conn().unwrap();
+            let mut conn = connect(&url, false).unwrap();
             tick(&mut conn, 100, false, at("2021-01-01T00:00:00Z")).unwrap()
         });
         let moved: Vec<&String> = outcomes.iter().flat_map(|o| &o.log_ids).collect();
@@ -109,11 +111,12 @@ both_backends! {
                 schedule(conn, &rules, &request(&account, &clip, Some(&time)), now()).unwrap().log.id
             })
             .collect();
-        let pool = db.db().clone();
+        // A connection of its own for each thread, as separate processes would have.
+        let url = db.database_url();
         let logs = Arc::new(logs);
         let times = at_once(8, move |i| {
             let change = Reschedule { scheduled_for: Some(at("2030-01-15T19:00:00Z")), scheduled_window_end: None };
-            let done = reschedule(&mut pool.conn().unwrap(), &RuleSet::default(), &logs[i], &change, now());
+            let done = reschedule(&mut connect(&url, false).unwrap(), &RuleSet::default(), &logs[i], &change, now());
             done.unwrap().log.scheduled_for.unwrap()
         });
         let mut times = times;
@@ -134,9 +137,10 @@ both_backends! {
             request(&second, &clip, Some("2030-01-15T19:00:00Z")),
         ];
         let backward: Vec<_> = forward.iter().rev().cloned().collect();
-        let pool = db.db().clone();
+        // A connection of its own for each thread, as separate processes would have.
+        let url = db.database_url();
         let results = at_once(4, move |i| {
-            let mut conn = pool.conn().unwrap();
+            let mut conn = connect(&url, false).unwrap();
             let items = if i % 2 == 0 { &forward } else { &backward };
             (0..10)
                 .map(|_| schedule_batch(&mut conn, &RuleSet::default(), items, now()).unwrap().len())

@@ -374,3 +374,16 @@ both_backends! {
         assert!(matches!(refused, Err(StoreError::ReadOnly(_))), "{refused:?}");
     }
 }
+
+/// A write put in `Db::read` by mistake fails at once on SQLite, instead of writing beside the
+/// one writer (and its group commit).
+#[tokio::test]
+async fn sqlite_reads_refuse_writes() {
+    let test = TestDb::sqlite();
+    let wrote = test
+        .db()
+        .read(|conn| scheduler_store::create_clip(conn, &Default::default(), chrono::Utc::now()))
+        .await;
+    assert!(matches!(wrote, Err(StoreError::ReadOnly(_))), "{wrote:?}");
+    assert_eq!(test.counts().clips, 0);
+}

@@ -128,7 +128,7 @@ both_backends! {
         use diesel::sql_types::Text;
         let conn = &mut db.conn();
         let rules = RuleSet::default();
-        let account = NewAccount { id: Some("acc \"quoted\" \\ é".into()), platform: "instagram".into(), ..NewAccount::default() };
+        let account = NewAccount { id: Some("acc\"quoted\"\\é".into()), platform: "instagram".into(), ..NewAccount::default() };
         let account = create_account(conn, &rules, &account, long_ago()).unwrap();
         let clip = create_clip(conn, &NewClip { id: Some("clip/ü".into()), ..NewClip::default() }, long_ago()).unwrap();
         diesel::sql_query(
@@ -151,7 +151,7 @@ both_backends! {
             format!(
                 "{{\"clip_id\":\"clip/ü\",\"enqueued_at\":\"{enqueued_at}\",\"platform\":\"instagram\",\
                  \"scheduled_for\":\"2020-01-02T19:00:00Z\",\
-                 \"social_account_id\":\"acc \\\"quoted\\\" \\\\ é\"}}"
+                 \"social_account_id\":\"acc\\\"quoted\\\"\\\\é\"}}"
             )
         );
     }
