@@ -1,156 +1,358 @@
-//! [`ApiError`]: every error a handler returns, and the one place that maps errors to status
-//! codes and JSON bodies.
+//! [`ApiError`]: every error a handler returns, with its status, its stable [`ErrorCode`] and
+//! its message; the one place that maps errors to status codes and JSON bodies.
+
+use std::fmt;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use scheduler_store::StoreError;
+use scheduler_store::{Refusal, RefusalKind, StoreError};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::input::BODY_LIMIT;
+
+/// What went wrong, as a client branches on it (contract, section 14): never needs the English.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The body is not JSON (or names a key twice).
+    MalformedJson,
+    /// A field, parameter or header has a value of the wrong type or form.
+    InvalidField,
+    /// A body field the endpoint does not know.
+    UnknownField,
+    /// The clip does not exist.
+    ClipNotFound,
+    /// The account does not exist.
+    AccountNotFound,
+    /// The account is on another platform.
+    PlatformMismatch,
+    /// The platform has no rules.
+    UnknownPlatform,
+    /// No slot fits the rules before the window end, within the horizon or the supported years.
+    NoSlot,
+    /// The requested time is more than 60 seconds in the past.
+    PastTime,
+    /// A time outside the supported years (1970 to 9999).
+    OutOfRange,
+    /// Nothing at that path, or no row with that id.
+    NotFound,
+    /// The id is taken.
+    AlreadyExists,
+    /// The row is not in a state that allows the change.
+    InvalidState,
+    /// The `Idempotency-Key` was used with another body.
+    IdempotencyKeyReused,
+    /// The lease is no longer this worker's.
+    LeaseLost,
+    /// The bearer token is missing or wrong.
+    Unauthorized,
+    /// The request comes from a web page of an origin the server does not allow.
+    ForbiddenOrigin,
+    /// The body (or the request's head) is too large.
+    PayloadTooLarge,
+    /// The path does not take that method.
+    MethodNotAllowed,
+    /// The database cannot answer now; a retry may succeed.
+    Unavailable,
+    /// A bug; the detail is in the server's log.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The code of an error answer that only has a status: actix's own and the HTTP layer's.
+    /// An incomplete request (408: its head or body did not arrive in time) is malformed.
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::UNAUTHORIZED => Self::Unauthorized,
+            StatusCode::FORBIDDEN => Self::ForbiddenOrigin,
+            StatusCode::NOT_FOUND => Self::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => Self::MethodNotAllowed,
+            StatusCode::REQUEST_TIMEOUT => Self::MalformedJson,
+            StatusCode::PAYLOAD_TOO_LARGE | StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+                Self::PayloadTooLarge
+            }
+            StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable,
+            s if s.is_server_error() => Self::Internal,
+            _ => Self::InvalidField,
+        }
+    }
+
+    /// The code as it is written in answers.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::MalformedJson => "malformed_json",
+            Self::InvalidField => "invalid_field",
+            Self::UnknownField => "unknown_field",
+            Self::ClipNotFound => "clip_not_found",
+            Self::AccountNotFound => "account_not_found",
+            Self::PlatformMismatch => "platform_mismatch",
+            Self::UnknownPlatform => "unknown_platform",
+            Self::NoSlot => "no_slot",
+            Self::PastTime => "past_time",
+            Self::OutOfRange => "out_of_range",
+            Self::NotFound => "not_found",
+            Self::AlreadyExists => "already_exists",
+            Self::InvalidState => "invalid_state",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::LeaseLost => "lease_lost",
+            Self::Unauthorized => "unauthorized",
+            Self::ForbiddenOrigin => "forbidden_origin",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
 
 /// The body of every error outside the schedule endpoints.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
-    /// What is wrong.
+    /// What is wrong, for a person.
     pub error: String,
+    /// What is wrong, for a program.
+    pub code: ErrorCode,
 }
 
 /// The schedule endpoints' rejected shape: `{"publish_log_id": "", "status": "rejected",
-/// "reason": …}`.
+/// "reason": …, "code": …}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Rejected {
     /// Always empty.
     pub publish_log_id: String,
     /// Always `rejected`.
+    #[schema(example = "rejected")]
     pub status: String,
-    /// Why.
+    /// Why, for a person.
     pub reason: String,
+    /// Why, for a program.
+    pub code: ErrorCode,
 }
 
 impl Rejected {
-    /// The rejected shape with `reason`.
-    pub fn new(reason: impl Into<String>) -> Self {
+    /// The rejected shape.
+    pub fn new(code: ErrorCode, reason: impl Into<String>) -> Self {
         Self {
             publish_log_id: String::new(),
             status: "rejected".to_owned(),
             reason: reason.into(),
+            code,
         }
     }
 }
 
-/// An error answer.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    /// 400: malformed JSON, a wrong field type, a bad query parameter.
-    #[error("{0}")]
-    BadRequest(String),
-    /// 401: missing or wrong bearer token.
-    #[error("missing or invalid bearer token")]
-    Unauthorized,
-    /// 404.
-    #[error("{0}")]
-    NotFound(String),
-    /// 408: the body did not arrive in time.
-    #[error("{0}")]
-    RequestTimeout(String),
-    /// 413: the body is over the limit, in bytes.
-    #[error("request body is larger than {0} bytes")]
-    PayloadTooLarge(usize),
-    /// 422: input that is well-formed but not acceptable.
-    #[error("{0}")]
-    Unprocessable(String),
-    /// A 400 or 422 of `POST /publishing/schedule`, in the rejected shape.
-    #[error("{reason}")]
-    ScheduleRejected {
-        /// 400 or 422.
-        status: StatusCode,
-        /// Why.
-        reason: String,
-    },
-    /// What the store said.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// 500: a bug or an unexpected failure; the detail is logged, never sent.
-    #[error("internal error: {0}")]
-    Internal(String),
+impl From<ApiError> for Rejected {
+    fn from(e: ApiError) -> Self {
+        Self::new(e.code, e.message)
+    }
+}
+
+impl From<Refusal> for Rejected {
+    fn from(refusal: Refusal) -> Self {
+        Self::new(refusal_code(refusal.kind), refusal.reason)
+    }
+}
+
+/// An error answer: its status, code and message. A 5xx logs its detail and answers a generic
+/// message.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: ErrorCode,
+    message: String,
+    /// Answer in the schedule endpoint's rejected shape.
+    rejected_shape: bool,
 }
 
 impl ApiError {
-    /// This error as `POST /publishing/schedule` answers it: a 400 or 422 becomes the
-    /// rejected shape; other errors stay.
-    pub fn into_schedule_error(self) -> Self {
-        let status = self.status_code();
-        if status == StatusCode::BAD_REQUEST || status == StatusCode::UNPROCESSABLE_ENTITY {
-            let reason = match self {
-                Self::ScheduleRejected { reason, .. } => reason,
-                other => other.to_string(),
-            };
-            Self::ScheduleRejected { status, reason }
-        } else {
-            self
+    /// An error with `status`, `code` and `message`.
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            rejected_shape: false,
         }
+    }
+
+    /// 400 `malformed_json`.
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::MalformedJson, message)
+    }
+
+    /// 400 `invalid_field`: a value of the wrong type or form.
+    pub fn bad_field(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidField, message)
+    }
+
+    /// 422 `invalid_field`: a well-formed value the scheduler does not accept.
+    pub fn unacceptable(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::InvalidField,
+            message,
+        )
+    }
+
+    /// 400 `unknown_field`: a field the endpoint does not know, named.
+    pub fn unknown_field(name: &str) -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::UnknownField,
+            format!("unknown field `{}`", scheduler_core::shown(name)),
+        )
+    }
+
+    /// 401 `unauthorized`.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthorized,
+            "missing or invalid bearer token",
+        )
+    }
+
+    /// 413 `payload_too_large`: a body over [`BODY_LIMIT`].
+    pub fn too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("request body is larger than {BODY_LIMIT} bytes"),
+        )
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, message)
+    }
+
+    /// 500 `internal`; `detail` is logged, never sent.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            detail,
+        )
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// This error as `POST /publishing/schedule` answers it: a 400 or 422 in the rejected
+    /// shape; other errors as they are.
+    pub fn into_schedule_error(mut self) -> Self {
+        self.rejected_shape = matches!(
+            self.status,
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY
+        );
+        self
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The code of a business rejection.
+fn refusal_code(kind: RefusalKind) -> ErrorCode {
+    match kind {
+        RefusalKind::ClipNotFound => ErrorCode::ClipNotFound,
+        RefusalKind::AccountNotFound => ErrorCode::AccountNotFound,
+        RefusalKind::PlatformMismatch => ErrorCode::PlatformMismatch,
+        RefusalKind::UnknownPlatform => ErrorCode::UnknownPlatform,
+        RefusalKind::NoSlot => ErrorCode::NoSlot,
+        RefusalKind::PastTime => ErrorCode::PastTime,
+        RefusalKind::OutOfRange => ErrorCode::OutOfRange,
+        RefusalKind::InvalidField => ErrorCode::InvalidField,
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            refusal_code(refusal.kind),
+            refusal.reason,
+        )
     }
 }
 
 impl From<scheduler_core::Rejection> for ApiError {
     fn from(rejection: scheduler_core::Rejection) -> Self {
-        Self::Unprocessable(rejection.to_string())
+        Refusal::from(rejection).into()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let (status, code) = match &e {
+            StoreError::Rejected(refusal) => return refusal.clone().into(),
+            StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            StoreError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::AlreadyExists),
+            StoreError::InvalidState(_) => (StatusCode::CONFLICT, ErrorCode::InvalidState),
+            StoreError::KeyReused(_) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::IdempotencyKeyReused,
+            ),
+            // The database is unreachable, every connection is busy, or the connection was
+            // lost in the middle of the request: a retry may succeed.
+            StoreError::Pool(_)
+            | StoreError::Connect { .. }
+            | StoreError::Unavailable(_)
+            | StoreError::ReadOnly(_)
+            | StoreError::ConnectionLost(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, ErrorCode::Unavailable)
+            }
+            StoreError::InvalidUrl(_)
+            | StoreError::DatabaseFileNotFound(_)
+            | StoreError::Migration(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Internal(_)
+            | StoreError::Database(_) => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
+        };
+        Self::new(status, code, e.to_string())
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        match self {
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unauthorized => StatusCode::UNAUTHORIZED,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
-            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            Self::ScheduleRejected { status, .. } => *status,
-            Self::Store(e) => match e {
-                StoreError::NotFound { .. } => StatusCode::NOT_FOUND,
-                StoreError::Conflict(_) => StatusCode::CONFLICT,
-                StoreError::Rejected(_) | StoreError::KeyReused(_) => {
-                    StatusCode::UNPROCESSABLE_ENTITY
-                }
-                // The database is unreachable, every connection is busy, or the connection was
-                // lost in the middle of the request: nothing was committed, a retry may succeed.
-                StoreError::Pool(_)
-                | StoreError::Connect { .. }
-                | StoreError::Unavailable(_)
-                | StoreError::ReadOnly(_)
-                | StoreError::ConnectionLost(_) => StatusCode::SERVICE_UNAVAILABLE,
-                StoreError::InvalidUrl(_)
-                | StoreError::DatabaseFileNotFound(_)
-                | StoreError::Migration(_)
-                | StoreError::Corrupt(_)
-                | StoreError::Internal(_)
-                | StoreError::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            },
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
+        self.status
     }
 
     fn error_response(&self) -> HttpResponse {
-        let status = self.status_code();
-        let mut response = HttpResponse::build(status);
-        if let Self::ScheduleRejected { reason, .. } = self {
-            return response.json(Rejected::new(reason.clone()));
-        }
-        if status == StatusCode::UNAUTHORIZED {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        let error = if status.is_server_error() {
-            log::error!("{status}: {self}");
-            if status == StatusCode::SERVICE_UNAVAILABLE {
+        let message = if self.status.is_server_error() {
+            log::error!("{}: {}", self.status, self.message);
+            if self.status == StatusCode::SERVICE_UNAVAILABLE {
                 "database unavailable".to_owned()
             } else {
                 "internal error".to_owned()
             }
         } else {
-            self.to_string()
+            self.message.clone()
         };
-        response.json(ErrorBody { error })
+        if self.rejected_shape {
+            return response.json(Rejected::new(self.code, message));
+        }
+        response.json(ErrorBody {
+            error: message,
+            code: self.code,
+        })
     }
 }
 
@@ -160,6 +362,7 @@ pub type ApiResult<T> = Result<T, ApiError>;
 #[cfg(test)]
 mod tests {
     use actix_web::body::MessageBody;
+    use serde_json::json;
 
     use super::*;
 
@@ -171,17 +374,48 @@ mod tests {
     }
 
     #[test]
-    fn store_errors_map_to_statuses() {
+    fn store_errors_map_to_statuses_and_codes() {
         let not_found = StoreError::NotFound {
             kind: "clip",
             id: "c".into(),
         };
         assert_eq!(
             body(&not_found.into()),
-            (404, serde_json::json!({"error": "clip not found: c"}))
+            (
+                404,
+                json!({"error": "clip not found: c", "code": "not_found"})
+            )
         );
-        assert_eq!(body(&StoreError::Conflict("taken".into()).into()).0, 409);
-        assert_eq!(body(&StoreError::Rejected("no".into()).into()).0, 422);
+        let check = |e: StoreError, status: u16, code: &str| {
+            let (got_status, got) = body(&e.into());
+            assert_eq!((got_status, got["code"].as_str()), (status, Some(code)));
+        };
+        check(StoreError::Conflict("taken".into()), 409, "already_exists");
+        check(
+            StoreError::InvalidState("cancelled".into()),
+            409,
+            "invalid_state",
+        );
+        check(
+            StoreError::KeyReused("k".into()),
+            422,
+            "idempotency_key_reused",
+        );
+        let refusal = |kind| StoreError::Rejected(Refusal::new(kind, "no"));
+        check(refusal(RefusalKind::ClipNotFound), 422, "clip_not_found");
+        check(refusal(RefusalKind::NoSlot), 422, "no_slot");
+        check(refusal(RefusalKind::PastTime), 422, "past_time");
+    }
+
+    #[test]
+    fn every_code_is_written_as_serde_writes_it() {
+        for code in [
+            ErrorCode::MalformedJson,
+            ErrorCode::IdempotencyKeyReused,
+            ErrorCode::Internal,
+        ] {
+            assert_eq!(json!(code), json!(code.as_str()));
+        }
     }
 
     #[test]
@@ -189,7 +423,10 @@ mod tests {
         let lost = StoreError::ConnectionLost("SSL SYSCALL error: EOF detected".into());
         assert_eq!(
             body(&lost.into()),
-            (503, serde_json::json!({"error": "database unavailable"}))
+            (
+                503,
+                json!({"error": "database unavailable", "code": "unavailable"})
+            )
         );
     }
 
@@ -198,25 +435,27 @@ mod tests {
         let secret = StoreError::Corrupt("row 7 of table x is garbage".into());
         assert_eq!(
             body(&secret.into()),
-            (500, serde_json::json!({"error": "internal error"}))
+            (500, json!({"error": "internal error", "code": "internal"}))
         );
         assert_eq!(
-            body(&ApiError::Internal("panic in thread".into())),
-            (500, serde_json::json!({"error": "internal error"}))
+            body(&ApiError::internal("panic in thread")),
+            (500, json!({"error": "internal error", "code": "internal"}))
         );
     }
 
     #[test]
     fn schedule_errors_take_the_rejected_shape() {
-        let e = ApiError::Unprocessable("Clip not found: c".into()).into_schedule_error();
+        let e = ApiError::from(Refusal::new(RefusalKind::ClipNotFound, "Clip not found: c"))
+            .into_schedule_error();
         assert_eq!(
             body(&e),
             (
                 422,
-                serde_json::json!({"publish_log_id": "", "status": "rejected", "reason": "Clip not found: c"})
+                json!({"publish_log_id": "", "status": "rejected", "reason": "Clip not found: c",
+                       "code": "clip_not_found"})
             )
         );
-        let e = ApiError::Store(StoreError::Conflict("x".into())).into_schedule_error();
+        let e = ApiError::from(StoreError::Conflict("x".into())).into_schedule_error();
         assert_eq!(body(&e).0, 409);
     }
 }

@@ -78,7 +78,7 @@ fn key_header(req: &HttpRequest) -> Result<Option<String>, ApiError> {
         .filter(|k| (1..=MAX_KEY_LEN).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
         .map(|k| Some(k.to_owned()))
         .ok_or_else(|| {
-            ApiError::BadRequest(format!(
+            ApiError::bad_field(format!(
                 "{HEADER} must be 1 to {MAX_KEY_LEN} visible ASCII characters"
             ))
         })
@@ -104,7 +104,7 @@ pub fn answer<T: serde::Serialize>(status: StatusCode, value: &T) -> Result<Answ
 /// The HTTP response of a stored or fresh answer.
 pub fn into_response(response: StoredResponse) -> Result<HttpResponse, ApiError> {
     let status = StatusCode::from_u16(response.status)
-        .map_err(|e| ApiError::Internal(format!("stored status {}: {e}", response.status)))?;
+        .map_err(|e| ApiError::internal(format!("stored status {}: {e}", response.status)))?;
     Ok(HttpResponse::build(status)
         .content_type(ContentType::json())
         .body(response.body))

@@ -16,7 +16,7 @@ use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 /// The longest id a client may choose (the store's limit).
 pub const MAX_ID_LEN: usize = scheduler_store::accounts::MAX_ID_LEN;
@@ -50,13 +50,17 @@ impl FromRequest for Body {
                 Ok(Err(e))
                     if e.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE =>
                 {
-                    Err(ApiError::PayloadTooLarge(BODY_LIMIT))
+                    Err(ApiError::too_large())
                 }
-                Ok(Err(e)) => Err(ApiError::BadRequest(format!("cannot read the body: {e}"))),
-                Err(_) => Err(ApiError::RequestTimeout(format!(
-                    "the request body did not arrive within {} s",
-                    BODY_TIMEOUT.as_secs()
-                ))),
+                Ok(Err(e)) => Err(ApiError::malformed(format!("cannot read the body: {e}"))),
+                Err(_) => Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    ErrorCode::MalformedJson,
+                    format!(
+                        "the request body did not arrive within {} s",
+                        BODY_TIMEOUT.as_secs()
+                    ),
+                )),
             }
         })
     }
@@ -76,13 +80,13 @@ impl FromRequest for JsonBody {
     }
 }
 
-/// Parses a body as JSON whatever its `Content-Type`: 400 when it is not JSON, or when an
+/// Parses a body as JSON: 400 `malformed_json` when it is not JSON, or when an
 /// object names a key twice (serde_json would keep the last one silently, so a client could
 /// not tell which of two values it meant was used).
 pub fn json_value(body: &[u8]) -> Result<Value, ApiError> {
     serde_json::from_slice::<Strict>(body)
         .map(|strict| strict.0)
-        .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
+        .map_err(|e| ApiError::malformed(format!("malformed JSON: {e}")))
 }
 
 /// 400 unless `body` is empty (or blank) or an empty JSON object: for the endpoints that take
@@ -94,13 +98,10 @@ pub fn no_body(body: &[u8]) -> Result<(), ApiError> {
     match json_value(body)? {
         Value::Object(map) => match map.keys().next() {
             None => Ok(()),
-            Some(field) => Err(ApiError::BadRequest(format!(
-                "unknown field `{}`: this endpoint takes no body",
-                scheduler_core::shown(field)
-            ))),
+            Some(field) => Err(ApiError::unknown_field(field)),
         },
-        _ => Err(ApiError::BadRequest(
-            "this endpoint takes no body (or an empty JSON object)".to_owned(),
+        _ => Err(ApiError::bad_field(
+            "this endpoint takes no body (or an empty JSON object)",
         )),
     }
 }
@@ -175,15 +176,52 @@ impl<'de> Visitor<'de> for StrictVisitor {
     }
 }
 
-/// Reads a JSON value into `T`: 400 on a missing field or a wrong type.
+/// Reads a JSON object into `T`: 400 `unknown_field` naming the first field `T` does not
+/// know (a misspelt `scheduledFor` must not be ignored and leave the time unset), 400
+/// `invalid_field` on a missing field or a wrong type.
 pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     if !value.is_object() {
-        return Err(ApiError::BadRequest(
-            "invalid request body: expected a JSON object".to_owned(),
+        return Err(ApiError::bad_field(
+            "invalid request body: expected a JSON object",
         ));
     }
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}")))
+    let mut unknown = None;
+    let parsed = serde_ignored::deserialize(value, |path| {
+        unknown.get_or_insert_with(|| path.to_string());
+    });
+    if let Some(field) = unknown {
+        return Err(ApiError::unknown_field(&field));
+    }
+    parsed.map_err(|e| ApiError::bad_field(format!("invalid request body: {e}")))
+}
+
+/// A query string read into `T` as [`from_value`] reads a body: every parameter a string,
+/// none unknown and none given twice (400 `unknown_field` or `invalid_field`).
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(query(req.query_string()).map(Query))
+    }
+}
+
+fn query<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(text)
+        .map_err(|e| ApiError::bad_field(format!("malformed query string: {e}")))?;
+    let mut object = serde_json::Map::new();
+    for (name, value) in pairs.into_inner() {
+        if object.insert(name.clone(), Value::String(value)).is_some() {
+            return Err(ApiError::bad_field(format!(
+                "query parameter `{}` is given twice",
+                scheduler_core::shown(&name)
+            )));
+        }
+    }
+    from_value(Value::Object(object))
 }
 
 /// The id of a path (`/accounts/{id}`): 404 `<kind> not found` for one no row can have
@@ -202,7 +240,7 @@ pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
     if is_valid_id(id) {
         Ok(())
     } else {
-        Err(ApiError::Unprocessable(format!(
+        Err(ApiError::unacceptable(format!(
             "{field} must be 1 to {MAX_ID_LEN} characters without whitespace or control characters"
         )))
     }
@@ -212,7 +250,7 @@ pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
 /// newlines.
 pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
     if text.chars().count() > max {
-        return Err(ApiError::Unprocessable(format!(
+        return Err(ApiError::unacceptable(format!(
             "{field} is longer than {max} characters"
         )));
     }
@@ -220,7 +258,7 @@ pub fn check_text(field: &str, text: &str, max: usize) -> Result<(), ApiError> {
         .chars()
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
     {
-        return Err(ApiError::Unprocessable(format!(
+        return Err(ApiError::unacceptable(format!(
             "{field} must not contain control characters"
         )));
     }
@@ -238,25 +276,29 @@ pub fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
             NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").map(|t| t.and_utc())
         })
         .map_err(|_| {
-            ApiError::BadRequest(format!(
+            ApiError::bad_field(format!(
                 "{field} is not a time: expected RFC 3339 such as 2025-01-15T20:00:00Z, got {:?}",
                 shown()
             ))
         })?;
     // chrono reads second 60 as a leap second, past the end of second 59.
     if parsed.timestamp_subsec_nanos() >= 1_000_000_000 {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::bad_field(format!(
             "{field} names a leap second ({:?}): use second 59 or the next minute",
             shown()
         )));
     }
     if !SUPPORTED_YEARS.contains(&parsed.year()) {
-        return Err(ApiError::Unprocessable(format!(
-            "{field} must be between the years {} and {}, got {}",
-            SUPPORTED_YEARS.start(),
-            SUPPORTED_YEARS.end(),
-            shown()
-        )));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::OutOfRange,
+            format!(
+                "{field} must be between the years {} and {}, got {}",
+                SUPPORTED_YEARS.start(),
+                SUPPORTED_YEARS.end(),
+                shown()
+            ),
+        ));
     }
     Ok(parsed)
 }
@@ -311,34 +353,84 @@ mod tests {
         assert!(no_body(b"nonsense").is_err());
     }
 
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Input {
+        name: String,
+        when: Option<String>,
+    }
+
+    #[test]
+    fn a_field_the_input_does_not_know_is_named() {
+        let read = |v: Value| from_value::<Input>(v).map_err(|e| (e.code(), e.to_string()));
+        assert_eq!(
+            read(serde_json::json!({"name": "a", "when": "now"})),
+            Ok(Input {
+                name: "a".into(),
+                when: Some("now".into())
+            })
+        );
+        assert_eq!(
+            read(serde_json::json!({"name": "a", "When": "now"})),
+            Err((ErrorCode::UnknownField, "unknown field `When`".to_owned()))
+        );
+        // The typo wins over the missing field it causes.
+        assert_eq!(
+            read(serde_json::json!({"nmae": "a"})),
+            Err((ErrorCode::UnknownField, "unknown field `nmae`".to_owned()))
+        );
+        assert_eq!(
+            read(serde_json::json!({"name": 1})).unwrap_err().0,
+            ErrorCode::InvalidField
+        );
+    }
+
+    #[test]
+    fn query_strings_are_read_as_strictly_as_bodies() {
+        let read = |q| query::<Input>(q).map_err(|e| (e.code(), e.to_string()));
+        assert_eq!(
+            read("name=a%20b"),
+            Ok(Input {
+                name: "a b".into(),
+                when: None
+            })
+        );
+        assert_eq!(
+            read("name=a&wehn=x").unwrap_err().0,
+            ErrorCode::UnknownField
+        );
+        assert_eq!(
+            read("name=a&name=b").unwrap_err().0,
+            ErrorCode::InvalidField
+        );
+        assert_eq!(read("").unwrap_err().0, ErrorCode::InvalidField);
+    }
+
     #[test]
     fn times() {
         let t = parse_time("t", "2025-01-15T20:00:00+01:00").unwrap();
         assert_eq!(scheduler_core::rfc3339(t), "2025-01-15T19:00:00Z");
         let t = parse_time("t", "2025-01-15T20:00:00").unwrap();
         assert_eq!(scheduler_core::rfc3339(t), "2025-01-15T20:00:00Z");
-        assert!(matches!(
-            parse_time("t", "yesterday"),
-            Err(ApiError::BadRequest(_))
-        ));
-        assert!(matches!(
-            parse_time("t", "0001-01-01T00:00:00Z"),
-            Err(ApiError::Unprocessable(_))
-        ));
-        assert!(matches!(
-            parse_time("t", "+10000-01-01T00:00:00Z"),
-            Err(ApiError::BadRequest(_))
-        ));
+        let refused = |text| {
+            let e = parse_time("t", text).unwrap_err();
+            (e.status().as_u16(), e.code())
+        };
+        assert_eq!(refused("yesterday"), (400, ErrorCode::InvalidField));
+        assert_eq!(
+            refused("0001-01-01T00:00:00Z"),
+            (422, ErrorCode::OutOfRange)
+        );
+        assert_eq!(
+            refused("+10000-01-01T00:00:00Z"),
+            (400, ErrorCode::InvalidField)
+        );
         assert!(parse_time("t", "9999-12-31T23:59:59Z").is_ok());
         for leap in [
             "2099-01-15T23:30:60Z",
             "2016-12-31T23:59:60Z",
             "2099-01-15T23:59:60.5",
         ] {
-            assert!(
-                matches!(parse_time("t", leap), Err(ApiError::BadRequest(_))),
-                "{leap}"
-            );
+            assert_eq!(refused(leap), (400, ErrorCode::InvalidField), "{leap}");
         }
     }
 }

@@ -10,7 +10,7 @@ use actix_web::{web, HttpResponse, ResponseError};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::{ApiError, ErrorBody};
+use crate::error::{ApiError, ErrorBody, ErrorCode};
 use crate::input::BODY_LIMIT;
 use crate::routes::RouteTable;
 
@@ -62,7 +62,7 @@ pub async fn require_token(
             .map(|t| digest(t.as_bytes()));
         let ok = given.is_some_and(|g| bool::from(g.ct_eq(&expected)));
         if !ok {
-            let response = ApiError::Unauthorized.error_response();
+            let response = ApiError::unauthorized().error_response();
             return Ok(req.into_response(response).map_into_right_body());
         }
     }
@@ -83,7 +83,7 @@ pub async fn refuse_large_bodies(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|length| length > BODY_LIMIT as u64) {
-        let response = ApiError::PayloadTooLarge(BODY_LIMIT).error_response();
+        let response = ApiError::too_large().error_response();
         return Ok(req.into_response(response).map_into_right_body());
     }
     next.call(req)
@@ -100,7 +100,8 @@ fn bearer_token(value: &str) -> Option<&str> {
         .then(|| token.trim_start())
 }
 
-/// Makes every error answer JSON: actix's own come as text or empty; they get `{"error": …}`.
+/// Makes every error answer JSON: actix's own come as text or empty; they get
+/// `{"error": …, "code": …}`.
 /// (The schedule endpoint answers its extractors' errors itself, in the rejected shape.) Every
 /// error answer thus has a body, which `protocol_errors` relies on.
 pub fn json_error_body<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
@@ -115,7 +116,7 @@ pub fn json_error_body<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHan
     }
     let status = res.status();
     let message = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(BODY_LIMIT).to_string(),
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large().to_string(),
         StatusCode::NOT_FOUND => "not found".to_owned(),
         StatusCode::METHOD_NOT_ALLOWED => "method not allowed".to_owned(),
         _ if status.is_server_error() => {
@@ -140,7 +141,10 @@ pub fn json_error_body<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHan
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     ));
-    let response = response.json(ErrorBody { error: message });
+    let response = response.json(ErrorBody {
+        error: message,
+        code: ErrorCode::for_status(status),
+    });
     let (req, _) = res.into_parts();
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, response).map_into_right_body(),

@@ -20,6 +20,8 @@ use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
+use crate::error::{ErrorBody, ErrorCode};
+
 /// How far back from the end of a write a response head is looked for.
 const MAX_HEAD: usize = 2_048;
 
@@ -125,7 +127,12 @@ fn with_json_error_body(buf: &[u8]) -> Option<Vec<u8>> {
     if !empty {
         return None;
     }
-    let body = serde_json::json!({ "error": message(code) }).to_string();
+    let status = actix_web::http::StatusCode::from_u16(code).ok()?;
+    let body = serde_json::to_string(&ErrorBody {
+        error: message(code),
+        code: ErrorCode::for_status(status),
+    })
+    .ok()?;
     let mut out = Vec::with_capacity(start + MAX_HEAD + body.len());
     out.extend_from_slice(&buf[..start]);
     out.extend_from_slice(
@@ -215,6 +222,7 @@ mod tests {
         assert!(out.starts_with(ok));
         let (_, body) = split(&out[ok.len()..]);
         assert!(body["error"].is_string());
+        assert_eq!(body["code"], "invalid_field");
     }
 
     #[test]

@@ -92,12 +92,8 @@ impl Application {
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(
-                    web::QueryConfig::default()
-                        .error_handler(|e, _| ApiError::BadRequest(e.to_string()).into()),
-                )
-                .app_data(
                     web::PathConfig::default()
-                        .error_handler(|e, _| ApiError::NotFound(e.to_string()).into()),
+                        .error_handler(|e, _| ApiError::not_found(e.to_string()).into()),
                 )
                 .wrap(ErrorHandlers::new().default_handler(json_error_body))
                 .wrap(from_fn(refuse_large_bodies))

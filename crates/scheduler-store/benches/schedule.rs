@@ -203,10 +203,10 @@ fn schedule_rolled_back(
     let outcome: Result<(), StoreError> = write_transaction(conn, |conn| {
         let done = schedule(conn, rules, &request(account), now())?;
         planned = Some((done.log.scheduled_for.unwrap(), done.reason));
-        Err(StoreError::Rejected("roll back".into()))
+        Err(StoreError::Internal("roll back".into()))
     });
     match outcome {
-        Err(StoreError::Rejected(reason)) if reason == "roll back" => planned.unwrap(),
+        Err(StoreError::Internal(reason)) if reason == "roll back" => planned.unwrap(),
         other => panic!("schedule failed: {other:?}"),
     }
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use scheduler_core::{RuleSet, Zone};
 
 use crate::conn::{on_backend, write_transaction, Conn};
-use crate::error::{Result, StoreError};
+use crate::error::{Refusal, RefusalKind, Result, StoreError};
 use crate::models::{Account, Clip};
 use crate::new_id;
 use crate::schema::{clips, social_accounts};
@@ -69,9 +69,13 @@ fn chosen_id(id: Option<&str>, prefix: &str) -> Result<String> {
     match id {
         None => Ok(new_id(prefix)),
         Some(id) if is_valid_id(id) => Ok(id.to_owned()),
-        Some(_) => Err(StoreError::Rejected(format!(
-            "id must be 1 to {MAX_ID_LEN} characters without whitespace or control characters"
-        ))),
+        Some(_) => Err(Refusal::new(
+            RefusalKind::InvalidField,
+            format!(
+                "id must be 1 to {MAX_ID_LEN} characters without whitespace or control characters"
+            ),
+        )
+        .into()),
     }
 }
 
@@ -85,7 +89,9 @@ pub fn create_account(
 ) -> Result<Account> {
     let platform = rules.known_platform(&new.platform)?;
     let timezone = match &new.timezone {
-        Some(name) => Zone::parse(name).map_err(|e| StoreError::Rejected(e.to_string()))?,
+        Some(name) => {
+            Zone::parse(name).map_err(|e| Refusal::new(RefusalKind::InvalidField, e.to_string()))?
+        }
         None => Zone::UTC,
     };
     let id = chosen_id(new.id.as_deref(), "acc")?;

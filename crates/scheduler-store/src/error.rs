@@ -14,17 +14,19 @@ pub enum StoreError {
         /// The id asked for.
         id: String,
     },
-    /// The request conflicts with the current state: an id already taken, a log that is no
-    /// longer `scheduled`, an idempotency key stored by a concurrent request.
+    /// The id is already taken (or an idempotency key was stored by a concurrent request).
     #[error("{0}")]
     Conflict(String),
+    /// The row is not in a state that allows the change: a log that is no longer `scheduled`.
+    #[error("{0}")]
+    InvalidState(String),
     /// An idempotency key already used with another request body.
     #[error("Idempotency-Key {0} was already used with a different request body")]
     KeyReused(String),
-    /// A business rejection, with the contract's reason text (`Clip not found: <id>`,
+    /// A business rejection: its kind and the contract's reason text (`Clip not found: <id>`,
     /// `Platform mismatch: …`, the planner's rejections, an invalid platform or time zone).
     #[error("{0}")]
-    Rejected(String),
+    Rejected(Refusal),
     /// The database URL is not one the store understands.
     #[error("{0}")]
     InvalidUrl(String),
@@ -70,9 +72,71 @@ pub enum StoreError {
     Database(diesel::result::Error),
 }
 
+/// What kind of business rejection a [`Refusal`] is: what a client branches on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefusalKind {
+    /// The clip does not exist.
+    ClipNotFound,
+    /// The account does not exist.
+    AccountNotFound,
+    /// The account is on another platform.
+    PlatformMismatch,
+    /// The platform has no rules.
+    UnknownPlatform,
+    /// No slot fits: not before the window end, within the horizon or the supported years.
+    NoSlot,
+    /// The requested time is too far in the past.
+    PastTime,
+    /// A time outside the supported years.
+    OutOfRange,
+    /// A field's value is not acceptable (an id, a time zone, a name).
+    InvalidField,
+}
+
+/// A business rejection: its kind and the reason a person reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}")]
+pub struct Refusal {
+    /// What kind of rejection.
+    pub kind: RefusalKind,
+    /// Why, in the contract's words.
+    pub reason: String,
+}
+
+impl Refusal {
+    /// A rejection of `kind`, for `reason`.
+    pub fn new(kind: RefusalKind, reason: impl Into<String>) -> Self {
+        Self {
+            kind,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<scheduler_core::Rejection> for Refusal {
+    fn from(rejection: scheduler_core::Rejection) -> Self {
+        use scheduler_core::Rejection as R;
+        let kind = match &rejection {
+            R::UnknownPlatform(_) => RefusalKind::UnknownPlatform,
+            R::InThePast(_) => RefusalKind::PastTime,
+            R::AfterWindowEnd(_) | R::BeyondHorizon(_) | R::BeyondSupportedRange(_) => {
+                RefusalKind::NoSlot
+            }
+            R::OutOfRange { .. } => RefusalKind::OutOfRange,
+        };
+        Self::new(kind, rejection.to_string())
+    }
+}
+
+impl From<Refusal> for StoreError {
+    fn from(refusal: Refusal) -> Self {
+        Self::Rejected(refusal)
+    }
+}
+
 impl From<scheduler_core::Rejection> for StoreError {
     fn from(rejection: scheduler_core::Rejection) -> Self {
-        Self::Rejected(rejection.to_string())
+        Self::Rejected(rejection.into())
     }
 }
 
@@ -120,6 +184,7 @@ impl StoreError {
                 id: id.clone(),
             },
             Self::Conflict(m) => Self::Conflict(m.clone()),
+            Self::InvalidState(m) => Self::InvalidState(m.clone()),
             Self::Rejected(m) => Self::Rejected(m.clone()),
             Self::KeyReused(m) => Self::KeyReused(m.clone()),
             Self::InvalidUrl(m) => Self::InvalidUrl(m.clone()),

@@ -42,7 +42,7 @@ mod wal;
 pub use accounts::{create_account, create_clip, get_account, get_clip, NewAccount, NewClip};
 pub use conn::{savepoint, write_transaction, Conn};
 pub use db::{ConnectionManager, Db, Mode, OpenOptions, PooledConn};
-pub use error::{Result, StoreError};
+pub use error::{Refusal, RefusalKind, Result, StoreError};
 pub use events::EventType;
 pub use ledger::{list_events, EventFilter};
 pub use logs::{cancel, get_log, list_clip_schedule, reschedule, Reschedule};

@@ -47,7 +47,7 @@ pub fn list_clip_schedule(conn: &mut Conn, clip_id: &str) -> Result<Vec<PublishL
 }
 
 /// Sets `$changes` (columns of [`p`]) on the log `$id` if it is still `scheduled`; the changed log, or
-/// [`StoreError::Conflict`] (or [`StoreError::NotFound`]). The status condition makes the
+/// [`StoreError::InvalidState`] (or [`StoreError::NotFound`]). The status condition makes the
 /// change atomic against a concurrent tick, cancel or reschedule (the tick takes no account
 /// lock).
 macro_rules! update_if_scheduled {
@@ -71,15 +71,15 @@ macro_rules! update_if_scheduled {
 }
 
 fn not_scheduled(log: &PublishLog) -> StoreError {
-    StoreError::Conflict(format!(
+    StoreError::InvalidState(format!(
         "publish log {} is {}, not scheduled",
         log.id, log.status
     ))
 }
 
 /// Cancels a scheduled log (`scheduled` → `cancelled`, with a `publish_scheduled_cancelled`
-/// event). [`StoreError::NotFound`] for an unknown log, [`StoreError::Conflict`] when it is no
-/// longer `scheduled`.
+/// event). [`StoreError::NotFound`] for an unknown log, [`StoreError::InvalidState`] when it is
+/// no longer `scheduled`.
 pub fn cancel(conn: &mut Conn, log_id: &str, now: DateTime<Utc>) -> Result<PublishLog> {
     write_transaction(conn, |conn| {
         let now = now.trunc_subsecs(0);
@@ -104,7 +104,7 @@ pub fn cancel(conn: &mut Conn, log_id: &str, now: DateTime<Utc>) -> Result<Publi
 
 /// Plans a scheduled log again under the rules (its own old time does not count) and writes
 /// the new time with a `publish_scheduled_rescheduled` event. [`StoreError::NotFound`] for an
-/// unknown log, [`StoreError::Conflict`] when it is no longer `scheduled`,
+/// unknown log, [`StoreError::InvalidState`] when it is no longer `scheduled`,
 /// [`StoreError::Rejected`] when no slot fits.
 pub fn reschedule(
     conn: &mut Conn,

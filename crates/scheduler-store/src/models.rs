@@ -145,6 +145,12 @@ impl UnknownValue {
     }
 }
 
+impl From<UnknownValue> for crate::Refusal {
+    fn from(e: UnknownValue) -> Self {
+        Self::new(crate::RefusalKind::InvalidField, e.to_string())
+    }
+}
+
 /// The `schedule_type` of the logs this scheduler writes.
 pub const SCHEDULE_TYPE_SCHEDULED: &str = "scheduled";
 

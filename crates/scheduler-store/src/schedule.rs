@@ -13,7 +13,7 @@ use crate::account_lock::{account_with_clip, lock_accounts};
 use crate::accounts::clip_exists_or;
 use crate::calendar::plan_slot;
 use crate::conn::{on_backend, write_transaction, Conn};
-use crate::error::{Result, StoreError};
+use crate::error::{Refusal, RefusalKind, Result, StoreError};
 use crate::events::{insert_events, Adjusted, Created, NewEvent};
 use crate::models::{PublishLog, ScheduledBy, Status, SCHEDULE_TYPE_SCHEDULED};
 use crate::new_ordered_id;
@@ -45,8 +45,8 @@ pub struct Scheduled {
     pub reason: String,
 }
 
-/// One result of [`schedule_batch`]: the scheduled log, or the rejection reason.
-pub type BatchItem = std::result::Result<Scheduled, String>;
+/// One result of [`schedule_batch`]: the scheduled log, or why not.
+pub type BatchItem = std::result::Result<Scheduled, Refusal>;
 
 /// Schedules one post, in one write transaction (see [`write_transaction`]). A rejection
 /// ([`StoreError::Rejected`]) writes nothing.
@@ -81,7 +81,7 @@ pub fn schedule_batch(
             .map(
                 |request| match schedule_one(conn, rules, request, now, AccountLock::Held) {
                     Ok(scheduled) => Ok(Ok(scheduled)),
-                    Err(StoreError::Rejected(reason)) => Ok(Err(reason)),
+                    Err(StoreError::Rejected(refusal)) => Ok(Err(refusal)),
                     Err(other) => Err(other),
                 },
             )
@@ -105,7 +105,13 @@ fn schedule_one(
     now: DateTime<Utc>,
     lock: AccountLock,
 ) -> Result<Scheduled> {
-    let clip_missing = || StoreError::Rejected(format!("Clip not found: {}", request.clip_id));
+    let clip_missing = || {
+        Refusal::new(
+            RefusalKind::ClipNotFound,
+            format!("Clip not found: {}", request.clip_id),
+        )
+        .into()
+    };
     // The account, whether the clip exists and (PostgreSQL) the account's lock, in one
     // statement; the clip's error comes first.
     let found = account_with_clip(
@@ -119,21 +125,25 @@ fn schedule_one(
         Some((_, false)) => return Err(clip_missing()),
         None => {
             clip_exists_or(conn, &request.clip_id, clip_missing)?;
-            return Err(StoreError::Rejected(format!(
-                "Social account not found: {}",
-                request.social_account_id
-            )));
+            return Err(Refusal::new(
+                RefusalKind::AccountNotFound,
+                format!("Social account not found: {}", request.social_account_id),
+            )
+            .into());
         }
     };
     let platform = Platform::parse(&request.platform)
         .ok()
         .filter(|p| *p == account.platform)
         .ok_or_else(|| {
-            StoreError::Rejected(format!(
-                "Platform mismatch: account {} is on {}, not {}",
-                account.id,
-                account.platform,
-                scheduler_core::shown(&request.platform)
+            StoreError::from(Refusal::new(
+                RefusalKind::PlatformMismatch,
+                format!(
+                    "Platform mismatch: account {} is on {}, not {}",
+                    account.id,
+                    account.platform,
+                    scheduler_core::shown(&request.platform)
+                ),
             ))
         })?;
     let plan = plan_slot(

@@ -55,29 +55,32 @@ impl Response {
             && serde_json::from_str::<Value>(&self.text).is_ok()
     }
 
-    /// Asserts the status and that the body is `{"error": <non-empty string>}`.
+    /// Asserts the status and that the body is `{"error": <non-empty string>, "code": code}`.
     #[track_caller]
-    pub fn assert_error(&self, status: u16) {
+    pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "{}", self.text);
         assert!(self.is_json(), "not JSON: {self:?}");
         let obj = self.body.as_object().expect("an object");
-        assert_eq!(obj.len(), 1, "{}", self.text);
+        assert_eq!(obj.len(), 2, "{}", self.text);
         assert!(
             obj["error"].as_str().is_some_and(|e| !e.is_empty()),
             "{}",
             self.text
         );
+        assert_eq!(obj["code"], code, "{}", self.text);
     }
 
-    /// Asserts the status and the schedule endpoint's rejected shape; returns the reason.
+    /// Asserts the status and the schedule endpoint's rejected shape with `code`; returns the
+    /// reason.
     #[track_caller]
-    pub fn assert_rejected(&self, status: u16) -> String {
+    pub fn assert_rejected(&self, status: u16, code: &str) -> String {
         assert_eq!(self.status.as_u16(), status, "{}", self.text);
         assert!(self.is_json(), "not JSON: {self:?}");
         let obj = self.body.as_object().expect("an object");
-        assert_eq!(obj.len(), 3, "{}", self.text);
+        assert_eq!(obj.len(), 4, "{}", self.text);
         assert_eq!(obj["publish_log_id"], "", "{}", self.text);
         assert_eq!(obj["status"], "rejected", "{}", self.text);
+        assert_eq!(obj["code"], code, "{}", self.text);
         obj["reason"].as_str().expect("a reason").to_owned()
     }
 }

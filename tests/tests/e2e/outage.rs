@@ -151,7 +151,7 @@ fn server_outage(failure: Failure) {
         ("GET", "/ledger/events", None),
     ] {
         let r = server.call(method, path, body.as_deref());
-        r.assert_error(503);
+        r.assert_error(503, "unavailable");
         assert_no_leak(path, &r);
     }
     // Nothing half-written: the tables hold what they held before.

@@ -34,7 +34,7 @@ both_backends! {
                 if open {
                     assert_eq!(r.status, 200, "{method} {path}: {}", r.text);
                 } else {
-                    r.assert_error(401);
+                    r.assert_error(401, "unauthorized");
                 }
                 assert_no_leak(&path, &r);
             }
@@ -46,7 +46,7 @@ both_backends! {
             let path = template.replace(['{', '}'], "");
             for method in ["PUT", "DELETE", "PATCH"] {
                 let r = server.call(method, &path, Some("{}"));
-                r.assert_error(405);
+                r.assert_error(405, "method_not_allowed");
                 let allow = r.headers.get("allow").and_then(|v| v.to_str().ok());
                 assert!(
                     allow.is_some_and(|a| a.contains("GET") || a.contains("POST")),

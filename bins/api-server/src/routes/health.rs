@@ -6,7 +6,7 @@ use utoipa::openapi::OpenApi;
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, ErrorCode};
 use crate::state::AppState;
 
 /// This module's routes.
@@ -39,6 +39,7 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
             log::warn!("health check failed: {e}");
             HttpResponse::ServiceUnavailable().json(ErrorBody {
                 error: "database unavailable".to_owned(),
+                code: ErrorCode::Unavailable,
             })
         }
     }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::input::MAX_NAME_LEN;
+use crate::input::{Query, MAX_NAME_LEN};
 use crate::state::AppState;
 
 /// This module's routes.
@@ -64,7 +64,7 @@ impl From<LedgerEvent> for EventOut {
 fn filter_value(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
     match value.filter(|v| !v.is_empty()) {
         Some(v) if v.chars().count() > MAX_NAME_LEN || v.chars().any(char::is_control) => {
-            Err(ApiError::BadRequest(format!(
+            Err(ApiError::bad_field(format!(
                 "{name} must be at most {MAX_NAME_LEN} characters without control characters"
             )))
         }
@@ -85,9 +85,8 @@ fn filter_value(name: &str, value: Option<String>) -> Result<Option<String>, Api
 #[get("/ledger/events")]
 pub async fn list_events(
     state: web::Data<AppState>,
-    query: web::Query<EventsQuery>,
+    Query(query): Query<EventsQuery>,
 ) -> ApiResult<web::Json<Vec<EventOut>>> {
-    let query = query.into_inner();
     let limit = match query.limit.as_deref().filter(|l| !l.is_empty()) {
         None => DEFAULT_LIST_LIMIT,
         Some(text) => text
@@ -95,7 +94,7 @@ pub async fn list_events(
             .ok()
             .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
             .ok_or_else(|| {
-                ApiError::BadRequest(format!(
+                ApiError::bad_field(format!(
                     "limit must be an integer from 1 to {MAX_LIST_LIMIT}"
                 ))
             })?,

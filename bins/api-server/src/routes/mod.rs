@@ -11,7 +11,7 @@ use utoipa::openapi::{OpenApi, PathItem};
 use utoipa::OpenApi as _;
 use utoipa_actix_web::{AppExt, UtoipaApp};
 
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, ErrorCode};
 use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
@@ -163,6 +163,7 @@ pub async fn fallback(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRes
     if allowed.is_empty() {
         return HttpResponse::NotFound().json(ErrorBody {
             error: "not found".to_owned(),
+            code: ErrorCode::NotFound,
         });
     }
     let allow: Vec<&str> = allowed.iter().map(Method::as_str).collect();
@@ -170,6 +171,7 @@ pub async fn fallback(req: HttpRequest, table: web::Data<RouteTable>) -> HttpRes
         .insert_header((header::ALLOW, allow.join(", ")))
         .json(ErrorBody {
             error: "method not allowed".to_owned(),
+            code: ErrorCode::MethodNotAllowed,
         })
 }
 

@@ -104,7 +104,7 @@ fn parse_request(rules: &RuleSet, value: Value) -> Result<NewSchedule, ApiError>
         Some(name) => name
             .parse()
             .map_err(|e: scheduler_store::models::UnknownValue| {
-                ApiError::Unprocessable(e.to_string())
+                ApiError::unacceptable(e.to_string())
             })?,
     };
     Ok(NewSchedule {
@@ -169,29 +169,33 @@ pub async fn schedule_batch(
     let Idempotent { body, key } = request;
     let items = match body {
         Value::Object(mut map) => match map.remove("items") {
+            _ if !map.is_empty() => {
+                let other = map.keys().next().expect("a key");
+                return Err(ApiError::unknown_field(other));
+            }
             Some(Value::Array(items)) => items,
             _ => {
-                return Err(ApiError::BadRequest(
-                    "items must be a list of schedule requests".to_owned(),
+                return Err(ApiError::bad_field(
+                    "items must be a list of schedule requests",
                 ))
             }
         },
         _ => {
-            return Err(ApiError::BadRequest(
-                "expected a JSON object {\"items\": […]}".to_owned(),
+            return Err(ApiError::bad_field(
+                "expected a JSON object {\"items\": […]}",
             ))
         }
     };
     if items.len() > MAX_BATCH {
-        return Err(ApiError::BadRequest(format!(
+        return Err(ApiError::bad_field(format!(
             "a batch holds at most {MAX_BATCH} items, got {}",
             items.len()
         )));
     }
     // Each item is checked on its own; the valid ones go to the store in order.
-    let parsed: Vec<Result<NewSchedule, String>> = items
+    let parsed: Vec<Result<NewSchedule, Rejected>> = items
         .into_iter()
-        .map(|item| parse_request(&state.rules, item).map_err(|e| e.to_string()))
+        .map(|item| parse_request(&state.rules, item).map_err(Rejected::from))
         .collect();
     state
         .write_idempotent(key, move |conn, rules, now| {
@@ -205,10 +209,10 @@ pub async fn schedule_batch(
             let results = parsed
                 .iter()
                 .map(|item| match item {
-                    Err(reason) => Ok(BatchResult::Rejected(Rejected::new(reason.clone()))),
+                    Err(rejected) => Ok(BatchResult::Rejected(rejected.clone())),
                     Ok(_) => match outcomes.next() {
                         Some(Ok(scheduled)) => Ok(BatchResult::Scheduled(scheduled.into())),
-                        Some(Err(reason)) => Ok(BatchResult::Rejected(Rejected::new(reason))),
+                        Some(Err(refusal)) => Ok(BatchResult::Rejected(refusal.into())),
                         None => Err(StoreError::Internal(
                             "the batch returned fewer results than requests".to_owned(),
                         )),

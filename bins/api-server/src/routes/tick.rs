@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::input::{no_body, Body};
+use crate::input::{no_body, Body, Query};
 use crate::state::AppState;
 
 /// This module's routes.
@@ -27,9 +27,7 @@ fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
     match value.map(str::to_ascii_lowercase).as_deref() {
         None | Some("" | "false" | "0" | "no" | "off") => Ok(false),
         Some("true" | "1" | "yes" | "on") => Ok(true),
-        Some(_) => Err(ApiError::BadRequest(format!(
-            "{name} must be true or false"
-        ))),
+        Some(_) => Err(ApiError::bad_field(format!("{name} must be true or false"))),
     }
 }
 
@@ -42,7 +40,7 @@ fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
 #[post("/publishing/scheduler/tick")]
 pub async fn tick(
     state: web::Data<AppState>,
-    query: web::Query<TickQuery>,
+    Query(query): Query<TickQuery>,
     Body(body): Body,
 ) -> ApiResult<web::Json<TickOutcome>> {
     no_body(&body)?;

@@ -41,26 +41,26 @@ both_backends! {
         let app = spawn(backend).await;
         app.account("taken", "instagram", "UTC").await;
         let before = app.counts();
-        app.post("/accounts", &json!({"id": "taken", "platform": "tiktok"})).await.assert_error(409);
-        app.post("/accounts", &json!({"platform": "myspace"})).await.assert_error(422);
+        app.post("/accounts", &json!({"id": "taken", "platform": "tiktok"})).await.assert_error(409, "already_exists");
+        app.post("/accounts", &json!({"platform": "myspace"})).await.assert_error(422, "unknown_platform");
         app.post("/accounts", &json!({"platform": "instagram", "timezone": "Mars/Base"}))
-            .await.assert_error(422);
-        app.post("/accounts", &json!({"id": "a b", "platform": "instagram"})).await.assert_error(422);
+            .await.assert_error(422, "invalid_field");
+        app.post("/accounts", &json!({"id": "a b", "platform": "instagram"})).await.assert_error(422, "invalid_field");
         app.post("/accounts", &json!({"id": "x".repeat(129), "platform": "instagram"}))
-            .await.assert_error(422);
-        app.post("/accounts", &json!({"id": "", "platform": "instagram"})).await.assert_error(422);
+            .await.assert_error(422, "invalid_field");
+        app.post("/accounts", &json!({"id": "", "platform": "instagram"})).await.assert_error(422, "invalid_field");
         app.post("/accounts", &json!({"platform": "instagram", "handle": "h".repeat(2049)}))
-            .await.assert_error(422);
+            .await.assert_error(422, "invalid_field");
         app.post("/accounts", &json!({"platform": "instagram", "handle": "a\u{0}b"}))
-            .await.assert_error(422);
-        app.post("/accounts", &json!({"platform": 5})).await.assert_error(400);
-        app.post("/accounts", &json!({"handle": "no platform"})).await.assert_error(400);
-        app.post("/accounts", &json!(["platform"])).await.assert_error(400);
-        app.post_raw("/accounts", "{not json").await.assert_error(400);
-        app.post_raw("/accounts", "").await.assert_error(400);
+            .await.assert_error(422, "invalid_field");
+        app.post("/accounts", &json!({"platform": 5})).await.assert_error(400, "invalid_field");
+        app.post("/accounts", &json!({"handle": "no platform"})).await.assert_error(400, "invalid_field");
+        app.post("/accounts", &json!(["platform"])).await.assert_error(400, "invalid_field");
+        app.post_raw("/accounts", "{not json").await.assert_error(400, "malformed_json");
+        app.post_raw("/accounts", "").await.assert_error(400, "malformed_json");
         assert_eq!(app.counts(), before);
         let r = app.get("/accounts/nobody").await;
-        r.assert_error(404);
+        r.assert_error(404, "not_found");
         assert_eq!(r.body["error"], "account not found: nobody");
     }
 
@@ -86,13 +86,13 @@ both_backends! {
         let app = spawn(backend).await;
         app.clip("taken").await;
         let before = app.counts();
-        app.post("/clips", &json!({"id": "taken"})).await.assert_error(409);
-        app.post("/clips", &json!({"title": "t".repeat(2049)})).await.assert_error(422);
-        app.post("/clips", &json!({"media_url": "u".repeat(2049)})).await.assert_error(422);
-        app.post("/clips", &json!({"id": "tab\there"})).await.assert_error(422);
-        app.post("/clips", &json!({"title": ["list"]})).await.assert_error(400);
-        app.post_raw("/clips", "[").await.assert_error(400);
+        app.post("/clips", &json!({"id": "taken"})).await.assert_error(409, "already_exists");
+        app.post("/clips", &json!({"title": "t".repeat(2049)})).await.assert_error(422, "invalid_field");
+        app.post("/clips", &json!({"media_url": "u".repeat(2049)})).await.assert_error(422, "invalid_field");
+        app.post("/clips", &json!({"id": "tab\there"})).await.assert_error(422, "invalid_field");
+        app.post("/clips", &json!({"title": ["list"]})).await.assert_error(400, "invalid_field");
+        app.post_raw("/clips", "[").await.assert_error(400, "malformed_json");
         assert_eq!(app.counts(), before);
-        app.get("/clips/none").await.assert_error(404);
+        app.get("/clips/none").await.assert_error(404, "not_found");
     }
 }

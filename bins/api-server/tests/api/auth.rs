@@ -16,12 +16,12 @@ both_backends! {
                                ("GET", "/ledger/events"), ("POST", "/publishing/scheduler/tick"),
                                ("GET", "/nope")] {
             let r = app.send(app.request(method, path).body("{}")).await;
-            r.assert_error(401);
+            r.assert_error(401, "unauthorized");
             assert_eq!(r.headers["www-authenticate"], "Bearer");
             for header in ["Bearer wrong", "Bearer s3cret-toke", "Bearer s3cret-token-", "s3cret-token",
                            "Basic czNjcmV0LXRva2Vu", "Bearer "] {
                 let r = app.send(app.request(method, path).header("authorization", header).body("{}")).await;
-                r.assert_error(401);
+                r.assert_error(401, "unauthorized");
             }
         }
         assert_eq!(app.counts(), before);

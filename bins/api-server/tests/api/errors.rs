@@ -1,5 +1,7 @@
 //! Every answer is JSON: unknown routes, wrong methods, extractor failures.
 
+use serde_json::json;
+
 use crate::support::{both_backends, spawn};
 
 both_backends! {
@@ -9,13 +11,13 @@ both_backends! {
         for (method, path) in [("GET", "/nope"), ("POST", "/"), ("GET", "/accounts/a/b"),
                                ("DELETE", "/publishing/logs/x/y/z")] {
             let r = app.send(app.request(method, path)).await;
-            r.assert_error(404);
+            r.assert_error(404, "not_found");
         }
         for (method, path) in [("GET", "/accounts"), ("DELETE", "/accounts/x"), ("PUT", "/clips"),
                                ("GET", "/publishing/scheduler/tick"), ("POST", "/healthz"),
                                ("GET", "/publishing/logs/x/cancel"), ("PATCH", "/publishing/schedule")] {
             let r = app.send(app.request(method, path)).await;
-            r.assert_error(405);
+            r.assert_error(405, "method_not_allowed");
         }
         assert_eq!(app.counts(), before);
     }
@@ -93,7 +95,7 @@ both_backends! {
         }
         assert_eq!(app.send(app.request("HEAD", "/clips/nope")).await.status, 404);
         let r = app.send(app.request("DELETE", "/clips/c")).await;
-        r.assert_error(405);
+        r.assert_error(405, "method_not_allowed");
         assert_eq!(r.headers["allow"], "GET, HEAD");
     }
 
@@ -104,7 +106,7 @@ both_backends! {
         for (method, path) in [("POST", "/publishing/scheduler/tick"), ("POST", "/publishing/logs/x/cancel"),
                                ("GET", "/healthz"), ("POST", "/clips")] {
             let r = app.send(app.request(method, path).body(big.clone())).await;
-            r.assert_error(413);
+            r.assert_error(413, "payload_too_large");
         }
         // Without a length up front, the body is cut off where it is read.
         let mut chunked = b"POST /publishing/scheduler/tick HTTP/1.1\r\nHost: x\r\n\
@@ -123,23 +125,58 @@ both_backends! {
     async fn endpoints_without_a_body_refuse_one(backend) {
         let app = spawn(backend).await;
         let r = app.post_raw("/publishing/scheduler/tick", r#"{"dry_run": true}"#).await;
-        r.assert_error(400);
+        r.assert_error(400, "unknown_field");
         assert!(r.body["error"].as_str().unwrap().contains("unknown field `dry_run`"), "{}", r.text);
         assert_eq!(app.post_raw("/publishing/scheduler/tick", "{}").await.status, 200);
         assert_eq!(app.post_raw("/publishing/scheduler/tick", "").await.status, 200);
-        app.post_raw("/publishing/logs/x/cancel", "[1]").await.assert_error(400);
+        app.post_raw("/publishing/logs/x/cancel", "[1]").await.assert_error(400, "invalid_field");
+    }
+
+    async fn a_field_the_endpoint_does_not_know_is_named_and_changes_nothing(backend) {
+        let app = spawn(backend).await;
+        app.account("acc", "instagram", "UTC").await;
+        app.clip("clip").await;
+        let post = json!({"clip_id": "clip", "platform": "instagram", "social_account_id": "acc",
+                          "scheduled_for": "2099-01-15T20:00:00Z"});
+        let r = app.post("/publishing/schedule", &post).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let log = format!("/publishing/logs/{}", r.body["publish_log_id"].as_str().unwrap());
+        let before = app.counts();
+        let misspelt = json!({"clip_id": "clip", "platform": "instagram", "social_account_id": "acc",
+                              "scheduledFor": "2031-06-01T17:00:00Z"});
+        let reason = app.post("/publishing/schedule", &misspelt).await.assert_rejected(400, "unknown_field");
+        assert_eq!(reason, "unknown field `scheduledFor`");
+        for (path, body, field) in [
+            (format!("{log}/reschedule"), json!({"scheduled_at": "2031-06-01T17:00:00Z"}), "scheduled_at"),
+            ("/accounts".to_owned(), json!({"platform": "tiktok", "time_zone": "Europe/Paris"}), "time_zone"),
+            ("/clips".to_owned(), json!({"id": "c2", "tilte": "x"}), "tilte"),
+            ("/publishing/schedule/batch".to_owned(), json!({"items": [post.clone()], "atomic": true}), "atomic"),
+        ] {
+            let r = app.post(&path, &body).await;
+            r.assert_error(400, "unknown_field");
+            assert_eq!(r.body["error"], format!("unknown field `{field}`"), "{path}");
+        }
+        // In a batch, the item with the typo is rejected on its own, the others planned.
+        let r = app.post("/publishing/schedule/batch", &json!({"items": [misspelt]})).await;
+        assert_eq!(r.body["results"][0]["code"], "unknown_field", "{}", r.text);
+        // A query parameter too: the ledger has no `offset`, and a typo must not list everything.
+        let r = app.get("/ledger/events?offset=10").await;
+        r.assert_error(400, "unknown_field");
+        app.get("/ledger/events?entityid=x").await.assert_error(400, "unknown_field");
+        assert_eq!(app.counts(), before);
+        assert_eq!(app.get(&log).await.body["scheduled_for"], "2099-01-15T20:00:00Z");
     }
 
     async fn a_key_given_twice_is_malformed(backend) {
         let app = spawn(backend).await;
         let before = app.counts();
         let r = app.post_raw("/clips", r#"{"id": "a", "id": "b"}"#).await;
-        r.assert_error(400);
+        r.assert_error(400, "malformed_json");
         assert!(r.body["error"].as_str().unwrap().contains("duplicate key `id`"), "{}", r.text);
         let r = app
             .post_raw("/publishing/schedule", r#"{"clip_id": "c", "clip_id": "d", "platform": "instagram", "social_account_id": "a"}"#)
             .await;
-        assert!(r.assert_rejected(400).contains("duplicate key `clip_id`"));
+        assert!(r.assert_rejected(400, "malformed_json").contains("duplicate key `clip_id`"));
         assert_eq!(app.counts(), before);
     }
 }

@@ -28,13 +28,13 @@ both_backends! {
         let mut other = body.clone();
         other["scheduled_for"] = json!("2099-01-16T20:00:00Z");
         let r = send("k1", other).await;
-        assert!(r.assert_rejected(422).contains("different request body"));
+        assert!(r.assert_rejected(422, "idempotency_key_reused").contains("different request body"));
         assert_eq!(app.counts(), after_first);
 
         // A rejected request stores nothing, its key included.
         let mut bad = body.clone();
         bad["clip_id"] = json!("nope");
-        send("k2", bad.clone()).await.assert_rejected(422);
+        send("k2", bad.clone()).await.assert_rejected(422, "clip_not_found");
         assert_eq!(app.counts(), after_first);
         app.clip("nope").await;
         assert_eq!(send("k2", bad).await.status, 201);
@@ -68,9 +68,9 @@ both_backends! {
             assert_eq!((retry.status, &retry.text), (first.status, &first.text));
             assert_eq!(app.counts(), counts);
             let r = app.send(req().json(&other)).await;
-            r.assert_error(422);
+            r.assert_error(422, "idempotency_key_reused");
         }
         let r = app.send(app.request("POST", "/clips").header("Idempotency-Key", "").json(&json!({}))).await;
-        r.assert_error(400);
+        r.assert_error(400, "invalid_field");
     }
 }

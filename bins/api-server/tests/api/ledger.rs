@@ -53,7 +53,7 @@ both_backends! {
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.body.as_array().unwrap().len(), 3);
         for bad in ["limit=0", "limit=1001", "limit=abc", "limit=-1", "entity_id=%00"] {
-            app.get(&format!("/ledger/events?{bad}")).await.assert_error(400);
+            app.get(&format!("/ledger/events?{bad}")).await.assert_error(400, "invalid_field");
         }
     }
 
@@ -76,11 +76,17 @@ async fn healthz_503_and_database_unavailable_when_postgres_goes_away() {
     assert_eq!(app.get("/healthz").await.status, 200);
     app.drop_database();
     let r = app.get("/healthz").await;
-    r.assert_error(503);
-    assert_eq!(r.body, json!({"error": "database unavailable"}));
+    r.assert_error(503, "unavailable");
+    assert_eq!(
+        r.body,
+        json!({"error": "database unavailable", "code": "unavailable"})
+    );
     let r = app.get("/clips/c").await;
-    r.assert_error(503);
-    assert_eq!(r.body, json!({"error": "database unavailable"}));
+    r.assert_error(503, "unavailable");
+    assert_eq!(
+        r.body,
+        json!({"error": "database unavailable", "code": "unavailable"})
+    );
     let r = app
         .post(
             "/publishing/schedule",

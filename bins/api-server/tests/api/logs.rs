@@ -45,7 +45,7 @@ both_backends! {
         assert_eq!(r.body[0]["status"], "cancelled");
         app.clip("empty").await;
         assert_eq!(app.get("/publishing/schedule/empty").await.body, json!([]));
-        app.get("/publishing/schedule/nope").await.assert_error(404);
+        app.get("/publishing/schedule/nope").await.assert_error(404, "not_found");
     }
 
     async fn log_read(backend) {
@@ -54,8 +54,8 @@ both_backends! {
         let r = app.get(&format!("/publishing/logs/{late}")).await;
         assert_eq!(r.status, 200);
         assert_log(&r.body, &late, "scheduled", "2099-01-15T21:00:00Z");
-        app.get("/publishing/logs/log_nope").await.assert_error(404);
-        app.get("/publishing/logs/%00").await.assert_error(404);
+        app.get("/publishing/logs/log_nope").await.assert_error(404, "not_found");
+        app.get("/publishing/logs/%00").await.assert_error(404, "not_found");
     }
 
     async fn cancel(backend) {
@@ -66,8 +66,8 @@ both_backends! {
         assert_eq!(r.status, 200, "{}", r.text);
         assert_log(&r.body, &late, "cancelled", "2099-01-15T21:00:00Z");
         let before = app.counts();
-        app.post_raw(&format!("/publishing/logs/{late}/cancel"), "").await.assert_error(409);
-        app.post_raw("/publishing/logs/log_nope/cancel", "").await.assert_error(404);
+        app.post_raw(&format!("/publishing/logs/{late}/cancel"), "").await.assert_error(409, "invalid_state");
+        app.post_raw("/publishing/logs/log_nope/cancel", "").await.assert_error(404, "not_found");
         assert_eq!(app.counts(), before);
         let events = app.get(&format!("/ledger/events?entity_id={late}&event_type=publish_scheduled_cancelled")).await;
         assert_eq!(events.body.as_array().unwrap().len(), 1);
@@ -92,20 +92,20 @@ both_backends! {
         let before = app.counts();
         let r = app.post(&format!("/publishing/logs/{late}/reschedule"),
                          &json!({"scheduled_for": "2020-01-01T00:00:00Z"})).await;
-        r.assert_error(422);
+        r.assert_error(422, "past_time");
         assert_eq!(r.body["error"], "scheduled_for is in the past: 2020-01-01T00:00:00Z");
         app.post(&format!("/publishing/logs/{late}/reschedule"),
                  &json!({"scheduled_for": "2099-01-15T19:30:00Z", "scheduled_window_end": "2099-01-15T19:40:00Z"}))
-            .await.assert_error(422);
+            .await.assert_error(422, "no_slot");
         app.post(&format!("/publishing/logs/{late}/reschedule"),
-                 &json!({"scheduled_for": "0000-01-01T00:00:00Z"})).await.assert_error(422);
+                 &json!({"scheduled_for": "0000-01-01T00:00:00Z"})).await.assert_error(422, "out_of_range");
         app.post(&format!("/publishing/logs/{late}/reschedule"),
-                 &json!({"scheduled_for": 5})).await.assert_error(400);
-        app.post_raw(&format!("/publishing/logs/{late}/reschedule"), "{").await.assert_error(400);
-        app.post("/publishing/logs/log_nope/reschedule", &json!({})).await.assert_error(404);
+                 &json!({"scheduled_for": 5})).await.assert_error(400, "invalid_field");
+        app.post_raw(&format!("/publishing/logs/{late}/reschedule"), "{").await.assert_error(400, "malformed_json");
+        app.post("/publishing/logs/log_nope/reschedule", &json!({})).await.assert_error(404, "not_found");
         assert_eq!(app.counts(), before);
         app.post_raw(&format!("/publishing/logs/{late}/cancel"), "").await;
-        app.post(&format!("/publishing/logs/{late}/reschedule"), &json!({})).await.assert_error(409);
+        app.post(&format!("/publishing/logs/{late}/reschedule"), &json!({})).await.assert_error(409, "invalid_state");
     }
 
     async fn tick_moves_due_logs(backend) {
@@ -124,9 +124,9 @@ both_backends! {
         let r = app.post_raw("/publishing/scheduler/tick?dry_run=false", "").await;
         assert_eq!(r.body, json!({"moved": 0, "dry_run": false, "log_ids": []}));
         let before = app.counts();
-        app.post_raw("/publishing/scheduler/tick?dry_run=maybe", "").await.assert_error(400);
+        app.post_raw("/publishing/scheduler/tick?dry_run=maybe", "").await.assert_error(400, "invalid_field");
         assert_eq!(app.counts(), before);
         // A pending log can no longer be cancelled.
-        app.post_raw(&format!("/publishing/logs/{early}/cancel"), "").await.assert_error(409);
+        app.post_raw(&format!("/publishing/logs/{early}/cancel"), "").await.assert_error(409, "invalid_state");
     }
 }

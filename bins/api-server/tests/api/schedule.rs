@@ -62,8 +62,8 @@ both_backends! {
         assert_eq!(r.status, 201, "{}", r.text);
         let r = app.post("/publishing/schedule", &json!({"clip_id": "clip", "platform": "instagram",
             "social_account_id": "acc", "scheduled_for": "2099-03-01T19:00:00Z",
-            "scheduled_window_end": "2099-03-01T22:00:00Z", "scheduled_by": "campaign_orchestrator",
-            "unknown_field": [1, 2]})).await;
+            "scheduled_window_end": "2099-03-01T22:00:00Z", "scheduled_by": "campaign_orchestrator"}))
+            .await;
         assert_eq!(r.status, 201, "{}", r.text);
         assert_scheduled(&r.body, "Scheduled as requested", "2099-03-01T19:00:00Z",
                          "2099-03-01T22:00:00Z");
@@ -83,25 +83,25 @@ both_backends! {
             b[key] = value;
             b
         };
-        let cases: Vec<(Value, &str)> = vec![
-            (with("clip_id", json!("nope")), "Clip not found: nope"),
-            (with("social_account_id", json!("nobody")), "Social account not found: nobody"),
-            (with("platform", json!("tiktok")), "Platform mismatch: "),
-            (with("platform", json!("myspace")), "Unknown platform: myspace"),
-            (with("scheduled_for", json!("2020-01-01T00:00:00Z")),
+        let cases: Vec<(Value, &str, &str)> = vec![
+            (with("clip_id", json!("nope")), "clip_not_found", "Clip not found: nope"),
+            (with("social_account_id", json!("nobody")), "account_not_found", "Social account not found: nobody"),
+            (with("platform", json!("tiktok")), "platform_mismatch", "Platform mismatch: "),
+            (with("platform", json!("myspace")), "unknown_platform", "Unknown platform: myspace"),
+            (with("scheduled_for", json!("2020-01-01T00:00:00Z")), "past_time",
              "scheduled_for is in the past: 2020-01-01T00:00:00Z"),
-            (with("scheduled_window_end", json!("2099-01-15T20:30:00Z")),
+            (with("scheduled_window_end", json!("2099-01-15T20:30:00Z")), "no_slot",
              "No available slot before scheduled_window_end 2099-01-15T20:30:00Z"),
-            (with("scheduled_by", json!("robot")), "Invalid scheduled_by: robot"),
-            (with("scheduled_for", json!("0001-01-01T00:00:00Z")), "scheduled_for must be between"),
-            (with("scheduled_for", json!("9999-12-31T23:59:59Z")),
+            (with("scheduled_by", json!("robot")), "invalid_field", "Invalid scheduled_by: robot"),
+            (with("scheduled_for", json!("0001-01-01T00:00:00Z")), "out_of_range", "scheduled_for must be between"),
+            (with("scheduled_for", json!("9999-12-31T23:59:59Z")), "no_slot",
              "No available slot before 9999-12-31T23:59:59Z, the end of the supported years"),
-            (with("clip_id", json!("x".repeat(129))), "clip_id must be"),
-            (with("social_account_id", json!("a\nb")), "social_account_id must be"),
+            (with("clip_id", json!("x".repeat(129))), "invalid_field", "clip_id must be"),
+            (with("social_account_id", json!("a\nb")), "invalid_field", "social_account_id must be"),
         ];
-        for (body, reason) in cases {
+        for (body, code, reason) in cases {
             let r = app.post("/publishing/schedule", &body).await;
-            let got = r.assert_rejected(422);
+            let got = r.assert_rejected(422, code);
             assert!(got.starts_with(reason), "{got:?} should start with {reason:?}");
         }
         assert_eq!(app.counts(), before);
@@ -111,12 +111,18 @@ both_backends! {
         let app = spawn(backend).await;
         setup(&app).await;
         let before = app.counts();
-        for body in ["{", "", "[]", "null", "42", r#"{"clip_id": 5, "platform": "instagram", "social_account_id": "acc"}"#,
-                     r#"{"platform": "instagram", "social_account_id": "acc"}"#,
-                     r#"{"clip_id": "clip", "platform": "instagram", "social_account_id": "acc", "scheduled_for": 1700000000}"#,
-                     r#"{"clip_id": "clip", "platform": "instagram", "social_account_id": "acc", "scheduled_for": "tomorrow"}"#] {
+        let malformed = "malformed_json";
+        let invalid = "invalid_field";
+        for (body, code) in [
+            ("{", malformed), ("", malformed), ("[]", invalid), ("null", invalid), ("42", invalid),
+            (r#"{"clip_id": 5, "platform": "instagram", "social_account_id": "acc"}"#, invalid),
+            (r#"{"platform": "instagram", "social_account_id": "acc"}"#, invalid),
+            (r#"{"clip_id": "clip", "platform": "instagram", "social_account_id": "acc", "scheduled_for": 1700000000}"#, invalid),
+            (r#"{"clip_id": "clip", "platform": "instagram", "social_account_id": "acc", "scheduled_for": "tomorrow"}"#, invalid),
+            (r#"{"clip_id": "clip", "platform": "instagram", "social_account_id": "acc", "scheduledFor": "2099-01-15T20:00:00Z"}"#, "unknown_field"),
+        ] {
             let r = app.post_raw("/publishing/schedule", body).await;
-            r.assert_rejected(400);
+            r.assert_rejected(400, code);
         }
         assert_eq!(app.counts(), before);
     }
@@ -128,7 +134,7 @@ both_backends! {
         let mut body = request("2099-01-15T20:00:00Z");
         body["padding"] = json!("p".repeat(300 * 1024));
         for path in ["/publishing/schedule", "/publishing/schedule/batch", "/accounts", "/clips"] {
-            app.post(path, &body).await.assert_error(413);
+            app.post(path, &body).await.assert_error(413, "payload_too_large");
         }
         assert_eq!(app.counts(), before);
     }
@@ -142,7 +148,7 @@ both_backends! {
         assert_eq!(app.post("/publishing/schedule", &request("2099-01-15T22:00:00Z")).await.status, 201);
         let before = app.counts();
         let r = app.post("/publishing/schedule", &request("2099-01-15T18:00:00Z")).await;
-        assert_eq!(r.assert_rejected(422), "No available slot within 1 days");
+        assert_eq!(r.assert_rejected(422, "no_slot"), "No available slot within 1 days");
         assert_eq!(app.counts(), before);
     }
 
@@ -160,7 +166,7 @@ both_backends! {
         // TikTok's window ends at midnight: a slot at 23:00 would end its window in year 10000.
         let before = app.counts();
         let r = app.post("/publishing/schedule", &tiktok("9999-12-31T23:00:00Z")).await;
-        assert_eq!(r.assert_rejected(422), beyond);
+        assert_eq!(r.assert_rejected(422, "no_slot"), beyond);
         assert_eq!(app.counts(), before);
         // A window end of the client's own inside the years is fine.
         let mut within = tiktok("9999-12-31T23:00:00Z");
@@ -170,7 +176,7 @@ both_backends! {
         assert_scheduled(&r.body, "Scheduled as requested", "9999-12-31T23:00:00Z",
                          "9999-12-31T23:59:59Z");
         let r = app.post("/publishing/schedule", &request("+10000-01-01T18:00:00Z")).await;
-        r.assert_rejected(400);
+        r.assert_rejected(400, "invalid_field");
     }
 
     async fn the_window_end_is_stored_in_whole_real_seconds(backend) {
@@ -189,7 +195,7 @@ both_backends! {
         // A leap second that never was (nor could be stored): malformed, nothing written.
         let before = app.counts();
         req["scheduled_window_end"] = json!("2099-01-15T23:30:60Z");
-        let reason = app.post("/publishing/schedule", &req).await.assert_rejected(400);
+        let reason = app.post("/publishing/schedule", &req).await.assert_rejected(400, "invalid_field");
         assert!(reason.contains("leap second"), "{reason}");
         assert_eq!(app.counts(), before);
     }
@@ -210,9 +216,11 @@ both_backends! {
         assert_eq!(results.len(), 5);
         assert_scheduled(&results[0], "Scheduled as requested", "2099-01-15T20:00:00Z", "2099-01-15T23:00:00Z");
         assert_scheduled(&results[1], "Adjusted 50min forward to respect 60min gap", "2099-01-15T21:00:00Z", "2099-01-15T23:00:00Z");
-        assert_eq!(results[2], json!({"publish_log_id": "", "status": "rejected", "reason": "Clip not found: nope"}));
+        assert_eq!(results[2], json!({"publish_log_id": "", "status": "rejected", "reason": "Clip not found: nope",
+                                      "code": "clip_not_found"}));
         assert_eq!(results[3]["status"], "rejected");
-        assert_eq!(results[3].as_object().unwrap().len(), 3);
+        assert_eq!(results[3]["code"], "invalid_field");
+        assert_eq!(results[3].as_object().unwrap().len(), 4);
         assert_scheduled(&results[4], "Adjusted 100min forward to respect 60min gap", "2099-01-15T22:00:00Z", "2099-01-15T23:00:00Z");
         assert_eq!(app.counts().logs, 3);
 
@@ -224,12 +232,12 @@ both_backends! {
         let app = spawn(backend).await;
         setup(&app).await;
         let before = app.counts();
-        app.post("/publishing/schedule/batch", &json!({"items": "no"})).await.assert_error(400);
-        app.post("/publishing/schedule/batch", &json!({})).await.assert_error(400);
-        app.post("/publishing/schedule/batch", &json!([request("2099-01-15T20:00:00Z")])).await.assert_error(400);
+        app.post("/publishing/schedule/batch", &json!({"items": "no"})).await.assert_error(400, "invalid_field");
+        app.post("/publishing/schedule/batch", &json!({})).await.assert_error(400, "invalid_field");
+        app.post("/publishing/schedule/batch", &json!([request("2099-01-15T20:00:00Z")])).await.assert_error(400, "invalid_field");
         let many: Vec<Value> = (0..501).map(|_| request("2099-01-15T20:00:00Z")).collect();
-        app.post("/publishing/schedule/batch", &json!({"items": many})).await.assert_error(400);
-        app.post_raw("/publishing/schedule/batch", "{{").await.assert_error(400);
+        app.post("/publishing/schedule/batch", &json!({"items": many})).await.assert_error(400, "invalid_field");
+        app.post_raw("/publishing/schedule/batch", "{{").await.assert_error(400, "malformed_json");
         assert_eq!(app.counts(), before);
     }
 }

@@ -15,7 +15,7 @@ fn account_count(conn: &mut scheduler_store::Conn) -> i64 {
 
 fn rejected(result: Result<impl std::fmt::Debug, StoreError>) -> String {
     match result {
-        Err(StoreError::Rejected(reason)) => reason,
+        Err(StoreError::Rejected(refusal)) => refusal.reason,
         other => panic!("expected a rejection, got {other:?}"),
     }
 }

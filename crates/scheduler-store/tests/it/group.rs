@@ -28,7 +28,11 @@ fn create(db: &Db, id: &str, fail: bool) -> JoinHandle<Answer> {
             };
             let clip = create_clip(conn, &new, Utc::now())?;
             if fail {
-                return Err(StoreError::Rejected(format!("{id} fails after writing")));
+                return Err(scheduler_store::Refusal::new(
+                    scheduler_store::RefusalKind::InvalidField,
+                    format!("{id} fails after writing"),
+                )
+                .into());
             }
             Ok(clip.id)
         })
@@ -83,7 +87,7 @@ async fn a_failing_write_takes_back_only_its_own_rows() {
     }
     assert_eq!(answers[0].as_deref().unwrap(), "clip_a");
     assert!(
-        matches!(&answers[1], Err(StoreError::Rejected(m)) if m == "clip_b fails after writing"),
+        matches!(&answers[1], Err(StoreError::Rejected(r)) if r.reason == "clip_b fails after writing"),
         "{:?}",
         answers[1]
     );

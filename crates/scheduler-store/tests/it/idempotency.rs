@@ -73,7 +73,7 @@ both_backends! {
         let conn = &mut db.conn();
         let k = key("k2", "POST /clips", "h");
         let failed = idempotency::run(conn, Some(&k), now(), |_| -> Result<Answer, StoreError> {
-            Err(StoreError::Rejected("no".into()))
+            Err(StoreError::Internal("no".into()))
         });
         assert!(failed.is_err());
         let nothing = idempotency::run(conn, Some(&k), now(), |_| {

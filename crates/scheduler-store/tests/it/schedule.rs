@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use scheduler_core::RuleSet;
 use scheduler_store::{
     cancel, get_log, list_clip_schedule, list_events, reschedule, schedule, schedule_batch,
-    EventFilter, EventType, NewSchedule, Reschedule, ScheduledBy, Status, StoreError,
+    EventFilter, EventType, NewSchedule, RefusalKind, Reschedule, ScheduledBy, Status, StoreError,
 };
 use serde_json::json;
 
@@ -26,7 +26,7 @@ fn rejection(conn: &mut scheduler_store::Conn, rules: &RuleSet, req: &NewSchedul
     let result = schedule(conn, rules, req, now());
     assert_eq!(counts(conn), before, "a rejection wrote rows");
     match result {
-        Err(StoreError::Rejected(reason)) => reason,
+        Err(StoreError::Rejected(refusal)) => refusal.reason,
         other => panic!("expected a rejection, got {other:?}"),
     }
 }
@@ -205,7 +205,8 @@ both_backends! {
         assert_eq!(slots, expected);
         let beyond = "No available slot before 9999-12-31T23:59:59Z, the end of the supported years";
         for item in &batch[35..] {
-            assert_eq!(item.as_ref().unwrap_err(), beyond);
+            let refusal = item.as_ref().unwrap_err();
+            assert_eq!((refusal.kind, refusal.reason.as_str()), (RefusalKind::NoSlot, beyond));
         }
         assert_eq!(rejection(conn, &rules, &req), beyond);
     }
@@ -282,7 +283,8 @@ both_backends! {
         assert_eq!(results.len(), 3);
         let first = results[0].as_ref().unwrap();
         assert_eq!(first.log.scheduled_for, Some(at("2030-01-15T19:00:00Z")));
-        assert_eq!(results[1].as_ref().unwrap_err(), "Clip not found: clip_missing");
+        let refusal = results[1].as_ref().unwrap_err();
+        assert_eq!((refusal.kind, refusal.reason.as_str()), (RefusalKind::ClipNotFound, "Clip not found: clip_missing"));
         let third = results[2].as_ref().unwrap();
         assert_eq!(third.log.scheduled_for, Some(at("2030-01-15T20:00:00Z")));
         assert_eq!(third.reason, "Adjusted 60min forward to respect 60min gap");
@@ -336,7 +338,7 @@ both_backends! {
             })
         );
         let before = counts(conn);
-        assert!(matches!(cancel(conn, &done.log.id, later), Err(StoreError::Conflict(_))));
+        assert!(matches!(cancel(conn, &done.log.id, later), Err(StoreError::InvalidState(_))));
         assert!(matches!(cancel(conn, "log_missing", later), Err(StoreError::NotFound { .. })));
         assert_eq!(counts(conn), before);
         // The freed slot is free again.
@@ -384,7 +386,7 @@ both_backends! {
         let before = (counts(conn), get_log(conn, &done.log.id).unwrap());
         let past = Reschedule { scheduled_for: Some(at("2030-01-13T19:00:00Z")), scheduled_window_end: None };
         match reschedule(conn, &rules, &done.log.id, &past, now()) {
-            Err(StoreError::Rejected(reason)) => assert_eq!(reason, "scheduled_for is in the past: 2030-01-13T19:00:00Z"),
+            Err(StoreError::Rejected(refusal)) => assert_eq!(refusal.reason, "scheduled_for is in the past: 2030-01-13T19:00:00Z"),
             other => panic!("expected a rejection, got {other:?}"),
         }
         assert_eq!((counts(conn), get_log(conn, &done.log.id).unwrap()), before);
@@ -392,7 +394,7 @@ both_backends! {
         cancel(conn, &other.log.id, now()).unwrap();
         assert!(matches!(
             reschedule(conn, &rules, &other.log.id, &Reschedule::default(), now()),
-            Err(StoreError::Conflict(_))
+            Err(StoreError::InvalidState(_))
         ));
         assert!(matches!(
             reschedule(conn, &rules, "log_missing", &Reschedule::default(), now()),
