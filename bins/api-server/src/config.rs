@@ -41,6 +41,16 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..))]
     pub tick_interval: Option<u64>,
 
+    /// Origins (`https://host[:port]`, comma-separated) whose web pages may call the API,
+    /// besides the server's own; a page of any other origin gets 403.
+    #[arg(
+        long,
+        env = "SCHEDULER_CORS_ORIGINS",
+        value_name = "ORIGINS",
+        value_delimiter = ','
+    )]
+    pub cors_origins: Vec<String>,
+
     /// Largest number of pooled database connections.
     #[arg(long, env = "SCHEDULER_DB_POOL_SIZE", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -62,6 +72,7 @@ impl Config {
             api_token: None,
             allow_unauthenticated: false,
             tick_interval: None,
+            cors_origins: Vec::new(),
             db_pool_size: 16,
             db_timeout: 10,
         }

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::http::header::ContentType;
+use actix_web::http::header::{self, ContentType};
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse};
 use scheduler_store::idempotency::{Answer, IdempotencyKey, StoredResponse};
@@ -96,16 +96,47 @@ pub fn answer<T: serde::Serialize>(status: StatusCode, value: &T) -> Result<Answ
         response: StoredResponse {
             status: status.as_u16(),
             body,
+            location: None,
         },
         wrote: true,
     })
+}
+
+/// `value` as a `201 Created` whose `Location` is `collection/<id>`, where the new row is read.
+pub fn created<T: serde::Serialize>(
+    collection: &str,
+    id: &str,
+    value: &T,
+) -> Result<Answer, StoreError> {
+    let mut answer = answer(StatusCode::CREATED, value)?;
+    answer.response.location = Some(format!("{collection}/{}", path_segment(id)));
+    Ok(answer)
+}
+
+/// `text` as one path segment: every byte but RFC 3986's unreserved characters
+/// percent-encoded, so that an id with `/`, `?`, `#`, `%` or non-ASCII letters stays one
+/// segment and decodes back to itself.
+fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The HTTP response of a stored or fresh answer.
 pub fn into_response(response: StoredResponse) -> Result<HttpResponse, ApiError> {
     let status = StatusCode::from_u16(response.status)
         .map_err(|e| ApiError::internal(format!("stored status {}: {e}", response.status)))?;
-    Ok(HttpResponse::build(status)
+    let mut builder = HttpResponse::build(status);
+    if let Some(location) = response.location {
+        builder.insert_header((header::LOCATION, location));
+    }
+    Ok(builder
         .content_type(ContentType::json())
         .body(response.body))
 }

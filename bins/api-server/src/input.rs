@@ -241,7 +241,7 @@ pub fn check_id(field: &str, id: &str) -> Result<(), ApiError> {
         Ok(())
     } else {
         Err(ApiError::unacceptable(format!(
-            "{field} must be 1 to {MAX_ID_LEN} characters without whitespace or control characters"
+            "{field} must be 1 to {MAX_ID_LEN} characters without whitespace or control characters, and not . or .."
         )))
     }
 }

@@ -3,6 +3,7 @@
 //! [`Application::port`], and [`Application::run_until_stopped`].
 
 pub mod config;
+pub mod cors;
 pub mod error;
 pub mod idempotency;
 pub mod input;

@@ -56,6 +56,11 @@ pub fn finish(mut doc: OpenApi) -> OpenApi {
                 .as_ref()
                 .is_some_and(|s| s.iter().all(|r| r == &SecurityRequirement::default()));
             require_token(operation, open);
+            add_error(
+                operation,
+                "403",
+                "The request comes from a web page of an origin the server does not allow (--cors-origins)",
+            );
         }
     }
     doc

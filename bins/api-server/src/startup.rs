@@ -21,6 +21,7 @@ use scheduler_store::tick::DEFAULT_BATCH_SIZE;
 use scheduler_store::{DatabaseUrl, Db, Mode, OpenOptions};
 
 use crate::config::Config;
+use crate::cors::{check_origin, AllowedOrigins};
 use crate::error::ApiError;
 use crate::input::BODY_LIMIT;
 use crate::middleware::{
@@ -56,6 +57,7 @@ impl Application {
         let rules = config.load_rules()?;
         let token = config.token()?;
         let addrs = config.bind_addrs()?;
+        let origins = AllowedOrigins::parse(&config.cors_origins).map_err(anyhow::Error::msg)?;
         let url = DatabaseUrl::parse(&config.database_url).context("invalid database URL")?;
         let options = OpenOptions {
             mode: Mode::Migrate,
@@ -90,6 +92,7 @@ impl Application {
         let server = serve(listener, stop, move || {
             routes::app(state.clone())
                 .app_data(web::Data::new(auth.clone()))
+                .app_data(web::Data::new(origins.clone()))
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(
                     web::PathConfig::default()
@@ -98,6 +101,7 @@ impl Application {
                 .wrap(ErrorHandlers::new().default_handler(json_error_body))
                 .wrap(from_fn(refuse_large_bodies))
                 .wrap(from_fn(require_token))
+                .wrap(from_fn(check_origin))
                 .wrap(from_fn(head_as_get))
                 .wrap(
                     Logger::new("%{method}xi %U %s %Dms")

@@ -58,10 +58,13 @@ struct ClipRow<'a> {
 
 /// Whether `id` is an acceptable id for a client to choose (and so for any row to have): 1 to
 /// [`MAX_ID_LEN`] characters, none of them whitespace or control characters, so that ids fit in
-/// a URL path and a log line (and PostgreSQL, which refuses a NUL, never sees one).
+/// a URL path and a log line (and PostgreSQL, which refuses a NUL, never sees one); and not `.`
+/// or `..`, which URL resolution removes from a path (RFC 3986, section 5.2.4), so that no
+/// client could read the row back.
 pub fn is_valid_id(id: &str) -> bool {
     (1..=MAX_ID_LEN).contains(&id.chars().count())
         && !id.chars().any(|c| c.is_whitespace() || c.is_control())
+        && !matches!(id, "." | "..")
 }
 
 /// The client's id if it is acceptable, else a new one with `prefix`.
@@ -72,7 +75,7 @@ fn chosen_id(id: Option<&str>, prefix: &str) -> Result<String> {
         Some(_) => Err(Refusal::new(
             RefusalKind::InvalidField,
             format!(
-                "id must be 1 to {MAX_ID_LEN} characters without whitespace or control characters"
+                "id must be 1 to {MAX_ID_LEN} characters without whitespace or control characters, and not . or .."
             ),
         )
         .into()),

@@ -28,6 +28,8 @@ pub struct StoredResponse {
     pub status: u16,
     /// The response body.
     pub body: String,
+    /// The `Location` header of a `201`: where the created row is read.
+    pub location: Option<String>,
 }
 
 /// What [`run`]'s write answered, and whether to store it: an answer that wrote nothing (a
@@ -80,16 +82,17 @@ where
 /// The answer stored for `key` (its key and endpoint), if any; [`StoreError::KeyReused`] when
 /// it was stored for another body.
 pub fn find_response(conn: &mut Conn, key: &IdempotencyKey) -> Result<Option<StoredResponse>> {
-    let row: Option<(String, i32, String)> = idempotency_keys::table
+    let row: Option<(String, i32, String, Option<String>)> = idempotency_keys::table
         .find((&key.key, &key.endpoint))
         .select((
             idempotency_keys::request_hash,
             idempotency_keys::response_status,
             idempotency_keys::response_body,
+            idempotency_keys::response_location,
         ))
         .get_result(conn)
         .optional()?;
-    let Some((request_hash, status, body)) = row else {
+    let Some((request_hash, status, body, location)) = row else {
         return Ok(None);
     };
     if request_hash != key.request_hash {
@@ -98,7 +101,11 @@ pub fn find_response(conn: &mut Conn, key: &IdempotencyKey) -> Result<Option<Sto
     let status = u16::try_from(status).map_err(|_| {
         StoreError::Corrupt(format!("idempotency key {}: status {status}", key.key))
     })?;
-    Ok(Some(StoredResponse { status, body }))
+    Ok(Some(StoredResponse {
+        status,
+        body,
+        location,
+    }))
 }
 
 /// Stores the answer for `key`. [`StoreError::Conflict`] when a concurrent request stored one
@@ -116,6 +123,7 @@ fn save_response(
             idempotency_keys::request_hash.eq(&key.request_hash),
             idempotency_keys::response_status.eq(i32::from(response.status)),
             idempotency_keys::response_body.eq(&response.body),
+            idempotency_keys::response_location.eq(&response.location),
             idempotency_keys::created_at.eq(now.trunc_subsecs(0).naive_utc()),
         ))
         .execute(conn)

@@ -1,6 +1,5 @@
 //! `POST /accounts`, `GET /accounts/{id}`, `POST /clips`, `GET /clips/{id}`.
 
-use actix_web::http::StatusCode;
 use actix_web::{get, post, web, HttpResponse};
 use scheduler_core::rfc3339;
 use scheduler_store::{Account, Clip, NewAccount, NewClip};
@@ -9,7 +8,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiResult, ErrorBody};
-use crate::idempotency::{answer, Idempotency, Idempotent};
+use crate::idempotency::{created, Idempotency, Idempotent};
 use crate::input::{check_id, check_text, from_value, path_id, MAX_NAME_LEN, MAX_TEXT_LEN};
 use crate::state::AppState;
 
@@ -100,7 +99,7 @@ impl From<Clip> for ClipOut {
 #[utoipa::path(
     tag = "accounts", request_body = AccountIn, params(Idempotency),
     responses(
-        (status = 201, body = AccountOut),
+        (status = 201, description = "Created", body = AccountOut, headers(("Location" = String, description = "Where the account is read: `/accounts/{id}`"))),
         (status = 400, description = "Malformed JSON or a wrong type", body = ErrorBody),
         (status = 409, description = "The id is taken", body = ErrorBody),
         (status = 422, description = "Unknown platform or time zone, bad id", body = ErrorBody),
@@ -131,7 +130,8 @@ pub async fn create_account(
     state
         .write_idempotent(request.key, move |conn, rules, now| {
             let account = scheduler_store::create_account(conn, rules, &new, now)?;
-            answer(StatusCode::CREATED, &AccountOut::from(account))
+            let out = AccountOut::from(account);
+            created("/accounts", &out.id, &out)
         })
         .await
 }
@@ -158,7 +158,7 @@ pub async fn get_account(
 #[utoipa::path(
     tag = "clips", request_body = ClipIn, params(Idempotency),
     responses(
-        (status = 201, body = ClipOut),
+        (status = 201, description = "Created", body = ClipOut, headers(("Location" = String, description = "Where the clip is read: `/clips/{id}`"))),
         (status = 400, description = "Malformed JSON or a wrong type", body = ErrorBody),
         (status = 409, description = "The id is taken", body = ErrorBody),
         (status = 422, description = "A bad id or an overlong field", body = ErrorBody),
@@ -187,7 +187,8 @@ pub async fn create_clip(
     state
         .write_idempotent(request.key, move |conn, _, now| {
             let clip = scheduler_store::create_clip(conn, &new, now)?;
-            answer(StatusCode::CREATED, &ClipOut::from(clip))
+            let out = ClipOut::from(clip);
+            created("/clips", &out.id, &out)
         })
         .await
 }

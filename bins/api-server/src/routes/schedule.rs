@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody, Rejected};
-use crate::idempotency::{answer, Idempotency, Idempotent};
+use crate::idempotency::{answer, created, Idempotency, Idempotent};
 use crate::input::{check_id, check_text, from_value, parse_opt_time, MAX_NAME_LEN};
 use crate::state::AppState;
 
@@ -124,7 +124,7 @@ fn parse_request(rules: &RuleSet, value: Value) -> Result<NewSchedule, ApiError>
 #[utoipa::path(
     tag = "publishing", request_body = ScheduleIn, params(Idempotency),
     responses(
-        (status = 201, description = "Scheduled", body = ScheduleOk),
+        (status = 201, description = "Scheduled", body = ScheduleOk, headers(("Location" = String, description = "Where the publish log is read: `/publishing/logs/{id}`"))),
         (status = 400, description = "Malformed JSON or a wrong type", body = Rejected),
         (status = 422, description = "Rejected: unknown clip, account or platform, platform mismatch, past time, no slot, bad scheduled_by", body = Rejected),
     )
@@ -148,7 +148,8 @@ async fn schedule_one(
     state
         .write_idempotent(key, move |conn, rules, now| {
             let scheduled = scheduler_store::schedule(conn, rules, &request, now)?;
-            answer(StatusCode::CREATED, &ScheduleOk::from(scheduled))
+            let out = ScheduleOk::from(scheduled);
+            created("/publishing/logs", &out.publish_log_id, &out)
         })
         .await
 }

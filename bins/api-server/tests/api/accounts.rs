@@ -22,6 +22,47 @@ both_backends! {
         assert_eq!(got.body, expected);
     }
 
+    async fn a_201_says_where_the_new_row_is_read_also_on_a_retry(backend) {
+        let app = spawn(backend).await;
+        let odd = "a/b?c#d%eé";
+        let cases = [
+            ("/accounts", json!({"id": odd, "platform": "tiktok"}), "/accounts/a%2Fb%3Fc%23d%25e%C3%A9"),
+            ("/clips", json!({"id": odd}), "/clips/a%2Fb%3Fc%23d%25e%C3%A9"),
+        ];
+        for (path, body, location) in cases {
+            let send = || app.send(app.request("POST", path).header("Idempotency-Key", path).json(&body));
+            let first = send().await;
+            assert_eq!(first.status, 201, "{}", first.text);
+            assert_eq!(first.headers["location"], location);
+            let retry = send().await;
+            assert_eq!((retry.status, &retry.headers["location"]), (first.status, &first.headers["location"]));
+            let read = app.get(location).await;
+            assert_eq!((read.status.as_u16(), &read.body), (200, &first.body));
+        }
+        let r = app.post("/publishing/schedule", &json!({"clip_id": odd, "platform": "tiktok",
+                                                          "social_account_id": odd})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let location = r.headers["location"].to_str().unwrap();
+        assert_eq!(location, format!("/publishing/logs/{}", r.body["publish_log_id"].as_str().unwrap()));
+        assert_eq!(app.get(location).await.body["id"], r.body["publish_log_id"]);
+    }
+
+    async fn dot_ids_are_refused_because_no_url_can_name_them(backend) {
+        let app = spawn(backend).await;
+        let before = app.counts();
+        for id in [".", ".."] {
+            app.post("/accounts", &json!({"id": id, "platform": "tiktok"})).await.assert_error(422, "invalid_field");
+            app.post("/clips", &json!({"id": id})).await.assert_error(422, "invalid_field");
+        }
+        assert_eq!(app.counts(), before);
+        for id in ["...", ".a", "a.", "%2E"] {
+            let r = app.post("/clips", &json!({"id": id})).await;
+            assert_eq!(r.status, 201, "{id}: {}", r.text);
+            let location = r.headers["location"].to_str().unwrap();
+            assert_eq!(app.get(location).await.body["id"], id, "{location}");
+        }
+    }
+
     async fn account_defaults(backend) {
         let app = spawn(backend).await;
         // A text/plain body is still read as JSON.

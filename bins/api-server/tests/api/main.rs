@@ -6,6 +6,7 @@ mod support;
 mod accounts;
 mod auth;
 mod concurrency;
+mod cors;
 mod errors;
 mod hostile;
 mod idempotency;

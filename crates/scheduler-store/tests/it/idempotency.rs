@@ -22,6 +22,7 @@ fn answered(body: &str) -> Answer {
         response: StoredResponse {
             status: 201,
             body: body.into(),
+            location: Some("/clips/c".into()),
         },
         wrote: true,
     }
