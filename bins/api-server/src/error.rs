@@ -10,6 +10,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::input::BODY_LIMIT;
+use crate::openapi::{NoLogId, RejectedStatus};
 
 /// What went wrong, as a client branches on it (contract, section 14): never needs the English.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, ToSchema)]
@@ -108,6 +109,7 @@ impl ErrorCode {
 
 /// The body of every error outside the schedule endpoints.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"error": "unknown field `scheduledFor`", "code": "unknown_field"}))]
 pub struct ErrorBody {
     /// What is wrong, for a person.
     pub error: String,
@@ -118,11 +120,13 @@ pub struct ErrorBody {
 /// The schedule endpoints' rejected shape: `{"publish_log_id": "", "status": "rejected",
 /// "reason": …, "code": …}`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({"publish_log_id": "", "status": "rejected", "reason": "Clip not found: clip_nope", "code": "clip_not_found"}))]
 pub struct Rejected {
     /// Always empty.
+    #[schema(value_type = NoLogId)]
     pub publish_log_id: String,
     /// Always `rejected`.
-    #[schema(example = "rejected")]
+    #[schema(value_type = RejectedStatus)]
     pub status: String,
     /// Why, for a person.
     pub reason: String,

@@ -39,7 +39,12 @@ pub struct Idempotent {
 pub struct Idempotency {
     /// Makes a retry with the same body return the first answer without writing again (1 to
     /// 255 visible ASCII characters); the same key with another body is 422.
-    #[param(rename = "Idempotency-Key", min_length = 1, max_length = 255)]
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[\x21-\x7e]+$"
+    )]
     pub key: Option<String>,
 }
 

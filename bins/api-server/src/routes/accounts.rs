@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::error::{ApiResult, ErrorBody};
 use crate::idempotency::{created, Idempotency, Idempotent};
 use crate::input::{check_id, check_text, from_value, path_id, MAX_NAME_LEN, MAX_TEXT_LEN};
+use crate::openapi::Platform;
 use crate::state::AppState;
 
 /// This module's routes.
@@ -22,29 +23,56 @@ pub fn routes(cfg: &mut ServiceConfig) {
 
 /// A social account to create.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "acc_demo", "platform": "instagram", "handle": "@demo", "timezone": "America/New_York"}))]
 pub struct AccountIn {
-    /// The id to use (1 to 128 characters, no whitespace); omitted: a new `acc_…` id.
+    /// The id to use (1 to 128 characters, no whitespace or control characters, not `.` or
+    /// `..`); omitted: a new `acc_…` id.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub id: Option<String>,
-    /// `instagram`, `tiktok`, `youtube` or a platform of the rules file.
+    /// The platform, one of the server's rules (read case-insensitively).
+    #[schema(value_type = Platform)]
     pub platform: String,
     /// The account's handle.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub handle: Option<String>,
-    /// An IANA time zone name; omitted: `UTC`.
+    /// An IANA time zone name (read case-insensitively); the account's posting windows are in
+    /// it. Omitted: `UTC`.
+    #[schema(
+        max_length = 128,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$",
+        example = "America/New_York"
+    )]
     pub timezone: Option<String>,
 }
 
 /// A social account.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "acc_demo", "platform": "instagram", "handle": "@demo", "timezone": "America/New_York", "created_at": "2026-11-28T21:55:15Z"}))]
 pub struct AccountOut {
     /// Its id.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub id: String,
     /// Its platform.
+    #[schema(value_type = Platform)]
     pub platform: String,
     /// Its handle.
     pub handle: Option<String>,
-    /// The IANA zone of its posting windows.
+    /// The IANA zone of its posting windows, as the time zone database spells it.
+    #[schema(example = "America/New_York")]
     pub timezone: String,
-    /// When it was created (RFC 3339, UTC).
+    /// When it was created (RFC 3339, UTC, whole seconds).
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: String,
 }
 
@@ -62,25 +90,47 @@ impl From<Account> for AccountOut {
 
 /// A clip to create.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"id": "clip_demo", "title": "Launch teaser", "media_url": "https://cdn.example.com/teaser.mp4"}))]
 pub struct ClipIn {
-    /// The id to use (1 to 128 characters, no whitespace); omitted: a new `clip_…` id.
+    /// The id to use (1 to 128 characters, no whitespace or control characters, not `.` or
+    /// `..`); omitted: a new `clip_…` id.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub id: Option<String>,
     /// Its title.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub title: Option<String>,
     /// Where the media is.
+    #[schema(
+        max_length = 2048,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     pub media_url: Option<String>,
 }
 
 /// A clip.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "clip_demo", "title": "Launch teaser", "media_url": "https://cdn.example.com/teaser.mp4", "created_at": "2026-11-28T21:55:15Z"}))]
 pub struct ClipOut {
     /// Its id.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub id: String,
     /// Its title.
     pub title: Option<String>,
     /// Where the media is.
     pub media_url: Option<String>,
-    /// When it was created (RFC 3339, UTC).
+    /// When it was created (RFC 3339, UTC, whole seconds).
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: String,
 }
 
@@ -96,13 +146,15 @@ impl From<Clip> for ClipOut {
 }
 
 /// Create a social account.
+///
+/// The account's posting windows are read in its time zone; its platform's rules decide them.
 #[utoipa::path(
     tag = "accounts", request_body = AccountIn, params(Idempotency),
     responses(
         (status = 201, description = "Created", body = AccountOut, headers(("Location" = String, description = "Where the account is read: `/accounts/{id}`"))),
-        (status = 400, description = "Malformed JSON or a wrong type", body = ErrorBody),
-        (status = 409, description = "The id is taken", body = ErrorBody),
-        (status = 422, description = "Unknown platform or time zone, bad id", body = ErrorBody),
+        (status = 400, description = "Malformed JSON (`malformed_json`), a wrong type (`invalid_field`) or an unknown field (`unknown_field`)", body = ErrorBody),
+        (status = 409, description = "The id is taken (`already_exists`)", body = ErrorBody),
+        (status = 422, description = "An unknown platform (`unknown_platform`), time zone or a bad id (`invalid_field`)", body = ErrorBody),
     )
 )]
 #[post("/accounts")]
@@ -137,10 +189,15 @@ pub async fn create_account(
 }
 
 /// One social account.
+///
+/// The account as it was created.
 #[utoipa::path(
     tag = "accounts",
-    params(("id" = String, Path, description = "The account's id")),
-    responses((status = 200, body = AccountOut), (status = 404, body = ErrorBody))
+    params(("id" = String, Path, description = "The account's id", min_length = 1, max_length = 128, pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$")),
+    responses(
+        (status = 200, description = "The account", body = AccountOut),
+        (status = 404, description = "No account has that id (`not_found`)", body = ErrorBody),
+    )
 )]
 #[get("/accounts/{id}")]
 pub async fn get_account(
@@ -155,13 +212,15 @@ pub async fn get_account(
 }
 
 /// Create a clip.
+///
+/// A clip is the video that posts publish; any number of posts may publish one clip.
 #[utoipa::path(
     tag = "clips", request_body = ClipIn, params(Idempotency),
     responses(
         (status = 201, description = "Created", body = ClipOut, headers(("Location" = String, description = "Where the clip is read: `/clips/{id}`"))),
-        (status = 400, description = "Malformed JSON or a wrong type", body = ErrorBody),
-        (status = 409, description = "The id is taken", body = ErrorBody),
-        (status = 422, description = "A bad id or an overlong field", body = ErrorBody),
+        (status = 400, description = "Malformed JSON (`malformed_json`), a wrong type (`invalid_field`) or an unknown field (`unknown_field`)", body = ErrorBody),
+        (status = 409, description = "The id is taken (`already_exists`)", body = ErrorBody),
+        (status = 422, description = "A bad id or an overlong field (`invalid_field`)", body = ErrorBody),
     )
 )]
 #[post("/clips")]
@@ -194,10 +253,15 @@ pub async fn create_clip(
 }
 
 /// One clip.
+///
+/// The clip as it was created.
 #[utoipa::path(
     tag = "clips",
-    params(("id" = String, Path, description = "The clip's id")),
-    responses((status = 200, body = ClipOut), (status = 404, body = ErrorBody))
+    params(("id" = String, Path, description = "The clip's id", min_length = 1, max_length = 128, pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$")),
+    responses(
+        (status = 200, description = "The clip", body = ClipOut),
+        (status = 404, description = "No clip has that id (`not_found`)", body = ErrorBody),
+    )
 )]
 #[get("/clips/{id}")]
 pub async fn get_clip(

@@ -17,11 +17,14 @@ pub fn routes(cfg: &mut ServiceConfig) {
 /// The health answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
-    /// `ok`.
+    /// Always `ok`.
+    #[schema(value_type = crate::openapi::HealthOk)]
     pub status: String,
 }
 
 /// Whether the database answers.
+///
+/// For load balancers: 200 while the database answers, 503 when it does not. No token needed.
 #[utoipa::path(
     tag = "health", security(()),
     responses(
@@ -46,6 +49,8 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// This API's OpenAPI 3 document.
+///
+/// This document: every route the server answers, and nothing else. No token needed.
 #[utoipa::path(
     tag = "health", security(()),
     responses((status = 200, description = "The OpenAPI 3 document", content_type = "application/json"))

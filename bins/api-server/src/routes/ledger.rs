@@ -3,14 +3,15 @@
 use actix_web::{get, web};
 use scheduler_core::rfc3339;
 use scheduler_store::ledger::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
-use scheduler_store::{EventFilter, LedgerEvent};
+use scheduler_store::{EventFilter, EventType, LedgerEvent};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::input::{Query, MAX_NAME_LEN};
+use crate::openapi::PublishLogEntity;
 use crate::state::AppState;
 
 /// This module's routes.
@@ -18,32 +19,58 @@ pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(list_events);
 }
 
-/// The filters.
-#[derive(Debug, Deserialize)]
+/// The filters. An empty value (`?entity_id=`) is no filter, as an HTML form sends it.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
-    /// Only events about this entity.
+    /// Only events about this entity (a publish log's id).
+    #[param(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub entity_id: Option<String>,
     /// Only events of this type.
+    #[param(value_type = Option<EventType>)]
     pub event_type: Option<String>,
-    /// At most this many (1 to 1000, default 100).
+    /// At most this many, 1 to 1000; default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     pub limit: Option<String>,
 }
 
 /// A ledger event.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "evt_5f0c7a1d2b3e4f5a6b7c8d9e0f1a2b3c", "event_type": "publish_scheduled_created",
+    "entity_type": "publish_log", "entity_id": "log_e7da95c30ad54bfbb1e3a7f33ecfddf2",
+    "metadata": {"clip_id": "clip_demo", "platform": "instagram", "requested_for": "2030-06-15T23:00:00Z",
+                 "scheduled_by": "manual", "scheduled_for": "2030-06-15T23:00:00Z",
+                 "scheduled_window_end": "2030-06-16T03:00:00Z", "social_account_id": "acc_demo",
+                 "status": "scheduled"},
+    "created_at": "2026-11-28T21:55:15Z"
+}))]
 pub struct EventOut {
     /// `evt_…`.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub id: String,
-    /// `publish_scheduled_created`, `publish_scheduled_adjusted`, …
+    /// What happened.
+    #[schema(value_type = EventType)]
     pub event_type: String,
-    /// `publish_log`.
+    /// Always `publish_log`.
+    #[schema(value_type = PublishLogEntity)]
     pub entity_type: String,
     /// The log's id.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub entity_id: String,
-    /// The event's details.
+    /// The event's details: for each event type, the fields the contract lists.
     #[schema(value_type = Object)]
     pub metadata: Value,
-    /// When it was written (RFC 3339, UTC).
+    /// When it was written (RFC 3339, UTC, whole seconds).
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: String,
 }
 
@@ -72,15 +99,17 @@ fn filter_value(name: &str, value: Option<String>) -> Result<Option<String>, Api
     }
 }
 
-/// Ledger events, newest first (ties: last written first).
+/// Ledger events, newest first.
+///
+/// Ties (events written in the same second) come last written first. At most `limit`; for
+/// every event in order, follow `GET /ledger/feed`.
 #[utoipa::path(
     tag = "ledger",
-    params(
-        ("entity_id" = Option<String>, Query, description = "Only events about this entity"),
-        ("event_type" = Option<String>, Query, description = "Only events of this type"),
-        ("limit" = Option<u32>, Query, description = "1 to 1000, default 100"),
-    ),
-    responses((status = 200, body = Vec<EventOut>), (status = 400, body = ErrorBody))
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "The events", body = Vec<EventOut>),
+        (status = 400, description = "A bad filter or limit (`invalid_field`), or an unknown parameter (`unknown_field`)", body = ErrorBody),
+    )
 )]
 #[get("/ledger/events")]
 pub async fn list_events(
@@ -99,9 +128,16 @@ pub async fn list_events(
                 ))
             })?,
     };
+    let event_type = filter_value("event_type", query.event_type)?
+        .map(|name| {
+            name.parse::<EventType>()
+                .map(|t| t.as_str().to_owned())
+                .map_err(|e| ApiError::bad_field(e.to_string()))
+        })
+        .transpose()?;
     let filter = EventFilter {
         entity_id: filter_value("entity_id", query.entity_id)?,
-        event_type: filter_value("event_type", query.event_type)?,
+        event_type,
         limit,
     };
     let events = state

@@ -3,75 +3,125 @@
 use actix_web::{get, post, web};
 use chrono::Utc;
 use scheduler_core::rfc3339;
-use scheduler_store::{PublishLog, Reschedule};
+use scheduler_store::{PublishLog, Reschedule, ScheduledBy, Status, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::input::{from_value, json_value, no_body, parse_opt_time, path_id, Body};
+use crate::openapi::{JustScheduled, Platform};
 use crate::state::AppState;
 
 /// This module's routes.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(list_clip_schedule)
+    cfg.service(list_batch_clip_schedule)
+        .service(list_clip_schedule)
         .service(get_log)
         .service(cancel)
         .service(reschedule);
 }
 
-/// A publish log.
+/// A publish log: one post of a clip on an account, and where it stands.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "log_e7da95c30ad54bfbb1e3a7f33ecfddf2", "clip_id": "clip_demo", "platform": "instagram",
+    "social_account_id": "acc_demo", "status": "scheduled", "schedule_type": "scheduled",
+    "scheduled_for": "2030-06-15T23:00:00Z", "scheduled_window_end": "2030-06-16T03:00:00Z",
+    "scheduled_by": "manual", "created_at": "2026-11-28T21:55:15Z", "updated_at": "2026-11-28T21:55:15Z"
+}))]
 pub struct LogOut {
     /// `log_…`.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub id: String,
     /// The clip.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub clip_id: String,
     /// The platform.
+    #[schema(value_type = Platform)]
     pub platform: String,
     /// The account.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub social_account_id: String,
-    /// `scheduled`, `pending`, `processing`, `published`, `failed`, `cancelled` or
-    /// `unconfirmed`.
+    /// Where the post stands.
+    #[schema(value_type = Status)]
     pub status: String,
-    /// `scheduled`.
+    /// Always `scheduled`.
+    #[schema(value_type = JustScheduled)]
     pub schedule_type: String,
-    /// When to publish (RFC 3339, UTC).
-    pub scheduled_for: Option<String>,
-    /// The latest acceptable time.
-    pub scheduled_window_end: Option<String>,
+    /// When to publish (RFC 3339, UTC, whole seconds).
+    #[schema(value_type = String, format = DateTime)]
+    pub scheduled_for: String,
+    /// The latest acceptable time: the client's window end, or the end of the window holding
+    /// the slot.
+    #[schema(value_type = String, format = DateTime)]
+    pub scheduled_window_end: String,
     /// Who asked.
+    #[schema(value_type = ScheduledBy)]
     pub scheduled_by: String,
     /// When it was created.
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: String,
     /// When it last changed.
+    #[schema(value_type = String, format = DateTime)]
     pub updated_at: String,
 }
 
-impl From<PublishLog> for LogOut {
-    fn from(l: PublishLog) -> Self {
-        Self {
+impl TryFrom<PublishLog> for LogOut {
+    type Error = StoreError;
+
+    /// Every log the API writes has both times; a row without them was written by another
+    /// program, and the API does not guess one.
+    fn try_from(l: PublishLog) -> Result<Self, StoreError> {
+        let missing =
+            |field: &str| StoreError::Corrupt(format!("publish log {} has no {field}", l.id));
+        let scheduled_for = l.scheduled_for.ok_or_else(|| missing("scheduled_for"))?;
+        let window_end = l
+            .scheduled_window_end
+            .ok_or_else(|| missing("scheduled_window_end"))?;
+        Ok(Self {
             id: l.id,
             clip_id: l.clip_id,
             platform: l.platform.to_string(),
             social_account_id: l.social_account_id,
             status: l.status.to_string(),
             schedule_type: l.schedule_type,
-            scheduled_for: l.scheduled_for.map(rfc3339),
-            scheduled_window_end: l.scheduled_window_end.map(rfc3339),
+            scheduled_for: rfc3339(scheduled_for),
+            scheduled_window_end: rfc3339(window_end),
             scheduled_by: l.scheduled_by.to_string(),
             created_at: rfc3339(l.created_at),
             updated_at: rfc3339(l.updated_at),
-        }
+        })
     }
+}
+
+/// Logs in the API's form.
+fn out(logs: Vec<PublishLog>) -> Result<Vec<LogOut>, StoreError> {
+    logs.into_iter().map(LogOut::try_from).collect()
 }
 
 /// A new time for a scheduled log.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"scheduled_for": "2030-06-16T23:00:00Z"}))]
 pub struct RescheduleIn {
-    /// When to publish (RFC 3339); omitted: the next free slot from now.
+    /// When to publish (RFC 3339; without an offset, UTC); omitted: the next free slot from
+    /// now.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub scheduled_for: Option<String>,
     /// The latest acceptable slot (RFC 3339, inclusive).
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub scheduled_window_end: Option<String>,
 }
 
@@ -85,29 +135,63 @@ pub struct RescheduleOut {
     pub reason: String,
 }
 
-/// Every scheduled log of a clip, whatever its status, by `scheduled_for`.
+/// Every scheduled log of a clip.
+///
+/// Whatever their status, by `scheduled_for` (ties: the first created first).
 #[utoipa::path(
     tag = "publishing",
-    params(("clip_id" = String, Path, description = "The clip's id")),
-    responses((status = 200, body = Vec<LogOut>), (status = 404, description = "Unknown clip", body = ErrorBody))
+    params(("clip_id" = String, Path, description = "The clip's id", min_length = 1, max_length = 128, pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$")),
+    responses(
+        (status = 200, description = "The clip's logs", body = Vec<LogOut>),
+        (status = 404, description = "No clip has that id (`not_found`)", body = ErrorBody),
+    )
 )]
 #[get("/publishing/schedule/{clip_id}")]
 pub async fn list_clip_schedule(
     state: web::Data<AppState>,
     clip_id: web::Path<String>,
 ) -> ApiResult<web::Json<Vec<LogOut>>> {
-    let clip_id = path_id("clip", clip_id)?;
+    clip_schedule(state, path_id("clip", clip_id)?).await
+}
+
+async fn clip_schedule(
+    state: web::Data<AppState>,
+    clip_id: String,
+) -> ApiResult<web::Json<Vec<LogOut>>> {
     let logs = state
-        .read(move |conn, _| Ok(scheduler_store::list_clip_schedule(conn, &clip_id)?))
+        .read(move |conn, _| Ok(out(scheduler_store::list_clip_schedule(conn, &clip_id)?)?))
         .await?;
-    Ok(web::Json(logs.into_iter().map(LogOut::from).collect()))
+    Ok(web::Json(logs))
+}
+
+/// Every scheduled log of the clip whose id is `batch`.
+///
+/// `GET /publishing/schedule/{clip_id}` for the clip `batch`: the batch route shares the path,
+/// so it is listed here too.
+#[utoipa::path(
+    tag = "publishing",
+    responses(
+        (status = 200, description = "The logs of the clip `batch`", body = Vec<LogOut>),
+        (status = 404, description = "No clip has the id `batch` (`not_found`)", body = ErrorBody),
+    )
+)]
+#[get("/publishing/schedule/batch")]
+pub async fn list_batch_clip_schedule(
+    state: web::Data<AppState>,
+) -> ApiResult<web::Json<Vec<LogOut>>> {
+    clip_schedule(state, "batch".to_owned()).await
 }
 
 /// One publish log.
+///
+/// The log as it stands now.
 #[utoipa::path(
     tag = "publishing",
-    params(("id" = String, Path, description = "The log's id")),
-    responses((status = 200, body = LogOut), (status = 404, body = ErrorBody))
+    params(("id" = String, Path, description = "The log's id", min_length = 1, max_length = 128, pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$")),
+    responses(
+        (status = 200, description = "The log", body = LogOut),
+        (status = 404, description = "No log has that id (`not_found`)", body = ErrorBody),
+    )
 )]
 #[get("/publishing/logs/{id}")]
 pub async fn get_log(
@@ -116,19 +200,22 @@ pub async fn get_log(
 ) -> ApiResult<web::Json<LogOut>> {
     let id = path_id("publish log", id)?;
     let log = state
-        .read(move |conn, _| Ok(scheduler_store::get_log(conn, &id)?))
+        .read(move |conn, _| Ok(LogOut::try_from(scheduler_store::get_log(conn, &id)?)?))
         .await?;
-    Ok(web::Json(log.into()))
+    Ok(web::Json(log))
 }
 
 /// Cancel a scheduled log.
+///
+/// Only a `scheduled` log can be cancelled; it keeps its time, and no longer counts for the
+/// account's gaps. Takes no body (or `{}`).
 #[utoipa::path(
     tag = "publishing",
-    params(("id" = String, Path, description = "The log's id")),
+    params(("id" = String, Path, description = "The log's id", min_length = 1, max_length = 128, pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$")),
     responses(
         (status = 200, description = "The cancelled log", body = LogOut),
-        (status = 404, body = ErrorBody),
-        (status = 409, description = "The log is not scheduled", body = ErrorBody),
+        (status = 404, description = "No log has that id (`not_found`)", body = ErrorBody),
+        (status = 409, description = "The log is not scheduled (`invalid_state`)", body = ErrorBody),
     )
 )]
 #[post("/publishing/logs/{id}/cancel")]
@@ -140,22 +227,31 @@ pub async fn cancel(
     no_body(&body)?;
     let id = path_id("publish log", id)?;
     let log = state
-        .write(move |conn, _| Ok(scheduler_store::cancel(conn, &id, Utc::now())?))
+        .write(move |conn, _| {
+            Ok(LogOut::try_from(scheduler_store::cancel(
+                conn,
+                &id,
+                Utc::now(),
+            )?)?)
+        })
         .await?;
-    Ok(web::Json(log.into()))
+    Ok(web::Json(log))
 }
 
-/// Plan a scheduled log again under the rules (its own old time does not count).
+/// Plan a scheduled log again.
+///
+/// Under the rules, as a new request would be, except that the log's own old time does not
+/// count as a conflict. An empty body is the next free slot from now.
 #[utoipa::path(
     tag = "publishing",
-    request_body(content = RescheduleIn, description = "An empty body is the next free slot from now"),
-    params(("id" = String, Path, description = "The log's id")),
+    request_body(content = RescheduleIn, description = "The new time; an empty body is the next free slot from now"),
+    params(("id" = String, Path, description = "The log's id", min_length = 1, max_length = 128, pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$")),
     responses(
         (status = 200, description = "The log and the reason", body = RescheduleOut),
-        (status = 400, description = "Malformed JSON or a wrong type", body = ErrorBody),
-        (status = 404, body = ErrorBody),
-        (status = 409, description = "The log is not scheduled", body = ErrorBody),
-        (status = 422, description = "No slot, a past time, or an absurd date", body = ErrorBody),
+        (status = 400, description = "Malformed JSON (`malformed_json`), a wrong type (`invalid_field`) or an unknown field (`unknown_field`)", body = ErrorBody),
+        (status = 404, description = "No log has that id (`not_found`)", body = ErrorBody),
+        (status = 409, description = "The log is not scheduled (`invalid_state`)", body = ErrorBody),
+        (status = 422, description = "No slot (`no_slot`), a past time (`past_time`), or a year outside 1970 to 9999 (`out_of_range`)", body = ErrorBody),
     )
 )]
 #[post("/publishing/logs/{id}/reschedule")]
@@ -190,6 +286,6 @@ pub async fn reschedule(
         .await?;
     Ok(web::Json(RescheduleOut {
         reason: scheduled.reason,
-        log: scheduled.log.into(),
+        log: scheduled.log.try_into()?,
     }))
 }

@@ -7,6 +7,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method};
 use actix_web::{web, App, HttpRequest, HttpResponse};
+use scheduler_core::RuleSet;
 use utoipa::openapi::{OpenApi, PathItem};
 use utoipa::OpenApi as _;
 use utoipa_actix_web::{AppExt, UtoipaApp};
@@ -37,7 +38,7 @@ pub fn app(
     >,
 > {
     let (app, collected) = register(App::new().into_utoipa_app()).split_for_parts();
-    let doc = crate::openapi::finish(collected);
+    let doc = crate::openapi::finish(collected, &state.rules);
     let table = RouteTable::new(&doc);
     app.app_data(web::Data::new(state))
         .app_data(web::Data::new(doc))
@@ -45,9 +46,12 @@ pub fn app(
         .default_service(web::to(fallback))
 }
 
-/// The OpenAPI document of every route.
-pub fn document() -> OpenApi {
-    crate::openapi::finish(register(App::new().into_utoipa_app()).split_for_parts().1)
+/// The OpenAPI document of every route, for a server with `rules`.
+pub fn document(rules: &RuleSet) -> OpenApi {
+    crate::openapi::finish(
+        register(App::new().into_utoipa_app()).split_for_parts().1,
+        rules,
+    )
 }
 
 /// Every route, registered once: each module lists its handlers.
@@ -180,13 +184,13 @@ mod tests {
     #[test]
     fn every_operation_but_the_open_ones_requires_the_token() {
         // What `openapi::finish` adds to every operation.
-        let doc = serde_json::to_value(super::document()).unwrap();
+        let doc = serde_json::to_value(super::document(&Default::default())).unwrap();
         let open = ["get /healthz", "get /openapi.json"];
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
                 let what = format!("{method} {path}");
                 if open.contains(&what.as_str()) {
-                    assert_eq!(op["security"], serde_json::json!([{}]), "{what}");
+                    assert_eq!(op["security"], serde_json::json!([]), "{what}");
                     assert!(op["responses"].get("401").is_none(), "{what}");
                 } else {
                     assert_eq!(

@@ -3,16 +3,20 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpResponse};
-use scheduler_core::{rfc3339, RuleSet};
+use scheduler_core::RuleSet;
 use scheduler_store::{NewSchedule, Scheduled, ScheduledBy, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::ToSchema;
+use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType};
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody, Rejected};
 use crate::idempotency::{answer, created, Idempotency, Idempotent};
 use crate::input::{check_id, check_text, from_value, parse_opt_time, MAX_NAME_LEN};
+use crate::openapi::{JustScheduled, Platform};
+use crate::routes::logs::LogOut;
 use crate::state::AppState;
 
 /// This module's routes.
@@ -25,54 +29,107 @@ pub const MAX_BATCH: usize = 500;
 
 /// The seed's schedule request.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"clip_id": "clip_demo", "platform": "instagram", "social_account_id": "acc_demo", "scheduled_for": "2030-06-15T23:00:00Z"}))]
 pub struct ScheduleIn {
     /// The clip to publish.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub clip_id: String,
     /// The platform; it must be the account's.
+    #[schema(value_type = Platform)]
     pub platform: String,
     /// The account to publish on.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub social_account_id: String,
-    /// When to publish (RFC 3339); omitted: the next free slot from now.
+    /// When to publish (RFC 3339; without an offset, UTC); omitted or null: the next free slot
+    /// from now. A time up to 60 seconds in the past is taken as now.
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub scheduled_for: Option<String>,
     /// The latest acceptable slot (RFC 3339, inclusive).
+    #[schema(value_type = Option<String>, format = DateTime)]
     pub scheduled_window_end: Option<String>,
-    /// `manual` (default), `rule_engine` or `campaign_orchestrator`.
+    /// Who asks; omitted: `manual`.
+    #[schema(value_type = Option<ScheduledBy>)]
     pub scheduled_by: Option<String>,
 }
 
 /// A scheduled post.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"publish_log_id": "log_595006be66dd439c8106f3f5a54fe165", "status": "scheduled", "reason": "Adjusted 40min forward to respect 60min gap", "scheduled_for": "2030-06-16T00:00:00Z", "scheduled_window_end": "2030-06-16T03:00:00Z"}))]
 pub struct ScheduleOk {
     /// The new log's id.
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+    )]
     pub publish_log_id: String,
     /// Always `scheduled`.
+    #[schema(value_type = JustScheduled)]
     pub status: String,
     /// Why the time differs from the request, or `Scheduled as requested`.
     pub reason: String,
-    /// The slot (RFC 3339, UTC).
+    /// The slot (RFC 3339, UTC, whole seconds).
+    #[schema(value_type = String, format = DateTime)]
     pub scheduled_for: String,
     /// The client's window end, or the end of the window holding the slot.
+    #[schema(value_type = String, format = DateTime)]
     pub scheduled_window_end: String,
 }
 
-impl From<Scheduled> for ScheduleOk {
-    fn from(s: Scheduled) -> Self {
-        Self {
-            publish_log_id: s.log.id,
-            status: s.log.status.to_string(),
+impl TryFrom<Scheduled> for ScheduleOk {
+    type Error = StoreError;
+
+    fn try_from(s: Scheduled) -> Result<Self, StoreError> {
+        let log = LogOut::try_from(s.log)?;
+        Ok(Self {
+            publish_log_id: log.id,
+            status: log.status,
             reason: s.reason,
-            scheduled_for: s.log.scheduled_for.map(rfc3339).unwrap_or_default(),
-            scheduled_window_end: s.log.scheduled_window_end.map(rfc3339).unwrap_or_default(),
-        }
+            scheduled_for: log.scheduled_for,
+            scheduled_window_end: log.scheduled_window_end,
+        })
     }
 }
 
 /// A batch of schedule requests.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BatchIn {
-    /// Up to 500 requests, planned in order.
-    #[schema(value_type = Vec<ScheduleIn>)]
+    /// Up to 500 requests, planned in order: each later one respects the earlier ones' gaps.
+    #[schema(value_type = Vec<BatchItem>, max_items = 500)]
     pub items: Vec<Value>,
+}
+
+/// One item of a batch: a schedule request. Anything else is answered in its place with the
+/// rejected shape (400's code: `malformed_json`, `invalid_field` or `unknown_field`), as
+/// `POST /publishing/schedule` would answer it, and the other items are planned.
+#[derive(Debug)]
+pub struct BatchItem;
+
+impl PartialSchema for BatchItem {
+    fn schema() -> RefOr<Schema> {
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name(ScheduleIn::name()))
+            .item(ObjectBuilder::new().schema_type(SchemaType::AnyValue))
+            .description(Some(
+                "A schedule request; anything else is answered in its place with the rejected shape.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for BatchItem {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((ScheduleIn::name().into(), ScheduleIn::schema()));
+        ScheduleIn::schemas(schemas);
+    }
 }
 
 /// One answer of a batch: the success or the rejected shape.
@@ -120,13 +177,17 @@ fn parse_request(rules: &RuleSet, value: Value) -> Result<NewSchedule, ApiError>
     })
 }
 
-/// Schedule a post (the seed's endpoint).
+/// Schedule a post.
+///
+/// The seed's endpoint: the time moves to the earliest instant inside the platform's daily
+/// posting window (in the account's time zone) and at least the platform's gap from the
+/// account's other posts. Every 400 and 422 answers the rejected shape, its `code` saying why.
 #[utoipa::path(
     tag = "publishing", request_body = ScheduleIn, params(Idempotency),
     responses(
         (status = 201, description = "Scheduled", body = ScheduleOk, headers(("Location" = String, description = "Where the publish log is read: `/publishing/logs/{id}`"))),
-        (status = 400, description = "Malformed JSON or a wrong type", body = Rejected),
-        (status = 422, description = "Rejected: unknown clip, account or platform, platform mismatch, past time, no slot, bad scheduled_by", body = Rejected),
+        (status = 400, description = "Malformed JSON (`malformed_json`), a wrong type (`invalid_field`) or an unknown field (`unknown_field`)", body = Rejected),
+        (status = 422, description = "Rejected: an unknown clip (`clip_not_found`), account (`account_not_found`) or platform (`unknown_platform`), another platform than the account's (`platform_mismatch`), a past time (`past_time`), no slot (`no_slot`), a year outside 1970 to 9999 (`out_of_range`), a bad id or `scheduled_by` (`invalid_field`)", body = Rejected),
     )
 )]
 #[post("/publishing/schedule")]
@@ -148,18 +209,22 @@ async fn schedule_one(
     state
         .write_idempotent(key, move |conn, rules, now| {
             let scheduled = scheduler_store::schedule(conn, rules, &request, now)?;
-            let out = ScheduleOk::from(scheduled);
+            let out = ScheduleOk::try_from(scheduled)?;
             created("/publishing/logs", &out.publish_log_id, &out)
         })
         .await
 }
 
-/// Schedule up to 500 posts in order; later ones respect the earlier ones' gaps.
+/// Schedule up to 500 posts in order.
+///
+/// Each item is planned as `POST /publishing/schedule` would plan it, later ones respecting
+/// the earlier ones' gaps, all in one transaction; an item that is refused gets the rejected
+/// shape and the others are planned.
 #[utoipa::path(
     tag = "publishing", request_body = BatchIn, params(Idempotency),
     responses(
         (status = 200, description = "One answer per item, in order", body = BatchOut),
-        (status = 400, description = "Malformed JSON, `items` not a list, or over 500 items", body = ErrorBody),
+        (status = 400, description = "Malformed JSON (`malformed_json`), `items` missing, not a list or over 500 items (`invalid_field`), or an unknown field (`unknown_field`)", body = ErrorBody),
     )
 )]
 #[post("/publishing/schedule/batch")]
@@ -212,7 +277,7 @@ pub async fn schedule_batch(
                 .map(|item| match item {
                     Err(rejected) => Ok(BatchResult::Rejected(rejected.clone())),
                     Ok(_) => match outcomes.next() {
-                        Some(Ok(scheduled)) => Ok(BatchResult::Scheduled(scheduled.into())),
+                        Some(Ok(scheduled)) => Ok(BatchResult::Scheduled(scheduled.try_into()?)),
                         Some(Err(refusal)) => Ok(BatchResult::Rejected(refusal.into())),
                         None => Err(StoreError::Internal(
                             "the batch returned fewer results than requests".to_owned(),

@@ -5,6 +5,7 @@ use chrono::Utc;
 use scheduler_store::tick::DEFAULT_BATCH_SIZE;
 use scheduler_store::TickOutcome;
 use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -17,9 +18,11 @@ pub fn routes(cfg: &mut ServiceConfig) {
 }
 
 /// The tick's query.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TickQuery {
-    /// `true` counts and lists without changing anything.
+    /// `true` counts and lists the due posts without changing anything; default `false`.
+    #[param(value_type = Option<bool>)]
     pub dry_run: Option<String>,
 }
 
@@ -32,10 +35,16 @@ fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
 }
 
 /// The tick: moves every due `scheduled` log to `pending`.
+///
+/// What cron's `tick-runner` does, by HTTP: every log whose time has come (by the database's
+/// clock) moves once, whoever ticks and however often. Takes no body (or `{}`).
 #[utoipa::path(
     tag = "publishing",
-    params(("dry_run" = Option<bool>, Query, description = "Count and list without changing anything")),
-    responses((status = 200, body = TickOutcome), (status = 400, body = ErrorBody))
+    params(TickQuery),
+    responses(
+        (status = 200, description = "What moved (or would move, with `dry_run`)", body = TickOutcome),
+        (status = 400, description = "A bad `dry_run` (`invalid_field`), an unknown parameter or a body (`unknown_field`)", body = ErrorBody),
+    )
 )]
 #[post("/publishing/scheduler/tick")]
 pub async fn tick(
