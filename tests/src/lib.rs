@@ -293,6 +293,90 @@ pub struct EventRow {
     pub metadata: Value,
 }
 
+/// A client following `GET /ledger/feed`: every event it read, in order, and its cursor.
+#[derive(Debug)]
+pub struct FeedReader {
+    next: String,
+    /// The events read, as the feed gave them.
+    pub events: Vec<Value>,
+}
+
+impl Default for FeedReader {
+    fn default() -> Self {
+        Self {
+            next: "0.0".to_owned(),
+            events: Vec::new(),
+        }
+    }
+}
+
+impl FeedReader {
+    /// Reads one page (up to 100 events) from `server`; how many events it held.
+    pub fn poll(&mut self, server: &Server) -> usize {
+        let r = server.get(&format!("/ledger/feed?after={}&limit=100", self.next));
+        assert_eq!(r.status, 200, "{}", r.text);
+        let events = r.body["events"].as_array().expect("events").clone();
+        self.next = r.body["next"].as_str().expect("next").to_owned();
+        let read = events.len();
+        self.events.extend(events);
+        read
+    }
+
+    /// Polls until `count` events are read in all, or 30 seconds pass (on PostgreSQL the feed
+    /// waits for every older transaction of the server to end, other tests' included); then
+    /// polls once more, to read anything beyond `count`.
+    pub fn read_until(&mut self, server: &Server, count: usize) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while self.events.len() < count && std::time::Instant::now() < deadline {
+            if self.poll(server) == 0 {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        self.poll(server);
+    }
+
+    /// Asserts that the feed gave each of `audit`'s events exactly once.
+    pub fn assert_read_exactly(&self, audit: &Audit) {
+        let ids: HashSet<&str> = self
+            .events
+            .iter()
+            .map(|e| e["id"].as_str().expect("an id"))
+            .collect();
+        assert_eq!(ids.len(), self.events.len(), "the feed gave an event twice");
+        let pairs = |events: Vec<(String, String)>| {
+            let mut events = events;
+            events.sort();
+            events
+        };
+        let read = pairs(
+            self.events
+                .iter()
+                .map(|e| {
+                    (
+                        e["entity_id"].as_str().unwrap().to_owned(),
+                        e["event_type"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect(),
+        );
+        let stored = pairs(
+            audit
+                .events
+                .iter()
+                .map(|e| (e.entity_id.clone(), e.event_type.clone()))
+                .collect(),
+        );
+        assert_eq!(
+            read.len(),
+            stored.len(),
+            "the feed gave {} events of {}",
+            read.len(),
+            stored.len()
+        );
+        assert_eq!(read, stored, "the feed's events differ from the ledger's");
+    }
+}
+
 /// Every log and event of a database, read straight from the tables.
 #[derive(Debug)]
 pub struct Audit {

@@ -303,6 +303,34 @@ pub fn parse_time(field: &str, text: &str) -> Result<DateTime<Utc>, ApiError> {
     Ok(parsed)
 }
 
+/// A query filter's value: at most [`MAX_NAME_LEN`] characters without control characters (400
+/// `invalid_field`); an empty one (`?entity_id=`) is no filter, as an HTML form sends it.
+pub fn filter_text(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
+    match value.filter(|v| !v.is_empty()) {
+        Some(v) if v.chars().count() > MAX_NAME_LEN || v.chars().any(char::is_control) => {
+            Err(ApiError::bad_field(format!(
+                "{name} must be at most {MAX_NAME_LEN} characters without control characters"
+            )))
+        }
+        other => Ok(other),
+    }
+}
+
+/// A page's `limit`: `default` when absent or empty, else an integer from 1 to `max` (400
+/// `invalid_field` otherwise).
+pub fn limit(value: Option<String>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match value.as_deref().filter(|l| !l.is_empty()) {
+        None => Ok(default),
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_field(format!("limit must be an integer from 1 to {max}"))
+            }),
+    }
+}
+
 /// An optional time field.
 pub fn parse_opt_time(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     text.map(|t| parse_time(field, t)).transpose()

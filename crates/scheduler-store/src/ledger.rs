@@ -1,8 +1,12 @@
-//! Reading the ledger, the append-only audit trail ([`crate::events`] writes it).
+//! Reading the ledger, the append-only audit trail ([`crate::events`] writes it): its newest
+//! events, and the feed that gives every event once, in order, to a reader that follows it.
 
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::BigInt;
 
 use crate::conn::Conn;
+pub use crate::cursor::FeedCursor;
 use crate::error::Result;
 use crate::models::LedgerEvent;
 use crate::schema::ledger_events;
@@ -49,4 +53,50 @@ pub fn list_events(conn: &mut Conn, filter: &EventFilter) -> Result<Vec<LedgerEv
         .limit(i64::from(filter.limit.clamp(1, MAX_LIST_LIMIT)))
         .select(LedgerEvent::as_select())
         .load(conn)?)
+}
+
+/// A page of the feed: the events after a cursor, and where to read next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedPage {
+    /// Oldest first.
+    pub events: Vec<LedgerEvent>,
+    /// After the last of `events`; the cursor given when there are none yet.
+    pub next: FeedCursor,
+}
+
+/// Up to `limit` (clamped to `1..=`[`MAX_LIST_LIMIT`]) events after `after`, oldest first.
+///
+/// A reader that calls this again with each page's `next` reads every event once, in the order
+/// their transactions wrote them, however many writers commit at once. On PostgreSQL a
+/// transaction may take its `seq` before another and commit after it; the feed orders events
+/// by the writing transaction's id and returns only events of transactions older than every
+/// transaction still running, so a late commit is read late, never skipped (and any
+/// transaction that starts later has a larger id). A long transaction holds the feed back
+/// until it ends. On SQLite one transaction writes at a time, so `seq` is commit order.
+pub fn feed(conn: &mut Conn, after: FeedCursor, limit: u32) -> Result<FeedPage> {
+    use crate::schema::ledger_events::dsl as l;
+    // A macro, not a closure: the selection's type differs per backend.
+    macro_rules! query {
+        () => {
+            l::ledger_events
+                .filter(
+                    l::txid
+                        .gt(after.txid)
+                        .or(l::txid.eq(after.txid).and(l::seq.gt(after.seq))),
+                )
+                .order((l::txid.asc(), l::seq.asc()))
+                .limit(i64::from(limit.clamp(1, MAX_LIST_LIMIT)))
+                .select(LedgerEvent::as_select())
+        };
+    }
+    let events: Vec<LedgerEvent> = match conn {
+        Conn::Pg(c) => query!()
+            .filter(l::txid.lt(sql::<BigInt>(
+                "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+            )))
+            .load(c)?,
+        Conn::Sqlite(c) => query!().load(c)?,
+    };
+    let next = events.last().map_or(after, FeedCursor::after);
+    Ok(FeedPage { events, next })
 }

@@ -23,6 +23,7 @@ mod account_lock;
 pub mod accounts;
 mod calendar;
 mod conn;
+pub mod cursor;
 mod db;
 mod error;
 pub mod events;
@@ -44,8 +45,10 @@ pub use conn::{savepoint, write_transaction, Conn};
 pub use db::{ConnectionManager, Db, Mode, OpenOptions, PooledConn};
 pub use error::{Refusal, RefusalKind, Result, StoreError};
 pub use events::EventType;
-pub use ledger::{list_events, EventFilter};
-pub use logs::{cancel, get_log, list_clip_schedule, reschedule, Reschedule};
+pub use ledger::{feed, list_events, EventFilter, FeedCursor, FeedPage};
+pub use logs::{
+    cancel, get_log, list_clip_schedule, list_logs, reschedule, LogFilter, LogPage, Reschedule,
+};
 pub use migrations::{pending_migrations, require_migrated, run_migrations};
 pub use models::{Account, Clip, LedgerEvent, PublishLog, ScheduledBy, Status};
 pub use schedule::{schedule, schedule_batch, BatchItem, NewSchedule, Scheduled};

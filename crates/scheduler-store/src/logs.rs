@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::prelude::*;
-use scheduler_core::{RuleSet, ScheduleRequest};
+use scheduler_core::{Platform, RuleSet, ScheduleRequest};
 
 use crate::account_lock::lock_accounts;
 use crate::accounts::{clip_exists_or, get_account};
 use crate::calendar::plan_slot;
 use crate::conn::{on_backend, write_transaction, Conn};
+use crate::cursor::LogCursor;
 use crate::error::{Result, StoreError};
 use crate::events::{insert_events, Cancelled, NewEvent, Rescheduled};
 use crate::models::{PublishLog, Status, SCHEDULE_TYPE_SCHEDULED};
@@ -44,6 +45,101 @@ pub fn list_clip_schedule(conn: &mut Conn, clip_id: &str) -> Result<Vec<PublishL
         .order((p::scheduled_for.asc(), p::created_at.asc(), p::id.asc()))
         .select(PublishLog::as_select())
         .load(conn)?)
+}
+
+/// The most logs one [`list_logs`] page holds.
+pub const MAX_PAGE: u32 = 500;
+
+/// The logs a [`list_logs`] page holds when no limit is given.
+pub const DEFAULT_PAGE: u32 = 100;
+
+/// Which logs [`list_logs`] returns: every filter given must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFilter {
+    /// Only the account's.
+    pub social_account_id: Option<String>,
+    /// Only the platform's.
+    pub platform: Option<Platform>,
+    /// Only logs with this status.
+    pub status: Option<Status>,
+    /// Only logs whose `scheduled_for` is at or after this.
+    pub from: Option<DateTime<Utc>>,
+    /// Only logs whose `scheduled_for` is before this.
+    pub to: Option<DateTime<Utc>>,
+    /// Only logs after this position (the `next` of the page before).
+    pub after: Option<LogCursor>,
+    /// At most this many (clamped to `1..=`[`MAX_PAGE`]).
+    pub limit: u32,
+}
+
+impl Default for LogFilter {
+    /// Every log, [`DEFAULT_PAGE`] at a time.
+    fn default() -> Self {
+        Self {
+            social_account_id: None,
+            platform: None,
+            status: None,
+            from: None,
+            to: None,
+            after: None,
+            limit: DEFAULT_PAGE,
+        }
+    }
+}
+
+/// A page of logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogPage {
+    /// By `scheduled_for`, then id.
+    pub logs: Vec<PublishLog>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<LogCursor>,
+}
+
+/// The scheduled logs that `filter` selects, by `scheduled_for` then id, a page at a time. The
+/// order is total and the cursor a position in it, so a reader paging through sees every log
+/// whose time did not change meanwhile exactly once.
+pub fn list_logs(conn: &mut Conn, filter: &LogFilter) -> Result<LogPage> {
+    let limit = filter.limit.clamp(1, MAX_PAGE);
+    let mut query = p::publish_logs
+        .filter(p::schedule_type.eq(SCHEDULE_TYPE_SCHEDULED))
+        .filter(p::scheduled_for.is_not_null())
+        .into_boxed();
+    if let Some(account) = &filter.social_account_id {
+        query = query.filter(p::social_account_id.eq(account));
+    }
+    if let Some(platform) = &filter.platform {
+        query = query.filter(p::platform.eq(platform.as_str()));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(p::status.eq(status.as_str()));
+    }
+    if let Some(from) = filter.from {
+        query = query.filter(p::scheduled_for.ge(from.naive_utc()));
+    }
+    if let Some(to) = filter.to {
+        query = query.filter(p::scheduled_for.lt(to.naive_utc()));
+    }
+    if let Some(after) = &filter.after {
+        let time = after.scheduled_for.naive_utc();
+        query = query.filter(
+            p::scheduled_for
+                .gt(time)
+                .or(p::scheduled_for.eq(time).and(p::id.gt(&after.id))),
+        );
+    }
+    let mut logs: Vec<PublishLog> = query
+        .order((p::scheduled_for.asc(), p::id.asc()))
+        .limit(i64::from(limit) + 1)
+        .select(PublishLog::as_select())
+        .load(conn)?;
+    let next = if logs.len() > limit as usize {
+        logs.truncate(limit as usize);
+        logs.last().and_then(LogCursor::after)
+    } else {
+        None
+    };
+    Ok(LogPage { logs, next })
 }
 
 /// Sets `$changes` (columns of [`p`]) on the log `$id` if it is still `scheduled`; the changed log, or

@@ -262,6 +262,9 @@ pub struct LedgerEvent {
     /// When it was written.
     #[diesel(deserialize_as = UtcTime)]
     pub created_at: DateTime<Utc>,
+    /// The transaction that wrote it on PostgreSQL (0 on SQLite, and for events written before
+    /// the feed existed): the feed's order is `(txid, seq)`.
+    pub txid: i64,
 }
 
 /// A stored `TIMESTAMP`, read as the UTC instant it holds (PostgreSQL's `timestamptz` columns

@@ -48,6 +48,7 @@ diesel::table! {
         entity_id -> Text,
         metadata -> Text,
         created_at -> Timestamp,
+        txid -> BigInt,
     }
 }
 

@@ -5,12 +5,12 @@
 //! every accepted request has exactly its log and its events.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
 use chrono_tz::Tz;
-use e2e::{Audit, Server, TestDb};
+use e2e::{Audit, FeedReader, Server, TestDb};
 use serde_json::json;
 
 use crate::both_backends;
@@ -83,71 +83,86 @@ both_backends! {
         let next_server = AtomicUsize::new(0);
         let outcome = Mutex::new(Outcome::default());
         let base: DateTime<Utc> = "2030-06-10T00:00:00Z".parse().unwrap();
-        std::thread::scope(|s| {
-            for w in 0..workers {
-                let (servers, next_server, outcome) = (&servers, &next_server, &outcome);
-                s.spawn(move || {
-                    let mut rng = Rng::new(0x5eed_0000 + w as u64);
-                    let mut mine: Vec<String> = Vec::new();
-                    let server = || &servers[next_server.fetch_add(1, Ordering::SeqCst) % instances];
-                    let time = |rng: &mut Rng| {
-                        base + TimeDelta::seconds(i64::try_from(rng.below(3 * 86_400)).unwrap())
-                    };
-                    for _ in 0..requests / workers {
-                        let roll = rng.below(100);
-                        if roll < 14 && !mine.is_empty() {
-                            // Reschedule one of this worker's own scheduled logs.
-                            let id = mine[rng.below(mine.len())].clone();
-                            let to = time(&mut rng);
-                            let r = server().post(
-                                &format!("/publishing/logs/{id}/reschedule"),
-                                &json!({"scheduled_for": to.to_rfc3339()}),
-                            );
-                            let mut o = outcome.lock().unwrap();
-                            if r.status == 200 {
-                                let entry = o.rescheduled.entry(id).or_insert((to, 0));
-                                *entry = (parse(&r.body["scheduled_for"]), entry.1 + 1);
+        // A client follows the ledger's feed while the instances write.
+        let writing = AtomicBool::new(true);
+        let mut feed = std::thread::scope(|outer| {
+            let reader = outer.spawn(|| {
+                let mut feed = FeedReader::default();
+                while writing.load(Ordering::SeqCst) {
+                    if feed.poll(&servers[feed.events.len() % instances]) == 0 {
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                    }
+                }
+                feed
+            });
+            std::thread::scope(|s| {
+                for w in 0..workers {
+                    let (servers, next_server, outcome) = (&servers, &next_server, &outcome);
+                    s.spawn(move || {
+                        let mut rng = Rng::new(0x5eed_0000 + w as u64);
+                        let mut mine: Vec<String> = Vec::new();
+                        let server = || &servers[next_server.fetch_add(1, Ordering::SeqCst) % instances];
+                        let time = |rng: &mut Rng| {
+                            base + TimeDelta::seconds(i64::try_from(rng.below(3 * 86_400)).unwrap())
+                        };
+                        for _ in 0..requests / workers {
+                            let roll = rng.below(100);
+                            if roll < 14 && !mine.is_empty() {
+                                // Reschedule one of this worker's own scheduled logs.
+                                let id = mine[rng.below(mine.len())].clone();
+                                let to = time(&mut rng);
+                                let r = server().post(
+                                    &format!("/publishing/logs/{id}/reschedule"),
+                                    &json!({"scheduled_for": to.to_rfc3339()}),
+                                );
+                                let mut o = outcome.lock().unwrap();
+                                if r.status == 200 {
+                                    let entry = o.rescheduled.entry(id).or_insert((to, 0));
+                                    *entry = (parse(&r.body["scheduled_for"]), entry.1 + 1);
+                                } else {
+                                    o.failures.push(format!("reschedule {id}: {} {}", r.status, r.text));
+                                }
+                            } else if roll < 26 && !mine.is_empty() {
+                                let id = mine.swap_remove(rng.below(mine.len()));
+                                let r = server().call(
+                                    "POST",
+                                    &format!("/publishing/logs/{id}/cancel"),
+                                    None,
+                                );
+                                let mut o = outcome.lock().unwrap();
+                                if r.status == 200 && r.body["status"] == "cancelled" {
+                                    o.cancelled.insert(id);
+                                } else {
+                                    o.failures.push(format!("cancel {id}: {} {}", r.status, r.text));
+                                }
                             } else {
-                                o.failures.push(format!("reschedule {id}: {} {}", r.status, r.text));
-                            }
-                        } else if roll < 26 && !mine.is_empty() {
-                            let id = mine.swap_remove(rng.below(mine.len()));
-                            let r = server().call(
-                                "POST",
-                                &format!("/publishing/logs/{id}/cancel"),
-                                None,
-                            );
-                            let mut o = outcome.lock().unwrap();
-                            if r.status == 200 && r.body["status"] == "cancelled" {
-                                o.cancelled.insert(id);
-                            } else {
-                                o.failures.push(format!("cancel {id}: {} {}", r.status, r.text));
-                            }
-                        } else {
-                            let (account, platform, _) = *rng.pick(ACCOUNTS);
-                            let requested = time(&mut rng);
-                            let r = server().post(
-                                "/publishing/schedule",
-                                &json!({
-                                    "clip_id": format!("clip_{}", rng.below(5)),
-                                    "platform": platform,
-                                    "social_account_id": account,
-                                    "scheduled_for": requested.to_rfc3339(),
-                                }),
-                            );
-                            let mut o = outcome.lock().unwrap();
-                            if r.status == 201 && r.body["status"] == "scheduled" {
-                                let id = r.body["publish_log_id"].as_str().unwrap().to_owned();
-                                o.scheduled
-                                    .insert(id.clone(), (requested, parse(&r.body["scheduled_for"])));
-                                mine.push(id);
-                            } else {
-                                o.failures.push(format!("schedule: {} {}", r.status, r.text));
+                                let (account, platform, _) = *rng.pick(ACCOUNTS);
+                                let requested = time(&mut rng);
+                                let r = server().post(
+                                    "/publishing/schedule",
+                                    &json!({
+                                        "clip_id": format!("clip_{}", rng.below(5)),
+                                        "platform": platform,
+                                        "social_account_id": account,
+                                        "scheduled_for": requested.to_rfc3339(),
+                                    }),
+                                );
+                                let mut o = outcome.lock().unwrap();
+                                if r.status == 201 && r.body["status"] == "scheduled" {
+                                    let id = r.body["publish_log_id"].as_str().unwrap().to_owned();
+                                    o.scheduled
+                                        .insert(id.clone(), (requested, parse(&r.body["scheduled_for"])));
+                                    mine.push(id);
+                                } else {
+                                    o.failures.push(format!("schedule: {} {}", r.status, r.text));
+                                }
                             }
                         }
-                    }
-                });
-            }
+                    });
+                }
+            });
+            writing.store(false, Ordering::SeqCst);
+            reader.join().unwrap()
         });
         let outcome = outcome.into_inner().unwrap();
         assert!(outcome.failures.is_empty(), "unexpected answers: {:#?}", outcome.failures);
@@ -156,6 +171,10 @@ both_backends! {
 
         let audit = Audit::read(&mut db.conn());
         audit.assert_consistent();
+        // The feed's reader, polling while hundreds of transactions committed on every
+        // instance, gets every event once.
+        feed.read_until(&servers[0], audit.events.len());
+        feed.assert_read_exactly(&audit);
 
         // Exactly the accepted logs, with the answered times and statuses.
         let accepted: HashSet<&String> = outcome.scheduled.keys().collect();

@@ -2,6 +2,7 @@
 
 use actix_web::{get, web};
 use scheduler_core::rfc3339;
+use scheduler_store::cursor::{BadCursor, FeedCursor};
 use scheduler_store::ledger::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use scheduler_store::{EventFilter, EventType, LedgerEvent};
 use serde::{Deserialize, Serialize};
@@ -10,13 +11,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::input::{Query, MAX_NAME_LEN};
+use crate::input::{filter_text, limit, Query};
 use crate::openapi::PublishLogEntity;
 use crate::state::AppState;
 
 /// This module's routes.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(list_events);
+    cfg.service(list_events).service(ledger_feed);
 }
 
 /// The filters. An empty value (`?entity_id=`) is no filter, as an HTML form sends it.
@@ -87,18 +88,6 @@ impl From<LedgerEvent> for EventOut {
     }
 }
 
-/// A filter's value; an empty one (`?entity_id=`) is no filter, as a form would send it.
-fn filter_value(name: &str, value: Option<String>) -> Result<Option<String>, ApiError> {
-    match value.filter(|v| !v.is_empty()) {
-        Some(v) if v.chars().count() > MAX_NAME_LEN || v.chars().any(char::is_control) => {
-            Err(ApiError::bad_field(format!(
-                "{name} must be at most {MAX_NAME_LEN} characters without control characters"
-            )))
-        }
-        other => Ok(other),
-    }
-}
-
 /// Ledger events, newest first.
 ///
 /// Ties (events written in the same second) come last written first. At most `limit`; for
@@ -116,19 +105,8 @@ pub async fn list_events(
     state: web::Data<AppState>,
     Query(query): Query<EventsQuery>,
 ) -> ApiResult<web::Json<Vec<EventOut>>> {
-    let limit = match query.limit.as_deref().filter(|l| !l.is_empty()) {
-        None => DEFAULT_LIST_LIMIT,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
-            .ok_or_else(|| {
-                ApiError::bad_field(format!(
-                    "limit must be an integer from 1 to {MAX_LIST_LIMIT}"
-                ))
-            })?,
-    };
-    let event_type = filter_value("event_type", query.event_type)?
+    let limit = limit(query.limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)?;
+    let event_type = filter_text("event_type", query.event_type)?
         .map(|name| {
             name.parse::<EventType>()
                 .map(|t| t.as_str().to_owned())
@@ -136,7 +114,7 @@ pub async fn list_events(
         })
         .transpose()?;
     let filter = EventFilter {
-        entity_id: filter_value("entity_id", query.entity_id)?,
+        entity_id: filter_text("entity_id", query.entity_id)?,
         event_type,
         limit,
     };
@@ -144,4 +122,66 @@ pub async fn list_events(
         .read(move |conn, _| Ok(scheduler_store::list_events(conn, &filter)?))
         .await?;
     Ok(web::Json(events.into_iter().map(EventOut::from).collect()))
+}
+
+/// Where to read the feed from.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// The `next` of the page before; omitted: from the first event.
+    #[param(
+        pattern = r"^(0|[1-9][0-9]{0,17})\.(0|[1-9][0-9]{0,17})$",
+        example = "0.0"
+    )]
+    pub after: Option<String>,
+    /// At most this many, 1 to 1000; default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    pub limit: Option<String>,
+}
+
+/// A page of the feed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Feed {
+    /// Oldest first.
+    pub events: Vec<EventOut>,
+    /// Where the next page starts: pass it as `after`. When `events` is empty it is the
+    /// `after` given: ask again later.
+    #[schema(example = "0.0")]
+    pub next: String,
+}
+
+/// Every ledger event once, in order.
+///
+/// Oldest first, after the cursor `after`. A reader that asks again with each page's `next`
+/// reads every event exactly once, in the order their transactions wrote them, also while many
+/// writers commit at once: an event whose transaction commits late is delivered late, never
+/// skipped. On PostgreSQL the newest events appear once every transaction of the server that
+/// began before theirs has ended.
+#[utoipa::path(
+    tag = "ledger",
+    params(FeedQuery),
+    responses(
+        (status = 200, description = "The events after `after`, and the cursor to follow", body = Feed),
+        (status = 400, description = "A bad cursor or limit (`invalid_field`), or an unknown parameter (`unknown_field`)", body = ErrorBody),
+    )
+)]
+#[get("/ledger/feed")]
+pub async fn ledger_feed(
+    state: web::Data<AppState>,
+    Query(query): Query<FeedQuery>,
+) -> ApiResult<web::Json<Feed>> {
+    let limit = limit(query.limit, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)?;
+    let after = match query.after.as_deref().filter(|a| !a.is_empty()) {
+        None => FeedCursor::START,
+        Some(text) => text
+            .parse()
+            .map_err(|e: BadCursor| ApiError::bad_field(format!("after: {e}")))?,
+    };
+    let page = state
+        .read(move |conn, _| Ok(scheduler_store::feed(conn, after, limit)?))
+        .await?;
+    Ok(web::Json(Feed {
+        events: page.events.into_iter().map(EventOut::from).collect(),
+        next: page.next.to_string(),
+    }))
 }

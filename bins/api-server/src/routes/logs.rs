@@ -3,19 +3,24 @@
 use actix_web::{get, post, web};
 use chrono::Utc;
 use scheduler_core::rfc3339;
-use scheduler_store::{PublishLog, Reschedule, ScheduledBy, Status, StoreError};
+use scheduler_store::cursor::LogCursor;
+use scheduler_store::logs::{DEFAULT_PAGE, MAX_PAGE};
+use scheduler_store::{LogFilter, PublishLog, Reschedule, ScheduledBy, Status, StoreError};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::{ApiResult, ErrorBody};
-use crate::input::{from_value, json_value, no_body, parse_opt_time, path_id, Body};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::input::{
+    filter_text, from_value, json_value, limit, no_body, parse_opt_time, path_id, Body, Query,
+};
 use crate::openapi::{JustScheduled, Platform};
 use crate::state::AppState;
 
 /// This module's routes.
 pub fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(list_batch_clip_schedule)
+    cfg.service(list_logs)
+        .service(list_batch_clip_schedule)
         .service(list_clip_schedule)
         .service(get_log)
         .service(cancel)
@@ -162,6 +167,104 @@ async fn clip_schedule(
         .read(move |conn, _| Ok(out(scheduler_store::list_clip_schedule(conn, &clip_id)?)?))
         .await?;
     Ok(web::Json(logs))
+}
+
+/// The filters and the page of `GET /publishing/logs`. An empty value is no filter.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LogsQuery {
+    /// Only the account's posts.
+    #[param(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    pub social_account_id: Option<String>,
+    /// Only the platform's posts.
+    #[param(value_type = Option<Platform>)]
+    pub platform: Option<String>,
+    /// Only posts with this status.
+    #[param(value_type = Option<Status>)]
+    pub status: Option<String>,
+    /// Only posts at or after this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub from: Option<String>,
+    /// Only posts before this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub to: Option<String>,
+    /// At most this many, 1 to 500; default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the page before; omitted: the first page.
+    #[param(
+        pattern = r"^(0|[1-9][0-9]{0,10}|[12][0-9]{11})\.(0[1-9a-f]|[1-9a-f][0-9a-f]){1,512}$"
+    )]
+    pub cursor: Option<String>,
+}
+
+/// A page of logs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LogList {
+    /// By `scheduled_for`, then id.
+    pub items: Vec<LogOut>,
+    /// Pass it as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Scheduled posts, by time.
+///
+/// Every post that matches all the filters given, by `scheduled_for` then id, a page at a
+/// time: follow `next_cursor` until it is null. A post that moves meanwhile may be seen twice
+/// or not at all; every other post is seen once.
+#[utoipa::path(
+    tag = "publishing",
+    params(LogsQuery),
+    responses(
+        (status = 200, description = "A page of posts", body = LogList),
+        (status = 400, description = "A bad filter, limit or cursor (`invalid_field`), or an unknown parameter (`unknown_field`)", body = ErrorBody),
+        (status = 422, description = "A time outside the years 1970 to 9999 (`out_of_range`)", body = ErrorBody),
+    )
+)]
+#[get("/publishing/logs")]
+pub async fn list_logs(
+    state: web::Data<AppState>,
+    Query(query): Query<LogsQuery>,
+) -> ApiResult<web::Json<LogList>> {
+    let parse = |name: &str, value: Option<String>| filter_text(name, value);
+    let platform = parse("platform", query.platform)?
+        .map(|name| {
+            state
+                .rules
+                .known_platform(&name)
+                .map_err(|e| ApiError::bad_field(e.to_string()))
+        })
+        .transpose()?;
+    let status = parse("status", query.status)?
+        .map(|name| {
+            name.parse::<Status>()
+                .map_err(|e| ApiError::bad_field(e.to_string()))
+        })
+        .transpose()?;
+    let after = query
+        .cursor
+        .filter(|c| !c.is_empty())
+        .map(|text| {
+            text.parse::<LogCursor>()
+                .map_err(|e| ApiError::bad_field(format!("cursor: {e}")))
+        })
+        .transpose()?;
+    let filter = LogFilter {
+        social_account_id: parse("social_account_id", query.social_account_id)?,
+        platform,
+        status,
+        from: parse_opt_time("from", parse("from", query.from)?.as_deref())?,
+        to: parse_opt_time("to", parse("to", query.to)?.as_deref())?,
+        after,
+        limit: limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?,
+    };
+    let page = state
+        .read(move |conn, _| Ok(scheduler_store::list_logs(conn, &filter)?))
+        .await?;
+    Ok(web::Json(LogList {
+        items: out(page.logs)?,
+        next_cursor: page.next.map(|c| c.to_string()),
+    }))
 }
 
 /// Every scheduled log of the clip whose id is `batch`.

@@ -11,6 +11,7 @@ mod errors;
 mod hostile;
 mod idempotency;
 mod ledger;
+mod lists;
 mod logs;
 mod openapi;
 mod process;

@@ -10,6 +10,7 @@ mod database;
 mod group;
 mod idempotency;
 mod ledger;
+mod lists;
 mod monitoring;
 mod schedule;
 mod tick;

@@ -1,0 +1,11 @@
+-- Lists of logs by time (GET /publishing/logs), and the feed's order (GET /ledger/feed).
+
+CREATE INDEX publish_logs_scheduled_for_id ON publish_logs (scheduled_for, id);
+
+-- The transaction that wrote each event. A reader of the feed takes only events of
+-- transactions older than every transaction still running (pg_snapshot_xmin), so an event
+-- whose transaction commits late is read late, never skipped. Events written before this
+-- migration are all committed: transaction 0, in seq order.
+ALTER TABLE ledger_events ADD COLUMN txid BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE ledger_events ALTER COLUMN txid SET DEFAULT (pg_current_xact_id()::text::bigint);
+CREATE INDEX ledger_events_txid_seq ON ledger_events (txid, seq);
