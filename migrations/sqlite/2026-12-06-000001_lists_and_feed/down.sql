@@ -1,3 +1,2 @@
 DROP INDEX ledger_events_txid_seq;
 ALTER TABLE ledger_events DROP COLUMN txid;
-DROP INDEX publish_logs_scheduled_for_id;
