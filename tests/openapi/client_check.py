@@ -15,10 +15,12 @@ from client import AuthenticatedClient, Client  # noqa: E402
 from client.api.accounts import create_account, get_account  # noqa: E402
 from client.api.clips import create_clip  # noqa: E402
 from client.api.health import healthz  # noqa: E402
-from client.api.ledger import list_events  # noqa: E402
+from client.api.ledger import ledger_feed, list_events  # noqa: E402
+from client.api.monitoring import metrics  # noqa: E402
 from client.api.publishing import (  # noqa: E402
     cancel,
     get_log,
+    list_logs,
     list_clip_schedule,
     reschedule,
     schedule,
@@ -145,5 +147,17 @@ cancelled = cancel.sync_detailed(log_id, client=api).parsed
 expect("the cancelled log's status", cancelled.status, Status.CANCELLED)
 again = cancel.sync_detailed(log_id, client=api)
 expect("cancelling it again", (again.status_code, again.parsed.code), (409, ErrorCode.INVALID_STATE))
+
+page = list_logs.sync_detailed(client=api, social_account_id="acc_py", status=Status.CANCELLED, limit=1).parsed
+expect("GET /publishing/logs, first page", [l.id for l in page.items], [log_id])
+expect("its cursor: none, the last page", page.next_cursor, None)
+feed = ledger_feed.sync_detailed(client=api, limit=1000).parsed
+expect("GET /ledger/feed holds the post's events", log_id in {e.entity_id for e in feed.events}, True)
+# `next` is `next_` in Python, which has a builtin of that name.
+expect("an empty page keeps the cursor", ledger_feed.sync_detailed(client=api, after=feed.next_).parsed.next_, feed.next_)
+
+scrape = metrics.sync_detailed(client=api)
+expect("GET /metrics status", scrape.status_code, 200)
+expect("its rejected outcome", 'scheduler_schedule_outcomes_total{outcome="rejected",code="clip_not_found"} 1' in scrape.parsed, True)
 
 print("client check: the generated client schedules, reads and is refused as documented")

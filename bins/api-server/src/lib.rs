@@ -7,6 +7,7 @@ pub mod cors;
 pub mod error;
 pub mod idempotency;
 pub mod input;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod protocol_errors;

@@ -91,6 +91,30 @@ pub async fn refuse_large_bodies(
         .map(ServiceResponse::map_into_left_body)
 }
 
+/// 400 `unknown_field` for a query parameter the operation does not take ([`RouteTable`]
+/// reads them from the document), on every route: a misspelt filter must not answer the
+/// unfiltered list as if it were the filtered one. In the schedule endpoint's rejected shape
+/// where the document says its 400 has it.
+pub async fn refuse_unknown_parameters(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let unknown = req
+        .app_data::<web::Data<RouteTable>>()
+        .and_then(|table| table.unknown_parameter(req.method(), req.path(), req.query_string()));
+    if let Some(unknown) = unknown {
+        let mut error = ApiError::unknown_field(&unknown.name);
+        if unknown.rejected_shape {
+            error = error.into_schedule_error();
+        }
+        let response = error.error_response();
+        return Ok(req.into_response(response).map_into_right_body());
+    }
+    next.call(req)
+        .await
+        .map(ServiceResponse::map_into_left_body)
+}
+
 /// The token of an `Authorization: Bearer <token>` value; the scheme's name is
 /// case-insensitive (RFC 9110, section 11.1) and may be followed by several spaces.
 fn bearer_token(value: &str) -> Option<&str> {

@@ -30,6 +30,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "publishing", description = "Scheduling posts, their publish logs, and the tick that makes due posts pending"),
         (name = "ledger", description = "The ledger: an event for every change to a publish log"),
         (name = "health", description = "For load balancers and tooling; no token needed"),
+        (name = "monitoring", description = "Metrics for Prometheus"),
     )
 )]
 pub struct ApiDoc;

@@ -24,8 +24,10 @@ use crate::config::Config;
 use crate::cors::{check_origin, AllowedOrigins};
 use crate::error::ApiError;
 use crate::input::BODY_LIMIT;
+use crate::metrics::{record_request, Metrics};
 use crate::middleware::{
-    head_as_get, json_error_body, refuse_large_bodies, require_token, AuthToken,
+    head_as_get, json_error_body, refuse_large_bodies, refuse_unknown_parameters, require_token,
+    AuthToken,
 };
 use crate::protocol_errors::JsonErrors;
 use crate::routes;
@@ -37,6 +39,7 @@ pub struct Application {
     server: Server,
     db: Db,
     tick_interval: Option<Duration>,
+    metrics: web::Data<Metrics>,
 }
 
 impl std::fmt::Debug for Application {
@@ -89,20 +92,25 @@ impl Application {
             rules: Arc::new(rules),
         };
         let auth = AuthToken::new(token.as_deref());
+        let metrics = web::Data::new(Metrics::new());
+        let app_metrics = metrics.clone();
         let server = serve(listener, stop, move || {
             routes::app(state.clone())
                 .app_data(web::Data::new(auth.clone()))
                 .app_data(web::Data::new(origins.clone()))
+                .app_data(app_metrics.clone())
                 .app_data(web::PayloadConfig::new(BODY_LIMIT))
                 .app_data(
                     web::PathConfig::default()
                         .error_handler(|e, _| ApiError::not_found(e.to_string()).into()),
                 )
                 .wrap(ErrorHandlers::new().default_handler(json_error_body))
+                .wrap(from_fn(refuse_unknown_parameters))
                 .wrap(from_fn(refuse_large_bodies))
                 .wrap(from_fn(require_token))
                 .wrap(from_fn(check_origin))
                 .wrap(from_fn(head_as_get))
+                .wrap(from_fn(record_request))
                 .wrap(
                     Logger::new("%{method}xi %U %s %Dms")
                         .custom_request_replace("method", |req| req.method().to_string()),
@@ -114,6 +122,7 @@ impl Application {
             server,
             db,
             tick_interval: config.tick_interval.map(Duration::from_secs),
+            metrics,
         })
     }
 
@@ -127,7 +136,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let ticker = self
             .tick_interval
-            .map(|every| tokio::spawn(tick_loop(self.db.clone(), every)));
+            .map(|every| tokio::spawn(tick_loop(self.db.clone(), every, self.metrics.clone())));
         let result = self.server.await;
         if let Some(ticker) = ticker {
             ticker.abort();
@@ -213,13 +222,14 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send
 }
 
 /// The in-process alternative to cron: the store's tick every `every`.
-async fn tick_loop(db: Db, every: Duration) {
+async fn tick_loop(db: Db, every: Duration, metrics: web::Data<Metrics>) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
         match db.tick(DEFAULT_BATCH_SIZE, false, Utc::now()).await {
             Ok(outcome) if outcome.moved > 0 => {
+                metrics.tick(&outcome, Utc::now());
                 log::info!("tick: moved {} logs to pending", outcome.moved);
             }
             Ok(_) => log::debug!("tick: nothing due"),

@@ -21,6 +21,7 @@
 
 mod account_lock;
 pub mod accounts;
+mod backlog;
 mod calendar;
 mod conn;
 pub mod cursor;
@@ -41,6 +42,7 @@ mod url;
 mod wal;
 
 pub use accounts::{create_account, create_clip, get_account, get_clip, NewAccount, NewClip};
+pub use backlog::{backlog, Backlog};
 pub use conn::{savepoint, write_transaction, Conn};
 pub use db::{ConnectionManager, Db, Mode, OpenOptions, PooledConn};
 pub use error::{Refusal, RefusalKind, Result, StoreError};

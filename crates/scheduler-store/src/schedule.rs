@@ -45,6 +45,14 @@ pub struct Scheduled {
     pub reason: String,
 }
 
+impl Scheduled {
+    /// Whether the rules moved the post from the time asked for (its
+    /// `publish_scheduled_adjusted` event says so too).
+    pub fn is_adjusted(&self) -> bool {
+        self.log.scheduled_for != self.log.requested_for
+    }
+}
+
 /// One result of [`schedule_batch`]: the scheduled log, or why not.
 pub type BatchItem = std::result::Result<Scheduled, Refusal>;
 

@@ -8,7 +8,8 @@ use actix_web::dev::{ResourceDef, ServiceFactory, ServiceRequest, ServiceRespons
 use actix_web::http::{header, Method};
 use actix_web::{web, App, HttpRequest, HttpResponse};
 use scheduler_core::RuleSet;
-use utoipa::openapi::{OpenApi, PathItem};
+use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::{OpenApi, PathItem, RefOr};
 use utoipa::OpenApi as _;
 use utoipa_actix_web::{AppExt, UtoipaApp};
 
@@ -20,6 +21,7 @@ pub mod accounts;
 pub mod health;
 pub mod ledger;
 pub mod logs;
+pub mod monitoring;
 pub mod schedule;
 pub mod tick;
 
@@ -66,10 +68,12 @@ where
         .configure(logs::routes)
         .configure(tick::routes)
         .configure(ledger::routes)
+        .configure(monitoring::routes)
 }
 
-/// Every documented path with its methods, and which of them answer without a token: read
-/// from the OpenAPI document, so that what is served, documented and open stay one thing.
+/// Every documented path with its methods, which of them answer without a token and which
+/// query parameters they take: read from the OpenAPI document, so that what is served,
+/// documented, open and accepted stay one thing.
 #[derive(Debug)]
 pub struct RouteTable {
     routes: Vec<Route>,
@@ -78,8 +82,28 @@ pub struct RouteTable {
 #[derive(Debug)]
 struct Route {
     path: ResourceDef,
-    /// Each method and whether it is open (its operation's `security` is `[{}]`).
-    methods: Vec<(Method, bool)>,
+    /// Each method and what its operation says.
+    methods: Vec<(Method, Op)>,
+}
+
+/// What the document says of one operation that the middleware needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Op {
+    /// Its `security` is `[]`.
+    open: bool,
+    /// Its query parameters.
+    query: Vec<String>,
+    /// Its 400 answer has the schedule endpoint's rejected shape.
+    rejects: bool,
+}
+
+/// A query parameter no operation serving the request takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownParameter {
+    /// Its name.
+    pub name: String,
+    /// Whether to answer in the rejected shape (the schedule endpoint's).
+    pub rejected_shape: bool,
 }
 
 impl RouteTable {
@@ -111,7 +135,45 @@ impl RouteTable {
             .flat_map(|route| &route.methods)
             .filter(|(m, _)| m == method)
             .peekable();
-        serving.peek().is_some() && serving.all(|(_, open)| *open)
+        serving.peek().is_some() && serving.all(|(_, op)| op.open)
+    }
+
+    /// The first parameter of `query` that no operation serving `method` on `path` takes;
+    /// `None` when all are taken, or when no operation serves the request (the answer is then
+    /// 404 or 405) or the query string does not parse (the handler's extractor says why).
+    pub fn unknown_parameter(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+    ) -> Option<UnknownParameter> {
+        if query.is_empty() {
+            return None;
+        }
+        let method = if method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        let serving: Vec<&Op> = self
+            .matching(path)
+            .flat_map(|route| &route.methods)
+            .filter(|(m, _)| m == method)
+            .map(|(_, op)| op)
+            .collect();
+        if serving.is_empty() {
+            return None;
+        }
+        let pairs = web::Query::<Vec<(String, String)>>::from_query(query).ok()?;
+        let name = pairs
+            .into_inner()
+            .into_iter()
+            .map(|(name, _)| name)
+            .find(|name| !serving.iter().any(|op| op.query.contains(name)))?;
+        Some(UnknownParameter {
+            name,
+            rejected_shape: serving.iter().any(|op| op.rejects),
+        })
     }
 
     /// The methods some route serves `path` with (`HEAD` beside `GET`), in a fixed order;
@@ -141,12 +203,28 @@ impl RouteTable {
     }
 }
 
-/// An OpenAPI path item's methods, each with whether its operation is open.
-fn operations(item: &PathItem) -> Vec<(Method, bool)> {
-    let open = |op: &utoipa::openapi::path::Operation| {
-        op.security
+/// An OpenAPI path item's methods, each with what its operation says.
+fn operations(item: &PathItem) -> Vec<(Method, Op)> {
+    let read = |op: &utoipa::openapi::path::Operation| {
+        Op {
+        open: op
+            .security
             .as_ref()
-            .is_some_and(|s| s.iter().all(|r| r == &Default::default()))
+            .is_some_and(|s| s.iter().all(|r| r == &Default::default())),
+        query: op
+            .parameters
+            .iter()
+            .flatten()
+            .filter(|p| p.parameter_in == ParameterIn::Query)
+            .map(|p| p.name.clone())
+            .collect(),
+        rejects: match op.responses.responses.get("400") {
+            Some(RefOr::T(response)) => response.content.values().any(|content| {
+                matches!(&content.schema, Some(RefOr::Ref(r)) if r.ref_location.ends_with("/Rejected"))
+            }),
+            _ => false,
+        },
+    }
     };
     [
         (Method::GET, &item.get),
@@ -156,7 +234,7 @@ fn operations(item: &PathItem) -> Vec<(Method, bool)> {
         (Method::DELETE, &item.delete),
     ]
     .into_iter()
-    .filter_map(|(method, op)| op.as_ref().map(|op| (method, open(op))))
+    .filter_map(|(method, op)| op.as_ref().map(|op| (method, read(op))))
     .collect()
 }
 

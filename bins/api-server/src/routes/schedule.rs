@@ -15,6 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::error::{ApiError, ApiResult, ErrorBody, Rejected};
 use crate::idempotency::{answer, created, Idempotency, Idempotent};
 use crate::input::{check_id, check_text, from_value, parse_opt_time, MAX_NAME_LEN};
+use crate::metrics::{Metrics, Outcome, Outcomes};
 use crate::openapi::{JustScheduled, Platform};
 use crate::routes::logs::LogOut;
 use crate::state::AppState;
@@ -193,22 +194,41 @@ fn parse_request(rules: &RuleSet, value: Value) -> Result<NewSchedule, ApiError>
 #[post("/publishing/schedule")]
 pub async fn schedule(
     state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
     request: Result<Idempotent, ApiError>,
 ) -> ApiResult<HttpResponse> {
-    schedule_one(state, request)
-        .await
-        .map_err(ApiError::into_schedule_error)
+    let outcomes = Outcomes::default();
+    let answer = schedule_one(state, request, outcomes.clone()).await;
+    match &answer {
+        Ok(_) => metrics.count(&outcomes),
+        Err(e) if e.status().is_client_error() && e.status() != StatusCode::UNAUTHORIZED => {
+            metrics.schedule_outcome(Outcome::Rejected(e.code()));
+        }
+        Err(_) => {}
+    }
+    answer.map_err(ApiError::into_schedule_error)
+}
+
+/// The outcome of a scheduled post.
+fn outcome(scheduled: &Scheduled) -> Outcome {
+    if scheduled.is_adjusted() {
+        Outcome::Adjusted
+    } else {
+        Outcome::Scheduled
+    }
 }
 
 async fn schedule_one(
     state: web::Data<AppState>,
     request: Result<Idempotent, ApiError>,
+    outcomes: Outcomes,
 ) -> ApiResult<HttpResponse> {
     let Idempotent { body, key } = request?;
     let request = parse_request(&state.rules, body)?;
     state
         .write_idempotent(key, move |conn, rules, now| {
             let scheduled = scheduler_store::schedule(conn, rules, &request, now)?;
+            outcomes.push(outcome(&scheduled));
             let out = ScheduleOk::try_from(scheduled)?;
             created("/publishing/logs", &out.publish_log_id, &out)
         })
@@ -230,6 +250,7 @@ async fn schedule_one(
 #[post("/publishing/schedule/batch")]
 pub async fn schedule_batch(
     state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
     request: Idempotent,
 ) -> ApiResult<HttpResponse> {
     let Idempotent { body, key } = request;
@@ -263,21 +284,26 @@ pub async fn schedule_batch(
         .into_iter()
         .map(|item| parse_request(&state.rules, item).map_err(Rejected::from))
         .collect();
-    state
+    let noted = Outcomes::default();
+    let counted = noted.clone();
+    let answer = state
         .write_idempotent(key, move |conn, rules, now| {
             let requests: Vec<NewSchedule> = parsed
                 .iter()
                 .filter_map(|p| p.as_ref().ok())
                 .cloned()
                 .collect();
-            let mut outcomes =
+            let mut planned =
                 scheduler_store::schedule_batch(conn, rules, &requests, now)?.into_iter();
             let results = parsed
                 .iter()
                 .map(|item| match item {
                     Err(rejected) => Ok(BatchResult::Rejected(rejected.clone())),
-                    Ok(_) => match outcomes.next() {
-                        Some(Ok(scheduled)) => Ok(BatchResult::Scheduled(scheduled.try_into()?)),
+                    Ok(_) => match planned.next() {
+                        Some(Ok(scheduled)) => {
+                            noted.push(outcome(&scheduled));
+                            Ok(BatchResult::Scheduled(scheduled.try_into()?))
+                        }
                         Some(Err(refusal)) => Ok(BatchResult::Rejected(refusal.into())),
                         None => Err(StoreError::Internal(
                             "the batch returned fewer results than requests".to_owned(),
@@ -285,6 +311,11 @@ pub async fn schedule_batch(
                     },
                 })
                 .collect::<Result<Vec<_>, StoreError>>()?;
+            for result in &results {
+                if let BatchResult::Rejected(rejected) = result {
+                    noted.push(Outcome::Rejected(rejected.code));
+                }
+            }
             let wrote = results
                 .iter()
                 .any(|r| matches!(r, BatchResult::Scheduled(_)));
@@ -292,5 +323,7 @@ pub async fn schedule_batch(
             answer.wrote = wrote;
             Ok(answer)
         })
-        .await
+        .await?;
+    metrics.count(&counted);
+    Ok(answer)
 }

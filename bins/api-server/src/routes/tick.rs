@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::input::{no_body, Body, Query};
+use crate::metrics::Metrics;
 use crate::state::AppState;
 
 /// This module's routes.
@@ -49,6 +50,7 @@ fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
 #[post("/publishing/scheduler/tick")]
 pub async fn tick(
     state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
     Query(query): Query<TickQuery>,
     Body(body): Body,
 ) -> ApiResult<web::Json<TickOutcome>> {
@@ -58,5 +60,8 @@ pub async fn tick(
         .db
         .tick(DEFAULT_BATCH_SIZE, dry_run, Utc::now())
         .await?;
+    if !dry_run {
+        metrics.tick(&outcome, Utc::now());
+    }
     Ok(web::Json(outcome))
 }

@@ -163,6 +163,13 @@ both_backends! {
         let r = app.get("/ledger/events?offset=10").await;
         r.assert_error(400, "unknown_field");
         app.get("/ledger/events?entityid=x").await.assert_error(400, "unknown_field");
+        // Also where the route takes no parameter at all, in the schedule endpoint's shape there.
+        for path in ["/clips/clip?expand=all", "/healthz?verbose=1", "/metrics?format=json", &format!("{log}?fields=id")] {
+            let r = app.get(path).await;
+            r.assert_error(400, "unknown_field");
+        }
+        let reason = app.post("/publishing/schedule?dry_run=true", &post).await.assert_rejected(400, "unknown_field");
+        assert_eq!(reason, "unknown field `dry_run`");
         assert_eq!(app.counts(), before);
         assert_eq!(app.get(&log).await.body["scheduled_for"], "2099-01-15T20:00:00Z");
     }

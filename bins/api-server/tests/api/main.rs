@@ -13,6 +13,7 @@ mod idempotency;
 mod ledger;
 mod lists;
 mod logs;
+mod metrics;
 mod openapi;
 mod process;
 mod schedule;

@@ -44,7 +44,7 @@ pub(super) fn enqueue_due(
     conn: &mut Conn,
     host_now: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<String>> {
+) -> Result<(Vec<String>, Option<NaiveDateTime>)> {
     use crate::schema::publish_logs::dsl as p;
     match conn {
         Conn::Pg(c) => {
@@ -83,7 +83,7 @@ pub(super) fn enqueue_due(
             .bind::<Timestamp, _>(super::due::earliest())
             .load(c)?;
             let Some(first) = moved.first() else {
-                return Ok(Vec::new());
+                return Ok((Vec::new(), None));
             };
             let at = first.updated_at.and_utc();
             let enqueued_at = scheduler_core::rfc3339(at);
@@ -102,7 +102,8 @@ pub(super) fn enqueue_due(
                 })
                 .collect();
             insert_events(conn, &events)?;
-            Ok(moved.into_iter().map(|m| m.id).collect())
+            let oldest = moved.first().and_then(|m| m.scheduled_for);
+            Ok((moved.into_iter().map(|m| m.id).collect(), oldest))
         }
         Conn::Sqlite(c) => {
             use crate::schema::ledger_events::dsl as e;
@@ -147,11 +148,20 @@ pub(super) fn enqueue_due(
                     "a tick batch wrote {written} events but moved {moved} logs"
                 )));
             }
-            Ok(ledger_events::table
+            let ids: Vec<String> = ledger_events::table
                 .filter(e::seq.gt(before))
                 .order(e::seq)
                 .select(e::entity_id)
-                .load(c)?)
+                .load(c)?;
+            // The claim's order is the logs' time: the first is the oldest.
+            let oldest = match ids.first() {
+                Some(first) => p::publish_logs
+                    .find(first)
+                    .select(p::scheduled_for)
+                    .get_result(c)?,
+                None => None,
+            };
+            Ok((ids, oldest))
         }
     }
 }

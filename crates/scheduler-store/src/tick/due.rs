@@ -23,6 +23,19 @@ macro_rules! due_logs {
     ($now:expr) => {{
         use $crate::schema::publish_logs::dsl as p;
         use $crate::tick::due::due_log;
+        $crate::tick::due::due_logs_unordered!($now).order((
+            due_log.field(p::scheduled_for).asc(),
+            due_log.field(p::id).asc(),
+        ))
+    }};
+}
+pub(crate) use due_logs;
+
+/// [`due_logs!`] without its order: the condition alone, for aggregates (the backlog).
+macro_rules! due_logs_unordered {
+    ($now:expr) => {{
+        use $crate::schema::publish_logs::dsl as p;
+        use $crate::tick::due::due_log;
         let scheduled: &'static str = $crate::models::Status::Scheduled.as_str();
         due_log
             .filter(due_log.field(p::status).eq(scheduled))
@@ -32,13 +45,9 @@ macro_rules! due_logs {
                     .field(p::scheduled_for)
                     .ge($crate::tick::due::earliest()),
             )
-            .order((
-                due_log.field(p::scheduled_for).asc(),
-                due_log.field(p::id).asc(),
-            ))
     }};
 }
-pub(crate) use due_logs;
+pub(crate) use due_logs_unordered;
 
 /// The tick's "now", in whole seconds: the database clock on PostgreSQL (one clock for every
 /// host), `host_now` on SQLite (whose database is on this host).

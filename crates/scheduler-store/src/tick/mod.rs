@@ -29,6 +29,10 @@ pub struct TickOutcome {
     pub dry_run: bool,
     /// The logs, oldest due first.
     pub log_ids: Vec<String>,
+    /// The time of the oldest log moved (none on a dry run): how late the tick was is the
+    /// time of the move minus this. Not part of the answer.
+    #[serde(skip)]
+    pub oldest_due: Option<DateTime<Utc>>,
 }
 
 /// Moves every log with `status = 'scheduled' AND scheduled_for <= now` to `pending`, oldest
@@ -56,6 +60,7 @@ pub(crate) fn tick_with(
     host_now: DateTime<Utc>,
     mut between_batches: impl FnMut(&mut Conn),
 ) -> Result<TickOutcome> {
+    let mut oldest_due = None;
     let log_ids = if dry_run {
         let now = due::now(conn, host_now)?;
         due_logs!(now.naive_utc())
@@ -66,9 +71,10 @@ pub(crate) fn tick_with(
         let mut moved = Vec::new();
         loop {
             // One batch, with its events; the ids moved, oldest due first.
-            let ids = write_transaction(conn, |conn| {
+            let (ids, oldest) = write_transaction(conn, |conn| {
                 batch::enqueue_due(conn, host_now, i64::from(batch_size))
             })?;
+            oldest_due = oldest_due.or(oldest.map(|t| t.and_utc()));
             log::debug!("tick batch: moved {}", ids.len());
             let short = ids.len() < batch_size as usize;
             moved.extend(ids);
@@ -82,5 +88,6 @@ pub(crate) fn tick_with(
         moved: log_ids.len(),
         dry_run,
         log_ids,
+        oldest_due,
     })
 }
