@@ -6,6 +6,15 @@
 //! reaches a handler, and the listed origins get real CORS answers: preflights answered,
 //! `Access-Control-Allow-Origin` on every answer. Requests without `Origin` (curl, servers,
 //! the tick-runner) are not browsers' and pass.
+//!
+//! A page is the server's own only when it was loaded from the server by a name no one else
+//! can point at it: `localhost` or an IP address. Otherwise DNS rebinding would let any page
+//! pass: `evil.example` answers the browser's first lookup with its own address and the next
+//! with 127.0.0.1, and the page's requests then carry `Origin` and `Host` alike. For the same
+//! reason a server without a token answers only requests addressed to such names or to the
+//! host of an origin it lists: a rebinding page's own reads carry no `Origin` at all. (With a
+//! token, the token is what keeps such a page out; `--allow-unauthenticated` says every client
+//! that reaches the address may drive the server, so it lifts the `Host` check.)
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -27,14 +36,19 @@ const ALLOWED_HEADERS: &str = "authorization, content-type, idempotency-key";
 const EXPOSED_HEADERS: &str = "location, allow, www-authenticate";
 
 /// The origins other than the server's own whose pages may call the API, normalised
-/// ([`normalise`]).
+/// ([`normalise`]), and whether every request's `Host` is checked (a server without a token,
+/// unless `--allow-unauthenticated` accepted every client that reaches it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AllowedOrigins(Vec<String>);
+pub struct AllowedOrigins {
+    origins: Vec<String>,
+    check_host: bool,
+}
 
 impl AllowedOrigins {
     /// Reads `--cors-origins`: each `http://host[:port]` or `https://host[:port]`, without a
     /// path. `*` is refused: it would let every page in, which is what the check is for.
-    pub fn parse<S: AsRef<str>>(list: &[S]) -> Result<Self, String> {
+    /// `check_host`: answer only requests addressed to names DNS cannot redirect.
+    pub fn parse<S: AsRef<str>>(list: &[S], check_host: bool) -> Result<Self, String> {
         let mut origins = Vec::new();
         for item in list.iter().map(|s| s.as_ref().trim()) {
             if item.is_empty() {
@@ -57,12 +71,54 @@ impl AllowedOrigins {
                 origins.push(origin);
             }
         }
-        Ok(Self(origins))
+        Ok(Self {
+            origins,
+            check_host,
+        })
     }
 
     fn contains(&self, origin: &str) -> bool {
-        self.0.iter().any(|o| o == origin)
+        self.origins.iter().any(|o| o == origin)
     }
+
+    /// Whether `authority` (a `Host`, normalised) is the host and port of a listed origin.
+    fn lists_host(&self, authority: &str) -> bool {
+        self.origins
+            .iter()
+            .any(|o| o.split_once("://").is_some_and(|(_, a)| a == authority))
+    }
+}
+
+/// The request's `Host`, normalised as the authority of an origin with `scheme`.
+fn host(req: &ServiceRequest, scheme: &str) -> Option<String> {
+    let host = req.headers().get(header::HOST)?.to_str().ok()?;
+    let origin = normalise(&format!("{scheme}://{host}"))?;
+    Some(origin.split_once("://")?.1.to_owned())
+}
+
+/// Whether `authority` (`host[:port]`) names this machine in a way DNS cannot redirect:
+/// `localhost` (and its subdomains, RFC 6761) or an IP address.
+fn names_no_one_else(authority: &str) -> bool {
+    let name = match authority.strip_prefix('[') {
+        // An IPv6 literal.
+        Some(rest) => {
+            return rest
+                .split_once(']')
+                .is_some_and(|(ip, _)| ip.parse::<std::net::Ipv6Addr>().is_ok())
+        }
+        None => authority
+            .rsplit_once(':')
+            .map_or(authority, |(name, port)| {
+                if port.bytes().all(|b| b.is_ascii_digit()) {
+                    name
+                } else {
+                    authority
+                }
+            }),
+    };
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
 /// An origin as browsers serialise it (RFC 6454): lower-case scheme and host, the scheme's
@@ -85,21 +141,14 @@ fn normalise(origin: &str) -> Option<String> {
     Some(format!("{scheme}://{authority}"))
 }
 
-/// Whether `origin` is the server's own: its host and port are the request's `Host`. (Behind a
-/// proxy that rewrites `Host`, list the public origin in `--cors-origins`.)
+/// Whether `origin` is the server's own: its host and port are the request's `Host`, and
+/// that is `localhost` or an IP address (see the module's documentation). A server reached by
+/// another name lists its public origin in `--cors-origins`.
 fn is_own(origin: &str, req: &ServiceRequest) -> bool {
     let Some((scheme, authority)) = origin.split_once("://") else {
         return false;
     };
-    let Some(host) = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| normalise(&format!("{scheme}://{h}")))
-    else {
-        return false;
-    };
-    host.split_once("://").map(|(_, h)| h) == Some(authority)
+    host(req, scheme).as_deref() == Some(authority) && names_no_one_else(authority)
 }
 
 /// Where a request stands with the origin check.
@@ -108,13 +157,28 @@ enum Verdict {
     NotCrossOrigin,
     /// A listed origin: answer with CORS headers for it.
     Listed(HeaderValue),
-    /// Refused.
+    /// Refused: a page of this origin.
     Forbidden(String),
+    /// Refused: a request to this host, on a server without a token.
+    ForbiddenHost(String),
 }
 
 fn verdict(req: &ServiceRequest) -> Verdict {
+    let allowed = req.app_data::<web::Data<AllowedOrigins>>();
     let Some(sent) = req.headers().get(header::ORIGIN) else {
-        return Verdict::NotCrossOrigin;
+        // Not a browser's cross-origin request; but a tokenless server answers only requests
+        // addressed to it by a name DNS cannot redirect.
+        let check_host = allowed.is_some_and(|a| a.check_host);
+        return match host(req, "http") {
+            Some(authority)
+                if check_host
+                    && !names_no_one_else(&authority)
+                    && !allowed.is_some_and(|a| a.lists_host(&authority)) =>
+            {
+                Verdict::ForbiddenHost(authority)
+            }
+            _ => Verdict::NotCrossOrigin,
+        };
     };
     let text = sent.to_str().unwrap_or_default();
     let Some(origin) = normalise(text) else {
@@ -123,9 +187,7 @@ fn verdict(req: &ServiceRequest) -> Verdict {
     if is_own(&origin, req) {
         return Verdict::NotCrossOrigin;
     }
-    let listed = req
-        .app_data::<web::Data<AllowedOrigins>>()
-        .is_some_and(|allowed| allowed.contains(&origin));
+    let listed = allowed.is_some_and(|allowed| allowed.contains(&origin));
     if listed {
         Verdict::Listed(sent.clone())
     } else {
@@ -139,12 +201,18 @@ pub async fn check_origin(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    // With listed origins, an answer differs by `Origin`: a shared cache must not give one
+    // answered without it to a listed page.
+    let varies = req
+        .app_data::<web::Data<AllowedOrigins>>()
+        .is_some_and(|a| !a.origins.is_empty());
     let origin = match verdict(&req) {
         Verdict::NotCrossOrigin => {
-            return next
-                .call(req)
-                .await
-                .map(ServiceResponse::map_into_left_body)
+            let mut response = next.call(req).await?;
+            if varies {
+                vary(response.headers_mut());
+            }
+            return Ok(response.map_into_left_body());
         }
         Verdict::Forbidden(origin) => {
             let error = ApiError::new(
@@ -159,6 +227,21 @@ pub async fn check_origin(
             let mut response = error.error_response();
             vary(response.headers_mut());
             return Ok(req.into_response(response).map_into_right_body());
+        }
+        Verdict::ForbiddenHost(authority) => {
+            let error = ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::ForbiddenOrigin,
+                format!(
+                    "a server without an API token answers only requests to localhost or an IP \
+                     address, not to {}: give the server a token (--api-token), or list the \
+                     origin in --cors-origins",
+                    scheduler_core::shown(&authority)
+                ),
+            );
+            return Ok(req
+                .into_response(error.error_response())
+                .map_into_right_body());
         }
         Verdict::Listed(origin) => origin,
     };
@@ -265,23 +348,47 @@ mod tests {
 
     #[test]
     fn the_list_is_origins_only() {
-        let parsed = AllowedOrigins::parse(&[
-            "https://a.example",
-            " http://b:3000 ",
-            "",
-            "https://A.example:443",
-        ]);
-        assert_eq!(
-            parsed,
-            Ok(AllowedOrigins(vec![
-                "https://a.example".to_owned(),
-                "http://b:3000".to_owned()
-            ]))
-        );
-        assert!(AllowedOrigins::parse(&["*"]).unwrap_err().contains("`*`"));
-        assert!(AllowedOrigins::parse(&["a.example"])
-            .unwrap_err()
-            .contains("\"a.example\""));
-        assert!(AllowedOrigins::parse(&["https://a.example/app"]).is_err());
+        let parsed = AllowedOrigins::parse(
+            &[
+                "https://a.example",
+                " http://b:3000 ",
+                "",
+                "https://A.example:443",
+            ],
+            false,
+        )
+        .unwrap();
+        assert_eq!(parsed.origins, ["https://a.example", "http://b:3000"]);
+        assert!(parsed.lists_host("b:3000") && parsed.lists_host("a.example"));
+        assert!(!parsed.lists_host("b:3001"));
+        let parse = |list: &[&str]| AllowedOrigins::parse(list, true);
+        assert!(parse(&["*"]).unwrap_err().contains("`*`"));
+        assert!(parse(&["a.example"]).unwrap_err().contains("\"a.example\""));
+        assert!(parse(&["https://a.example/app"]).is_err());
+    }
+
+    #[test]
+    fn only_localhost_and_addresses_name_no_one_else() {
+        for authority in [
+            "localhost",
+            "localhost:8000",
+            "app.localhost:3000",
+            "127.0.0.1:8000",
+            "10.0.0.7",
+            "[::1]:8000",
+            "[::1]",
+        ] {
+            assert!(names_no_one_else(authority), "{authority}");
+        }
+        for authority in [
+            "evil.example:8000",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "scheduler:8000",
+            "[evil]:80",
+            "1.2.3:80",
+        ] {
+            assert!(!names_no_one_else(authority), "{authority}");
+        }
     }
 }

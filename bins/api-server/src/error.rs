@@ -61,6 +61,31 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in declaration order (`Internal` stays last).
+    pub const ALL: [Self; 21] = [
+        Self::MalformedJson,
+        Self::InvalidField,
+        Self::UnknownField,
+        Self::ClipNotFound,
+        Self::AccountNotFound,
+        Self::PlatformMismatch,
+        Self::UnknownPlatform,
+        Self::NoSlot,
+        Self::PastTime,
+        Self::OutOfRange,
+        Self::NotFound,
+        Self::AlreadyExists,
+        Self::InvalidState,
+        Self::IdempotencyKeyReused,
+        Self::LeaseLost,
+        Self::Unauthorized,
+        Self::ForbiddenOrigin,
+        Self::PayloadTooLarge,
+        Self::MethodNotAllowed,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
     /// The code of an error answer that only has a status: actix's own and the HTTP layer's.
     /// An incomplete request (408: its head or body did not arrive in time) is malformed.
     pub fn for_status(status: StatusCode) -> Self {
@@ -412,14 +437,22 @@ mod tests {
     }
 
     #[test]
-    fn every_code_is_written_as_serde_writes_it() {
-        for code in [
-            ErrorCode::MalformedJson,
-            ErrorCode::IdempotencyKeyReused,
-            ErrorCode::Internal,
-        ] {
+    fn the_codes_are_the_contracts_and_written_as_serde_writes_them() {
+        for (i, code) in ErrorCode::ALL.iter().enumerate() {
+            assert_eq!(*code as usize, i, "ALL is in declaration order");
             assert_eq!(json!(code), json!(code.as_str()));
         }
+        assert_eq!(ErrorCode::Internal as usize + 1, ErrorCode::ALL.len());
+        // The list of section 14 of the contract, as the project's copy writes it.
+        let contract = include_str!("../../../docs/contract.md");
+        let list = contract
+            .split_once("Error codes (the `code` key):")
+            .and_then(|(_, rest)| rest.split_once("A client never needs"))
+            .expect("docs/contract.md lists the error codes")
+            .0;
+        let documented: Vec<&str> = list.split('`').skip(1).step_by(2).collect();
+        let ours: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(ours, documented);
     }
 
     #[test]

@@ -21,12 +21,24 @@ use scheduler_store::{Backlog, TickOutcome};
 use crate::error::ErrorCode;
 
 /// A request's labels: the route's pattern (`/publishing/logs/{id}`, never the path itself,
-/// whose ids would make a series per log), the method and the status.
+/// whose ids would make a series per log), the method (one of HTTP's, else `other`) and the
+/// status: all from fixed sets, so no client can create series at will.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
     route: String,
-    method: String,
+    method: &'static str,
     status: u16,
+}
+
+/// The method as a label: the standard ones by name, any other `other`.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    const KNOWN: [&str; 9] = [
+        "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+    ];
+    KNOWN
+        .into_iter()
+        .find(|known| *known == method.as_str())
+        .unwrap_or("other")
 }
 
 /// What became of a schedule request: `scheduled` (as asked), `adjusted` (moved by the rules)
@@ -36,6 +48,9 @@ struct OutcomeLabels {
     outcome: &'static str,
     code: &'static str,
 }
+
+/// A gauge with a fractional value (NaN when unknown).
+type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
 
 /// How a schedule request ended, for [`Metrics::schedule_outcome`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,10 +89,10 @@ pub struct Metrics {
     ticks_moved: Counter,
     tick_lateness: Histogram,
     database_up: Gauge,
-    due: Gauge,
-    due_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
-    pending: Gauge,
-    pending_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
+    due: FloatGauge,
+    due_oldest_age: FloatGauge,
+    pending: FloatGauge,
+    pending_oldest_age: FloatGauge,
 }
 
 impl Default for Metrics {
@@ -132,26 +147,26 @@ impl Metrics {
             "1 when the database answered this scrape's queries, else 0 (and the backlog series are NaN)",
             database_up.clone(),
         );
-        let due = Gauge::default();
+        let due = FloatGauge::default();
         registry.register(
             "due_backlog",
             "Scheduled posts whose time has come: the next tick's work",
             due.clone(),
         );
-        let due_oldest_age = Gauge::<f64, _>::default();
+        let due_oldest_age = FloatGauge::default();
         registry.register_with_unit(
             "due_oldest_age",
             "How long ago the oldest due scheduled post's time was: how late ticking is, whoever ticks (0 when none is due)",
             Unit::Seconds,
             due_oldest_age.clone(),
         );
-        let pending = Gauge::default();
+        let pending = FloatGauge::default();
         registry.register(
             "pending_logs",
             "Pending posts: moved by the tick, waiting for the publishing worker",
             pending.clone(),
         );
-        let pending_oldest_age = Gauge::<f64, _>::default();
+        let pending_oldest_age = FloatGauge::default();
         registry.register_with_unit(
             "pending_oldest_age",
             "How long ago the oldest pending post's time was (0 when none is pending)",
@@ -198,11 +213,12 @@ impl Metrics {
         noted.into_iter().for_each(|o| self.schedule_outcome(o));
     }
 
-    /// Records a tick this server ran, finished at `at`.
-    pub fn tick(&self, outcome: &TickOutcome, at: DateTime<Utc>) {
+    /// Records a tick this server ran.
+    pub fn tick(&self, outcome: &TickOutcome) {
         self.ticks_moved.inc_by(outcome.moved as u64);
-        if let Some(oldest) = outcome.oldest_due {
-            self.tick_lateness.observe(seconds(at, oldest));
+        if let Some(late_by) = outcome.late_by {
+            self.tick_lateness
+                .observe(late_by.num_milliseconds() as f64 / 1000.0);
         }
     }
 
@@ -212,18 +228,19 @@ impl Metrics {
         match backlog {
             Some(b) => {
                 self.database_up.set(1);
-                self.due.set(b.due);
+                self.due.set(b.due as f64);
                 self.due_oldest_age
                     .set(b.oldest_due.map_or(0.0, |t| seconds(b.now, t)));
-                self.pending.set(b.pending);
+                self.pending.set(b.pending as f64);
                 self.pending_oldest_age
                     .set(b.oldest_pending.map_or(0.0, |t| seconds(b.now, t)));
             }
             None => {
+                // Unknown, not zero: a zero would look healthy.
                 self.database_up.set(0);
-                self.due.set(0);
+                self.due.set(f64::NAN);
                 self.due_oldest_age.set(f64::NAN);
-                self.pending.set(0);
+                self.pending.set(f64::NAN);
                 self.pending_oldest_age.set(f64::NAN);
             }
         }
@@ -247,7 +264,7 @@ pub async fn record_request(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let response = next.call(req).await?;
     if let Some(metrics) = metrics {

@@ -60,7 +60,11 @@ impl Application {
         let rules = config.load_rules()?;
         let token = config.token()?;
         let addrs = config.bind_addrs()?;
-        let origins = AllowedOrigins::parse(&config.cors_origins).map_err(anyhow::Error::msg)?;
+        let origins = AllowedOrigins::parse(
+            &config.cors_origins,
+            token.is_none() && !config.allow_unauthenticated,
+        )
+        .map_err(anyhow::Error::msg)?;
         let url = DatabaseUrl::parse(&config.database_url).context("invalid database URL")?;
         let options = OpenOptions {
             mode: Mode::Migrate,
@@ -229,7 +233,7 @@ async fn tick_loop(db: Db, every: Duration, metrics: web::Data<Metrics>) {
         interval.tick().await;
         match db.tick(DEFAULT_BATCH_SIZE, false, Utc::now()).await {
             Ok(outcome) if outcome.moved > 0 => {
-                metrics.tick(&outcome, Utc::now());
+                metrics.tick(&outcome);
                 log::info!("tick: moved {} logs to pending", outcome.moved);
             }
             Ok(_) => log::debug!("tick: nothing due"),

@@ -11,6 +11,16 @@ use scheduler_store::{Conn, Db, StoreError};
 use crate::error::ApiError;
 use crate::idempotency::into_response;
 
+/// An idempotent write's answer.
+#[derive(Debug)]
+pub struct Written {
+    /// The answer.
+    pub response: HttpResponse,
+    /// Whether this request's write committed it: not a replay, nor the answer a concurrent
+    /// request with the same key stored first.
+    pub fresh: bool,
+}
+
 /// The database and the scheduling rules.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -38,21 +48,31 @@ impl AppState {
         &self,
         key: Option<IdempotencyKey>,
         write: F,
-    ) -> Result<HttpResponse, ApiError>
+    ) -> Result<Written, ApiError>
     where
         F: FnOnce(&mut Conn, &RuleSet, DateTime<Utc>) -> Result<Answer, StoreError>
             + Send
             + 'static,
     {
-        let response = self
+        let (response, own) = self
             .write(move |conn, rules| {
                 let now = Utc::now();
-                Ok(idempotency::run(conn, key.as_ref(), now, |conn| {
-                    write(conn, rules, now)
-                })?)
+                let mut own = None;
+                let response = idempotency::run(conn, key.as_ref(), now, |conn| {
+                    let answer = write(conn, rules, now)?;
+                    own = Some(answer.response.clone());
+                    Ok::<_, StoreError>(answer)
+                })?;
+                Ok((response, own))
             })
             .await?;
-        into_response(response)
+        // A replay, or a concurrent request with the same key that stored its answer first,
+        // answers with a stored answer: this request's write, if it ran, was rolled back.
+        let fresh = own.as_ref() == Some(&response);
+        Ok(Written {
+            response: into_response(response)?,
+            fresh,
+        })
     }
 
     /// [`Db::write`], with the rules.

@@ -290,7 +290,7 @@ mod tests {
             moved: 2,
             dry_run: false,
             log_ids: vec!["log_a".into(), "log_b".into()],
-            oldest_due: Some(chrono::DateTime::UNIX_EPOCH),
+            late_by: Some(chrono::TimeDelta::seconds(3)),
         };
         write_line(&mut out, &outcome).unwrap();
         assert_eq!(

@@ -17,11 +17,14 @@ pub struct BadCursor;
 /// `i64`.
 const MAX_DIGITS: usize = 18;
 
+/// 9999-12-31T23:59:59Z, the last second of the supported years: no log is later.
+const LAST_SECOND: i64 = 253_402_300_799;
+
 /// The most bytes of an id (128 characters of up to 4 bytes each).
 const MAX_ID_BYTES: usize = 512;
 
 /// A non-negative decimal number as [`fmt::Display`] writes it: digits only, no leading zero,
-/// at most [`MAX_DIGITS`]; so that each position has one spelling.
+/// at most [`MAX_DIGITS`]; so that each number has one spelling.
 fn number(text: &str) -> Result<i64, BadCursor> {
     let canonical = !text.is_empty()
         && text.len() <= MAX_DIGITS
@@ -103,7 +106,11 @@ impl FromStr for LogCursor {
 
     fn from_str(s: &str) -> Result<Self, BadCursor> {
         let (seconds, hex) = s.split_once('.').ok_or(BadCursor)?;
-        let scheduled_for = DateTime::from_timestamp(number(seconds)?, 0).ok_or(BadCursor)?;
+        let seconds = number(seconds)?;
+        if seconds > LAST_SECOND {
+            return Err(BadCursor);
+        }
+        let scheduled_for = DateTime::from_timestamp(seconds, 0).ok_or(BadCursor)?;
         let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
         if hex.is_empty()
             || hex.len() % 2 != 0
@@ -120,7 +127,10 @@ impl FromStr for LogCursor {
                     .ok_or(BadCursor)
             })
             .collect::<Result<Vec<u8>, BadCursor>>()?;
-        // Any text is a position in the order; a NUL no database text can hold is not.
+        // Any bytes are a position in the order (the document's pattern allows any hex): bytes
+        // that are not UTF-8 read as the text with U+FFFD in their place, so such a cursor is
+        // another spelling of a position this store writes. A NUL no database text can hold
+        // is not a position.
         if bytes.contains(&0) {
             return Err(BadCursor);
         }
@@ -163,6 +173,7 @@ mod tests {
         };
         assert_eq!(log.to_string(), "1900000000.612f622ec3a9");
         assert_eq!(log.to_string().parse(), Ok(log));
+        assert!("253402300799.61".parse::<LogCursor>().is_ok());
         for bad in [
             "",
             "1900000000",
@@ -173,6 +184,8 @@ mod tests {
             "1900000000.6100",
             "1900000000.6C",
             "01900000000.61",
+            "1900000000.6100",
+            "253402300800.61",
         ] {
             assert_eq!(bad.parse::<LogCursor>(), Err(BadCursor), "{bad:?}");
         }

@@ -3,7 +3,7 @@
 
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Bool};
 
 use crate::conn::Conn;
 pub use crate::cursor::FeedCursor;
@@ -79,10 +79,15 @@ pub fn feed(conn: &mut Conn, after: FeedCursor, limit: u32) -> Result<FeedPage> 
     macro_rules! query {
         () => {
             l::ledger_events
+                // A row comparison, which both backends read as a range of the index on
+                // (txid, seq); `txid > a OR (txid = a AND seq > b)` would scan it from the
+                // start on every page.
                 .filter(
-                    l::txid
-                        .gt(after.txid)
-                        .or(l::txid.eq(after.txid).and(l::seq.gt(after.seq))),
+                    sql::<Bool>("(txid, seq) > (")
+                        .bind::<BigInt, _>(after.txid)
+                        .sql(", ")
+                        .bind::<BigInt, _>(after.seq)
+                        .sql(")"),
                 )
                 .order((l::txid.asc(), l::seq.asc()))
                 .limit(i64::from(limit.clamp(1, MAX_LIST_LIMIT)))
@@ -91,9 +96,7 @@ pub fn feed(conn: &mut Conn, after: FeedCursor, limit: u32) -> Result<FeedPage> 
     }
     let events: Vec<LedgerEvent> = match conn {
         Conn::Pg(c) => query!()
-            .filter(l::txid.lt(sql::<BigInt>(
-                "pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-            )))
+            .filter(l::txid.lt(sql::<BigInt>("txid_snapshot_xmin(txid_current_snapshot())")))
             .load(c)?,
         Conn::Sqlite(c) => query!().load(c)?,
     };

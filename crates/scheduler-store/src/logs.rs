@@ -1,7 +1,9 @@
 //! Publish logs once they exist: reading them, cancelling and rescheduling them.
 
 use chrono::{DateTime, SubsecRound, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text, Timestamp};
 use scheduler_core::{Platform, RuleSet, ScheduleRequest};
 
 use crate::account_lock::lock_accounts;
@@ -101,8 +103,11 @@ pub struct LogPage {
 /// whose time did not change meanwhile exactly once.
 pub fn list_logs(conn: &mut Conn, filter: &LogFilter) -> Result<LogPage> {
     let limit = filter.limit.clamp(1, MAX_PAGE);
+    // The condition of the partial index on (scheduled_for, id), as a literal: SQLite uses a
+    // partial index only for a query that says its condition, not a bound parameter.
+    let scheduled_type = format!("schedule_type = '{SCHEDULE_TYPE_SCHEDULED}'");
     let mut query = p::publish_logs
-        .filter(p::schedule_type.eq(SCHEDULE_TYPE_SCHEDULED))
+        .filter(sql::<Bool>(&scheduled_type))
         .filter(p::scheduled_for.is_not_null())
         .into_boxed();
     if let Some(account) = &filter.social_account_id {
@@ -121,11 +126,13 @@ pub fn list_logs(conn: &mut Conn, filter: &LogFilter) -> Result<LogPage> {
         query = query.filter(p::scheduled_for.lt(to.naive_utc()));
     }
     if let Some(after) = &filter.after {
-        let time = after.scheduled_for.naive_utc();
+        // A row comparison: a range of the index on (scheduled_for, id).
         query = query.filter(
-            p::scheduled_for
-                .gt(time)
-                .or(p::scheduled_for.eq(time).and(p::id.gt(&after.id))),
+            sql::<Bool>("(scheduled_for, id) > (")
+                .bind::<Timestamp, _>(after.scheduled_for.naive_utc())
+                .sql(", ")
+                .bind::<Text, _>(after.id.clone())
+                .sql(")"),
         );
     }
     let mut logs: Vec<PublishLog> = query

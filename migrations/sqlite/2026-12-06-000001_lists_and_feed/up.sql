@@ -1,7 +1,4 @@
--- The feed's order (GET /ledger/feed). (The list of logs by time reads the existing indexes:
--- an index on (scheduled_for, id) alone would tempt PostgreSQL's planner into the tick's
--- claim, which then scans past every log it moved before: a tick of 100,000 logs took 2.4
--- times as long.)
+-- The feed's order (GET /ledger/feed).
 
 -- SQLite has one writer at a time, so seq is commit order: txid stays 0 (PostgreSQL's
 -- migration says why it needs the writing transaction there).

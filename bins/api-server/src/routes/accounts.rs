@@ -186,6 +186,7 @@ pub async fn create_account(
             created("/accounts", &out.id, &out)
         })
         .await
+        .map(|written| written.response)
 }
 
 /// One social account.
@@ -250,6 +251,7 @@ pub async fn create_clip(
             created("/clips", &out.id, &out)
         })
         .await
+        .map(|written| written.response)
 }
 
 /// One clip.

@@ -191,9 +191,10 @@ pub struct LogsQuery {
     /// At most this many, 1 to 500; default 100.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
-    /// The `next_cursor` of the page before; omitted: the first page.
+    /// The `next_cursor` of the page before; omitted: the first page. (Its pattern: the
+    /// seconds of a time up to 9999-12-31T23:59:59Z, then the id's bytes in hex.)
     #[param(
-        pattern = r"^(0|[1-9][0-9]{0,10}|[12][0-9]{11})\.(0[1-9a-f]|[1-9a-f][0-9a-f]){1,512}$"
+        pattern = r"^(0|[1-9][0-9]{0,10}|1[0-9]{11}|2[0-4][0-9]{10}|25[0-2][0-9]{9}|253[0-3][0-9]{8}|25340[01][0-9]{6}|253402[0-2][0-9]{5}|253402300[0-6][0-9]{2}|2534023007[0-8][0-9]|25340230079[0-9])\.(0[1-9a-f]|[1-9a-f][0-9a-f]){1,512}$"
     )]
     pub cursor: Option<String>,
 }

@@ -18,7 +18,7 @@ use crate::input::{check_id, check_text, from_value, parse_opt_time, MAX_NAME_LE
 use crate::metrics::{Metrics, Outcome, Outcomes};
 use crate::openapi::{JustScheduled, Platform};
 use crate::routes::logs::LogOut;
-use crate::state::AppState;
+use crate::state::{AppState, Written};
 
 /// This module's routes.
 pub fn routes(cfg: &mut ServiceConfig) {
@@ -198,15 +198,20 @@ pub async fn schedule(
     request: Result<Idempotent, ApiError>,
 ) -> ApiResult<HttpResponse> {
     let outcomes = Outcomes::default();
-    let answer = schedule_one(state, request, outcomes.clone()).await;
-    match &answer {
-        Ok(_) => metrics.count(&outcomes),
-        Err(e) if e.status().is_client_error() && e.status() != StatusCode::UNAUTHORIZED => {
-            metrics.schedule_outcome(Outcome::Rejected(e.code()));
+    match schedule_one(state, request, outcomes.clone()).await {
+        Ok(written) => {
+            if written.fresh {
+                metrics.count(&outcomes);
+            }
+            Ok(written.response)
         }
-        Err(_) => {}
+        Err(e) => {
+            if e.status().is_client_error() {
+                metrics.schedule_outcome(Outcome::Rejected(e.code()));
+            }
+            Err(e.into_schedule_error())
+        }
     }
-    answer.map_err(ApiError::into_schedule_error)
 }
 
 /// The outcome of a scheduled post.
@@ -222,7 +227,7 @@ async fn schedule_one(
     state: web::Data<AppState>,
     request: Result<Idempotent, ApiError>,
     outcomes: Outcomes,
-) -> ApiResult<HttpResponse> {
+) -> ApiResult<Written> {
     let Idempotent { body, key } = request?;
     let request = parse_request(&state.rules, body)?;
     state
@@ -324,6 +329,8 @@ pub async fn schedule_batch(
             Ok(answer)
         })
         .await?;
-    metrics.count(&counted);
-    Ok(answer)
+    if answer.fresh {
+        metrics.count(&counted);
+    }
+    Ok(answer.response)
 }

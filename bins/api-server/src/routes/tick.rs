@@ -61,7 +61,7 @@ pub async fn tick(
         .tick(DEFAULT_BATCH_SIZE, dry_run, Utc::now())
         .await?;
     if !dry_run {
-        metrics.tick(&outcome, Utc::now());
+        metrics.tick(&outcome);
     }
     Ok(web::Json(outcome))
 }

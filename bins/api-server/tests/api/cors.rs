@@ -30,6 +30,41 @@ both_backends! {
         assert_eq!(app.post("/clips", &json!({"id": "curl"})).await.status, 201);
     }
 
+    async fn a_page_that_rebinds_its_name_to_the_server_is_refused(backend) {
+        let app = spawn(backend).await;
+        let before = app.counts();
+        let port = app.address.rsplit(':').next().unwrap().to_owned();
+        // evil.example resolved to 127.0.0.1 on the second lookup: its page's requests name it
+        // in both headers, as a page of the server's own would.
+        let host = format!("evil.example:{port}");
+        let r = app.send(app.request("POST", "/clips").header("host", &host)
+            .header("origin", format!("http://{host}")).json(&json!({"id": "planted"}))).await;
+        r.assert_error(403, "forbidden_origin");
+        // Its reads carry no Origin; a server without a token refuses the name itself.
+        let r = app.send(app.request("GET", "/ledger/events").header("host", &host)).await;
+        r.assert_error(403, "forbidden_origin");
+        assert!(r.body["error"].as_str().unwrap().contains("--api-token"), "{}", r.text);
+        assert_eq!(app.counts(), before);
+        // The names no one else can point here still work, with or without a page.
+        for name in [format!("localhost:{port}"), format!("127.0.0.1:{port}")] {
+            let r = app.send(app.request("GET", "/ledger/events").header("host", &name)
+                .header("origin", format!("http://{name}"))).await;
+            assert_eq!(r.status, 200, "{name}: {}", r.text);
+        }
+        // With a token the token keeps such pages out, so any name may be used.
+        let app = spawn_with(backend, |c| c.api_token = Some("t0ken".into())).await;
+        let r = app.send(app.request("GET", "/ledger/events").header("host", "scheduler.internal:8000")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = app.send(app.request("POST", "/clips").header("host", "scheduler.internal:8000")
+            .header("origin", "http://scheduler.internal:8000").json(&json!({"id": "c"}))).await;
+        r.assert_error(403, "forbidden_origin");
+        // --allow-unauthenticated accepted every client that reaches the server: load
+        // balancers and other services may use its name.
+        let app = spawn_with(backend, |c| c.allow_unauthenticated = true).await;
+        let r = app.send(app.request("GET", "/healthz").header("host", "scheduler.internal:8000")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
     async fn a_listed_origin_gets_cors_answers_and_still_needs_the_token(backend) {
         let page = "https://app.example";
         let mut app = spawn_with(backend, |c| {

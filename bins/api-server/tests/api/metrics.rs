@@ -18,7 +18,11 @@ both_backends! {
         app.clip("clip").await;
         let post = |time: &str| json!({"clip_id": "clip", "platform": "instagram",
                                         "social_account_id": "acc", "scheduled_for": time});
-        let asked = app.post("/publishing/schedule", &post("2099-01-15T20:00:00Z")).await;
+        let keyed = |body: &serde_json::Value| app.request("POST", "/publishing/schedule")
+            .header("Idempotency-Key", "k1").json(body);
+        let asked = app.send(keyed(&post("2099-01-15T20:00:00Z"))).await;
+        // A replay decides nothing: not counted again.
+        assert_eq!(app.send(keyed(&post("2099-01-15T20:00:00Z"))).await.text, asked.text);
         let moved = app.post("/publishing/schedule", &post("2099-01-15T20:10:00Z")).await;
         app.post("/publishing/schedule", &json!({"clip_id": "nope", "platform": "instagram",
                                                   "social_account_id": "acc"})).await;
@@ -28,6 +32,10 @@ both_backends! {
         let ids: Vec<String> = [&asked, &moved].iter().map(|r| r.body["publish_log_id"].as_str().unwrap().to_owned()).collect();
         app.get(&format!("/publishing/logs/{}", ids[0])).await;
         app.get("/publishing/logs/log_nope").await;
+        // Made-up methods share one label: a client cannot add series.
+        for method in ["FOOBAR1", "FOOBAR2", "BREW"] {
+            app.send(app.request(method, "/clips/clip")).await;
+        }
         for id in &ids {
             app.make_due(id);
         }
@@ -45,11 +53,14 @@ both_backends! {
         // Routes by pattern, never by id.
         let requests = |route: &str, method: &str, status: u16| value(&text, &format!(
             "scheduler_http_requests_total{{route=\"{route}\",method=\"{method}\",status=\"{status}\"}}"));
-        assert_eq!(requests("/publishing/schedule", "POST", 201), Some(2.0));
+        // Three answers (the replay is one), two posts.
+        assert_eq!(requests("/publishing/schedule", "POST", 201), Some(3.0));
         assert_eq!(requests("/publishing/logs/{id}", "GET", 200), Some(1.0));
         assert_eq!(requests("/publishing/logs/{id}", "GET", 404), Some(1.0));
         assert!(!text.contains(&ids[0]), "a series named a log");
-        assert_eq!(value(&text, "scheduler_http_request_duration_seconds_count{route=\"/publishing/schedule\",method=\"POST\",status=\"201\"}"), Some(2.0));
+        assert_eq!(requests("/clips/{id}", "other", 405), Some(3.0));
+        assert!(!text.contains("FOOBAR"), "a series named a made-up method");
+        assert_eq!(value(&text, "scheduler_http_request_duration_seconds_count{route=\"/publishing/schedule\",method=\"POST\",status=\"201\"}"), Some(3.0));
         assert_eq!(value(&text, "scheduler_database_up"), Some(1.0));
         assert_eq!(value(&text, "scheduler_due_backlog"), Some(2.0));
         assert!(value(&text, "scheduler_due_oldest_age_seconds").unwrap() > 365.0 * 86_400.0);
@@ -94,10 +105,18 @@ async fn a_scrape_without_the_database_says_so() {
     let r = app.get("/metrics").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(value(&r.text, "scheduler_database_up"), Some(0.0));
-    assert_eq!(
-        value(&r.text, "scheduler_due_oldest_age_seconds").map(f64::is_nan),
-        Some(true)
-    );
+    for unknown in [
+        "scheduler_due_backlog",
+        "scheduler_due_oldest_age_seconds",
+        "scheduler_pending_logs",
+        "scheduler_pending_oldest_age_seconds",
+    ] {
+        assert_eq!(
+            value(&r.text, unknown).map(f64::is_nan),
+            Some(true),
+            "{unknown}"
+        );
+    }
     assert_eq!(
         value(
             &r.text,

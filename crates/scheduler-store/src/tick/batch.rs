@@ -16,6 +16,9 @@ use crate::events::{
 use crate::models::Status;
 use crate::schema::ledger_events;
 
+/// The time of the oldest log a batch moved, and when it moved it.
+type Oldest = Option<(NaiveDateTime, NaiveDateTime)>;
+
 /// One tick batch: claims up to `limit` due logs, oldest first, sets them `pending`, and
 /// writes one `publish_scheduled_enqueued` event for each, in that order; returns the moved ids
 /// in that order (none when none is due). Due means `status = 'scheduled' AND scheduled_for <=
@@ -44,7 +47,7 @@ pub(super) fn enqueue_due(
     conn: &mut Conn,
     host_now: DateTime<Utc>,
     limit: i64,
-) -> Result<(Vec<String>, Option<NaiveDateTime>)> {
+) -> Result<(Vec<String>, Oldest)> {
     use crate::schema::publish_logs::dsl as p;
     match conn {
         Conn::Pg(c) => {
@@ -102,7 +105,9 @@ pub(super) fn enqueue_due(
                 })
                 .collect();
             insert_events(conn, &events)?;
-            let oldest = moved.first().and_then(|m| m.scheduled_for);
+            let oldest = moved
+                .first()
+                .and_then(|m| Some((m.scheduled_for?, m.updated_at)));
             Ok((moved.into_iter().map(|m| m.id).collect(), oldest))
         }
         Conn::Sqlite(c) => {
@@ -158,7 +163,8 @@ pub(super) fn enqueue_due(
                 Some(first) => p::publish_logs
                     .find(first)
                     .select(p::scheduled_for)
-                    .get_result(c)?,
+                    .get_result::<Option<NaiveDateTime>>(c)?
+                    .map(|due| (due, now.naive_utc())),
                 None => None,
             };
             Ok((ids, oldest))

@@ -5,7 +5,7 @@ mod batch;
 pub(crate) mod due;
 mod sqlite_functions;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 
@@ -29,10 +29,11 @@ pub struct TickOutcome {
     pub dry_run: bool,
     /// The logs, oldest due first.
     pub log_ids: Vec<String>,
-    /// The time of the oldest log moved (none on a dry run): how late the tick was is the
-    /// time of the move minus this. Not part of the answer.
+    /// How long after its time the oldest log moved was moved, by the clock the tick reads
+    /// (the database's on PostgreSQL); none when nothing moved, and on a dry run. Not part of
+    /// the answer.
     #[serde(skip)]
-    pub oldest_due: Option<DateTime<Utc>>,
+    pub late_by: Option<TimeDelta>,
 }
 
 /// Moves every log with `status = 'scheduled' AND scheduled_for <= now` to `pending`, oldest
@@ -60,7 +61,7 @@ pub(crate) fn tick_with(
     host_now: DateTime<Utc>,
     mut between_batches: impl FnMut(&mut Conn),
 ) -> Result<TickOutcome> {
-    let mut oldest_due = None;
+    let mut late_by = None;
     let log_ids = if dry_run {
         let now = due::now(conn, host_now)?;
         due_logs!(now.naive_utc())
@@ -74,7 +75,8 @@ pub(crate) fn tick_with(
             let (ids, oldest) = write_transaction(conn, |conn| {
                 batch::enqueue_due(conn, host_now, i64::from(batch_size))
             })?;
-            oldest_due = oldest_due.or(oldest.map(|t| t.and_utc()));
+            // The first batch holds the oldest log.
+            late_by = late_by.or(oldest.map(|(due, moved)| (moved - due).max(TimeDelta::zero())));
             log::debug!("tick batch: moved {}", ids.len());
             let short = ids.len() < batch_size as usize;
             moved.extend(ids);
@@ -88,6 +90,6 @@ pub(crate) fn tick_with(
         moved: log_ids.len(),
         dry_run,
         log_ids,
-        oldest_due,
+        late_by,
     })
 }

@@ -1,0 +1,1 @@
+DROP INDEX publish_logs_scheduled_by_time;
