@@ -331,6 +331,7 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound { .. } => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             StoreError::Conflict(_) => (StatusCode::CONFLICT, ErrorCode::AlreadyExists),
             StoreError::InvalidState(_) => (StatusCode::CONFLICT, ErrorCode::InvalidState),
+            StoreError::LeaseLost(_) => (StatusCode::CONFLICT, ErrorCode::LeaseLost),
             StoreError::KeyReused(_) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::IdempotencyKeyReused,

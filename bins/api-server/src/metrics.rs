@@ -49,6 +49,12 @@ struct OutcomeLabels {
     code: &'static str,
 }
 
+/// What a worker reported: `published`, or a failure's kind.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReportLabels {
+    outcome: &'static str,
+}
+
 /// A gauge with a fractional value (NaN when unknown).
 type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
 
@@ -88,6 +94,9 @@ pub struct Metrics {
     outcomes: Family<OutcomeLabels, Counter>,
     ticks_moved: Counter,
     tick_lateness: Histogram,
+    claims: Counter,
+    reports: Family<ReportLabels, Counter>,
+    leases_expired: Counter,
     database_up: Gauge,
     due: FloatGauge,
     due_oldest_age: FloatGauge,
@@ -141,6 +150,24 @@ impl Metrics {
             Unit::Seconds,
             tick_lateness.clone(),
         );
+        let claims = Counter::default();
+        registry.register(
+            "claimed_logs",
+            "Logs claimed by workers through this server",
+            claims.clone(),
+        );
+        let reports = Family::<ReportLabels, Counter>::default();
+        registry.register(
+            "publish_reports",
+            "Workers' reports through this server: published, or a failure by kind (retryable, rate_limited, permanent, unknown)",
+            reports.clone(),
+        );
+        let leases_expired = Counter::default();
+        registry.register(
+            "lease_expiries",
+            "Processing logs whose worker's lease ran out, made unconfirmed by the ticks this server ran",
+            leases_expired.clone(),
+        );
         let database_up = Gauge::default();
         registry.register(
             "database_up",
@@ -180,6 +207,9 @@ impl Metrics {
             outcomes,
             ticks_moved,
             tick_lateness,
+            claims,
+            reports,
+            leases_expired,
             database_up,
             due,
             due_oldest_age,
@@ -213,9 +243,20 @@ impl Metrics {
         noted.into_iter().for_each(|o| self.schedule_outcome(o));
     }
 
+    /// Counts logs claimed.
+    pub fn claimed(&self, logs: usize) {
+        self.claims.inc_by(logs as u64);
+    }
+
+    /// Counts a worker's report: `published`, or the failure's kind.
+    pub fn reported(&self, outcome: &'static str) {
+        self.reports.get_or_create(&ReportLabels { outcome }).inc();
+    }
+
     /// Records a tick this server ran.
     pub fn tick(&self, outcome: &TickOutcome) {
         self.ticks_moved.inc_by(outcome.moved as u64);
+        self.leases_expired.inc_by(outcome.leases_expired as u64);
         if let Some(late_by) = outcome.late_by {
             self.tick_lateness
                 .observe(late_by.num_milliseconds() as f64 / 1000.0);

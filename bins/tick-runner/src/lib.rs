@@ -290,12 +290,15 @@ mod tests {
             moved: 2,
             dry_run: false,
             log_ids: vec!["log_a".into(), "log_b".into()],
+            leases_expired: 1,
+            expired_log_ids: vec!["log_c".into()],
             late_by: Some(chrono::TimeDelta::seconds(3)),
         };
         write_line(&mut out, &outcome).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "{\"moved\":2,\"dry_run\":false,\"log_ids\":[\"log_a\",\"log_b\"]}\n"
+            "{\"moved\":2,\"dry_run\":false,\"log_ids\":[\"log_a\",\"log_b\"],\
+             \"leases_expired\":1,\"expired_log_ids\":[\"log_c\"]}\n"
         );
     }
 

@@ -208,6 +208,7 @@ fn check_plan(
         window,
         min_gap: MinGap::from_minutes(0).unwrap(),
         daily_cap: None,
+        retry: Default::default(),
     };
     let request = ScheduleRequest {
         requested_for: None,

@@ -29,6 +29,7 @@
 mod occurrence;
 mod plan;
 mod platform;
+mod retry;
 mod rule_set;
 mod rules;
 mod time;
@@ -39,6 +40,7 @@ pub use plan::{
     PAST_TOLERANCE,
 };
 pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
+pub use retry::RetryPolicy;
 pub use rule_set::{RuleSet, RulesError};
 pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, Window};
 pub use time::{

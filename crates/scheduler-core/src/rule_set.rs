@@ -7,6 +7,7 @@ use serde::Deserialize;
 use thiserror::Error;
 
 use crate::platform::Platform;
+use crate::retry::RetryPolicy;
 use crate::rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, Window};
 
 /// Why a rules file was refused.
@@ -46,6 +47,7 @@ impl Default for RuleSet {
             window: Window::new(s, e).expect("seed window is valid"),
             min_gap: MinGap::from_minutes(gap).expect("seed gap is valid"),
             daily_cap: None,
+            retry: RetryPolicy::default(),
         };
         let platforms = BTreeMap::from([
             (Platform::instagram(), rules(18, 23, 60)),
@@ -74,6 +76,8 @@ struct PlatformTable {
     end_hour: Option<i64>,
     min_gap_minutes: Option<i64>,
     max_posts_per_day: Option<i64>,
+    max_attempts: Option<i64>,
+    retry_base_seconds: Option<i64>,
 }
 
 /// Narrows a TOML integer to the rule's type, naming the field when it does not fit.
@@ -114,10 +118,26 @@ impl PlatformTable {
             Some(n) => Some(DailyCap::new(narrow("max_posts_per_day", n, "1..=1440")?)?),
             None => base.and_then(|b| b.daily_cap),
         };
+        let base_retry = base.map(|b| b.retry).unwrap_or_default();
+        let retry = RetryPolicy::new(
+            narrow(
+                "max_attempts",
+                self.max_attempts
+                    .unwrap_or(i64::from(base_retry.max_attempts())),
+                "1..=100",
+            )?,
+            narrow(
+                "retry_base_seconds",
+                self.retry_base_seconds
+                    .unwrap_or(i64::from(base_retry.base_seconds())),
+                "1..=21600",
+            )?,
+        )?;
         Ok(PlatformRules {
             window,
             min_gap,
             daily_cap,
+            retry,
         })
     }
 }
@@ -136,6 +156,8 @@ impl RuleSet {
     /// end_hour = 23             # 1..=24; start_hour > end_hour crosses midnight
     /// min_gap_minutes = 60      # 0..=10080
     /// max_posts_per_day = 25    # optional, 1..=1440
+    /// max_attempts = 5          # optional, 1..=100: attempts before a post fails for good
+    /// retry_base_seconds = 60   # optional, 1..=21600: the backoff after the first attempt
     /// ```
     pub fn from_toml(text: &str) -> Result<Self, RulesError> {
         let file: RulesFile =

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::num::NonZeroU16;
 
+use crate::retry::RetryPolicy;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use thiserror::Error;
 
@@ -200,6 +201,8 @@ pub struct PlatformRules {
     pub min_gap: MinGap,
     /// The optional cap on posts per rolling 24 hours.
     pub daily_cap: Option<DailyCap>,
+    /// How failed publishes are tried again.
+    pub retry: RetryPolicy,
 }
 
 impl PlatformRules {

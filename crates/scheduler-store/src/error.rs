@@ -20,6 +20,10 @@ pub enum StoreError {
     /// The row is not in a state that allows the change: a log that is no longer `scheduled`.
     #[error("{0}")]
     InvalidState(String),
+    /// A report about a claim whose lease is no longer its token's: it expired, the log
+    /// moved on, or another claim took it.
+    #[error("{0}")]
+    LeaseLost(String),
     /// An idempotency key already used with another request body.
     #[error("Idempotency-Key {0} was already used with a different request body")]
     KeyReused(String),
@@ -185,6 +189,7 @@ impl StoreError {
             },
             Self::Conflict(m) => Self::Conflict(m.clone()),
             Self::InvalidState(m) => Self::InvalidState(m.clone()),
+            Self::LeaseLost(m) => Self::LeaseLost(m.clone()),
             Self::Rejected(m) => Self::Rejected(m.clone()),
             Self::KeyReused(m) => Self::KeyReused(m.clone()),
             Self::InvalidUrl(m) => Self::InvalidUrl(m.clone()),

@@ -29,6 +29,20 @@ stored_names! {
         Cancelled = "publish_scheduled_cancelled",
         /// A scheduled log was planned again.
         Rescheduled = "publish_scheduled_rescheduled",
+        /// A worker claimed a pending log.
+        Claimed = "publish_claimed",
+        /// The worker published it.
+        Published = "publish_published",
+        /// An attempt failed.
+        AttemptFailed = "publish_attempt_failed",
+        /// It failed for good.
+        FailedForGood = "publish_failed",
+        /// The worker's lease ran out before it reported: it may or may not be published.
+        LeaseExpired = "publish_lease_expired",
+        /// A person said whether an unconfirmed log was published.
+        Confirmed = "publish_confirmed",
+        /// A person planned a failed log again.
+        Retried = "publish_retried",
     }
 }
 
@@ -103,6 +117,83 @@ pub(crate) struct Rescheduled<'a> {
     pub social_account_id: &'a str,
 }
 
+/// `publish_claimed`.
+#[derive(Serialize)]
+pub(crate) struct Claimed<'a> {
+    pub attempt: i32,
+    pub clip_id: &'a str,
+    #[serde(serialize_with = "instant")]
+    pub lease_expires_at: DateTime<Utc>,
+    pub platform: &'a str,
+    pub social_account_id: &'a str,
+    pub worker_id: &'a str,
+}
+
+/// `publish_published`.
+#[derive(Serialize)]
+pub(crate) struct Published<'a> {
+    pub attempt: i32,
+    pub clip_id: &'a str,
+    pub permalink: Option<&'a str>,
+    pub platform: &'a str,
+    pub platform_post_id: Option<&'a str>,
+    pub social_account_id: &'a str,
+}
+
+/// `publish_attempt_failed`.
+#[derive(Serialize)]
+pub(crate) struct AttemptFailed<'a> {
+    pub attempt: i32,
+    pub clip_id: &'a str,
+    pub error: &'a str,
+    pub kind: &'a str,
+    #[serde(serialize_with = "maybe_instant")]
+    pub next_scheduled_for: Option<DateTime<Utc>>,
+    pub platform: &'a str,
+    pub social_account_id: &'a str,
+}
+
+/// `publish_failed`.
+#[derive(Serialize)]
+pub(crate) struct FailedForGood<'a> {
+    pub attempt: i32,
+    pub clip_id: &'a str,
+    pub error: &'a str,
+    pub platform: &'a str,
+    pub social_account_id: &'a str,
+}
+
+/// `publish_lease_expired`.
+#[derive(Serialize)]
+pub(crate) struct LeaseExpired<'a> {
+    pub attempt: i32,
+    pub clip_id: &'a str,
+    pub platform: &'a str,
+    pub social_account_id: &'a str,
+    pub worker_id: Option<&'a str>,
+}
+
+/// `publish_confirmed`.
+#[derive(Serialize)]
+pub(crate) struct Confirmed<'a> {
+    pub clip_id: &'a str,
+    pub platform: &'a str,
+    pub platform_post_id: Option<&'a str>,
+    pub published: bool,
+    pub social_account_id: &'a str,
+}
+
+/// `publish_retried`.
+#[derive(Serialize)]
+pub(crate) struct Retried<'a> {
+    pub clip_id: &'a str,
+    #[serde(serialize_with = "instant")]
+    pub new_scheduled_for: DateTime<Utc>,
+    pub platform: &'a str,
+    pub reason: &'a str,
+    pub social_account_id: &'a str,
+}
+
 /// Each metadata struct's event type.
 macro_rules! event_types {
     ($($metadata:ident),* $(,)?) => {$(
@@ -111,7 +202,20 @@ macro_rules! event_types {
         }
     )*};
 }
-event_types!(Created, Adjusted, Enqueued, Cancelled, Rescheduled);
+event_types!(
+    Created,
+    Adjusted,
+    Enqueued,
+    Cancelled,
+    Rescheduled,
+    Claimed,
+    Published,
+    AttemptFailed,
+    FailedForGood,
+    LeaseExpired,
+    Confirmed,
+    Retried,
+);
 
 fn instant<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&rfc3339(*at))

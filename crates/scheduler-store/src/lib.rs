@@ -5,7 +5,7 @@
 //!   reads, writes and ticks the way the backend needs ([`Db::read`], [`Db::write`],
 //!   [`Db::tick`]).
 //! - The operations, each a function of a `&mut` [`Conn`] so that the caller owns the
-//!   transaction ([`write_transaction`]): [`accounts`], [`schedule`], [`logs`], [`tick`],
+//!   transaction ([`write_transaction`]): [`accounts`], [`schedule`], [`logs`], [`handoff`], [`tick`],
 //!   [`ledger`], [`idempotency`].
 //! - [`models`]: the rows, typed; [`schema`]: the tables; [`migrations`].
 //!
@@ -29,6 +29,7 @@ mod db;
 mod error;
 pub mod events;
 mod group;
+pub mod handoff;
 pub mod idempotency;
 pub mod ledger;
 pub mod logs;
@@ -47,6 +48,10 @@ pub use conn::{savepoint, write_transaction, Conn};
 pub use db::{ConnectionManager, Db, Mode, OpenOptions, PooledConn};
 pub use error::{Refusal, RefusalKind, Result, StoreError};
 pub use events::EventType;
+pub use handoff::{
+    claim, complete, confirm, fail, heartbeat, retry, AfterFailure, Claim, ClaimRequest,
+    Completion, Failure, FailureKind,
+};
 pub use ledger::{feed, list_events, EventFilter, FeedCursor, FeedPage};
 pub use logs::{
     cancel, get_log, list_clip_schedule, list_logs, reschedule, LogFilter, LogPage, Reschedule,

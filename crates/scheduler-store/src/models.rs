@@ -240,6 +240,19 @@ pub struct PublishLog {
     /// When it last changed.
     #[diesel(deserialize_as = UtcTime)]
     pub updated_at: DateTime<Utc>,
+    /// How many times a worker claimed it since it was planned (0 before the first claim).
+    pub attempt: i32,
+    /// When the lease of the worker publishing it ends, while it is `processing`.
+    #[diesel(deserialize_as = MaybeUtcTime)]
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    /// The worker that claimed it last.
+    pub leased_by: Option<String>,
+    /// The platform's id of the post, once published.
+    pub platform_post_id: Option<String>,
+    /// The post's address on the platform, once published.
+    pub permalink: Option<String>,
+    /// What the last failed attempt reported.
+    pub last_error: Option<String>,
 }
 
 /// An audit event.

@@ -36,6 +36,14 @@ diesel::table! {
         reason -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        attempt -> Integer,
+        lease_token -> Nullable<Text>,
+        lease_expires_at -> Nullable<Timestamp>,
+        leased_by -> Nullable<Text>,
+        platform_post_id -> Nullable<Text>,
+        permalink -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        engagement -> Nullable<Text>,
     }
 }
 

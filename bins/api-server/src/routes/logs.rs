@@ -33,7 +33,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
     "id": "log_e7da95c30ad54bfbb1e3a7f33ecfddf2", "clip_id": "clip_demo", "platform": "instagram",
     "social_account_id": "acc_demo", "status": "scheduled", "schedule_type": "scheduled",
     "scheduled_for": "2030-06-15T23:00:00Z", "scheduled_window_end": "2030-06-16T03:00:00Z",
-    "scheduled_by": "manual", "created_at": "2026-11-28T21:55:15Z", "updated_at": "2026-11-28T21:55:15Z"
+    "scheduled_by": "manual", "created_at": "2026-11-28T21:55:15Z", "updated_at": "2026-11-28T21:55:15Z",
+    "attempt": 0, "platform_post_id": null, "permalink": null, "last_error": null, "lease_expires_at": null
 }))]
 pub struct LogOut {
     /// `log_…`.
@@ -82,6 +83,20 @@ pub struct LogOut {
     /// When it last changed.
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: String,
+    /// How many times a worker claimed it since it was last planned by a person (0 before the
+    /// first claim).
+    #[schema(minimum = 0)]
+    pub attempt: i32,
+    /// The platform's id of the post, once published.
+    #[schema(max_length = 128)]
+    pub platform_post_id: Option<String>,
+    /// The post's address on the platform, once published.
+    pub permalink: Option<String>,
+    /// What the last failed attempt reported (or why its lease ended).
+    pub last_error: Option<String>,
+    /// While `processing`: when the worker's lease ends.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub lease_expires_at: Option<String>,
 }
 
 impl TryFrom<PublishLog> for LogOut {
@@ -108,6 +123,11 @@ impl TryFrom<PublishLog> for LogOut {
             scheduled_by: l.scheduled_by.to_string(),
             created_at: rfc3339(l.created_at),
             updated_at: rfc3339(l.updated_at),
+            attempt: l.attempt,
+            platform_post_id: l.platform_post_id,
+            permalink: l.permalink,
+            last_error: l.last_error,
+            lease_expires_at: l.lease_expires_at.map(rfc3339),
         })
     }
 }

@@ -22,6 +22,7 @@ pub mod health;
 pub mod ledger;
 pub mod logs;
 pub mod monitoring;
+pub mod publishing;
 pub mod schedule;
 pub mod tick;
 
@@ -66,6 +67,7 @@ where
         .configure(accounts::routes)
         .configure(schedule::routes)
         .configure(logs::routes)
+        .configure(publishing::routes)
         .configure(tick::routes)
         .configure(ledger::routes)
         .configure(monitoring::routes)

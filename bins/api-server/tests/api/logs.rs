@@ -21,6 +21,8 @@ fn assert_log(log: &Value, id: &str, status: &str, at: &str) {
         "id": id, "clip_id": "clip", "platform": "instagram", "social_account_id": "acc",
         "status": status, "schedule_type": "scheduled", "scheduled_for": at,
         "scheduled_window_end": "2099-01-15T23:00:00Z", "scheduled_by": "manual",
+        "attempt": 0, "platform_post_id": null, "permalink": null, "last_error": null,
+        "lease_expires_at": null,
     });
     assert_instant(&log["created_at"]);
     assert_instant(&log["updated_at"]);
@@ -114,15 +116,18 @@ both_backends! {
         app.make_due(&early);
         // Empty body, no Content-Type; dry run first.
         let r = app.post_raw("/publishing/scheduler/tick?dry_run=true", "").await;
-        assert_eq!(r.body, json!({"moved": 1, "dry_run": true, "log_ids": [early.clone()]}));
+        assert_eq!(r.body, json!({"moved": 1, "dry_run": true, "log_ids": [early.clone()],
+                                  "leases_expired": 0, "expired_log_ids": []}));
         assert_eq!(app.get(&format!("/publishing/logs/{early}")).await.body["status"], "scheduled");
         let r = app.send(app.request("POST", "/publishing/scheduler/tick")).await;
         assert_eq!(r.status, 200, "{}", r.text);
-        assert_eq!(r.body, json!({"moved": 1, "dry_run": false, "log_ids": [early.clone()]}));
+        assert_eq!(r.body, json!({"moved": 1, "dry_run": false, "log_ids": [early.clone()],
+                                  "leases_expired": 0, "expired_log_ids": []}));
         assert_eq!(app.get(&format!("/publishing/logs/{early}")).await.body["status"], "pending");
         assert_eq!(app.get(&format!("/publishing/logs/{late}")).await.body["status"], "scheduled");
         let r = app.post_raw("/publishing/scheduler/tick?dry_run=false", "").await;
-        assert_eq!(r.body, json!({"moved": 0, "dry_run": false, "log_ids": []}));
+        assert_eq!(r.body, json!({"moved": 0, "dry_run": false, "log_ids": [],
+                                  "leases_expired": 0, "expired_log_ids": []}));
         let before = app.counts();
         app.post_raw("/publishing/scheduler/tick?dry_run=maybe", "").await.assert_error(400, "invalid_field");
         assert_eq!(app.counts(), before);

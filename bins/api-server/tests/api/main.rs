@@ -16,5 +16,6 @@ mod logs;
 mod metrics;
 mod openapi;
 mod process;
+mod publishing;
 mod schedule;
 mod startup;

@@ -723,6 +723,7 @@ fn window_end_is_when_the_wall_clock_leaves_the_window() {
             window: scheduler_core::Window::new(start_hour, end_hour).unwrap(),
             min_gap: scheduler_core::MinGap::from_minutes(0).unwrap(),
             daily_cap: None,
+            retry: Default::default(),
         };
         let request = ScheduleRequest {
             requested_for: None,

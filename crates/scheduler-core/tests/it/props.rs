@@ -80,6 +80,7 @@ fn input() -> impl Strategy<Value = Input> {
                         window: Window::new(s, e).unwrap(),
                         min_gap: MinGap::from_minutes(u16::try_from(gap * unit).unwrap()).unwrap(),
                         daily_cap: cap.map(|c| DailyCap::new(c).unwrap()),
+                        retry: Default::default(),
                     },
                     now,
                     requested: requested.map(|r| now + grid(r)),

@@ -1,8 +1,10 @@
 //! The tick: moves every due publish log to `pending` for the publishing worker, with one
-//! `publish_scheduled_enqueued` event per log in the same transaction.
+//! `publish_scheduled_enqueued` event per log in the same transaction, and every `processing`
+//! log whose worker's lease ran out to `unconfirmed` (`publish_lease_expired`).
 
 mod batch;
 pub(crate) mod due;
+mod leases;
 mod sqlite_functions;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -29,6 +31,11 @@ pub struct TickOutcome {
     pub dry_run: bool,
     /// The logs, oldest due first.
     pub log_ids: Vec<String>,
+    /// How many `processing` logs whose lease ran out became `unconfirmed` (or would, on a
+    /// dry run).
+    pub leases_expired: usize,
+    /// Those logs, the lease that ended first first.
+    pub expired_log_ids: Vec<String>,
     /// How long after its time the oldest log moved was moved, by the clock the tick reads
     /// (the database's on PostgreSQL); none when nothing moved, and on a dry run. Not part of
     /// the answer.
@@ -62,11 +69,12 @@ pub(crate) fn tick_with(
     mut between_batches: impl FnMut(&mut Conn),
 ) -> Result<TickOutcome> {
     let mut late_by = None;
-    let log_ids = if dry_run {
+    let (log_ids, expired_log_ids) = if dry_run {
         let now = due::now(conn, host_now)?;
-        due_logs!(now.naive_utc())
+        let due = due_logs!(now.naive_utc())
             .select(due_log.field(publish_logs::id))
-            .load(conn)?
+            .load(conn)?;
+        (due, leases::expired_ids(conn, now)?)
     } else {
         let batch_size = batch_size.max(1);
         let mut moved = Vec::new();
@@ -82,14 +90,29 @@ pub(crate) fn tick_with(
             moved.extend(ids);
             between_batches(conn);
             if short {
-                break moved;
+                break;
             }
         }
+        let mut expired = Vec::new();
+        loop {
+            let ids = write_transaction(conn, |conn| {
+                leases::expire(conn, host_now, i64::from(batch_size))
+            })?;
+            let short = ids.len() < batch_size as usize;
+            expired.extend(ids);
+            if short {
+                break;
+            }
+            between_batches(conn);
+        }
+        (moved, expired)
     };
     Ok(TickOutcome {
         moved: log_ids.len(),
         dry_run,
         log_ids,
+        leases_expired: expired_log_ids.len(),
+        expired_log_ids,
         late_by,
     })
 }

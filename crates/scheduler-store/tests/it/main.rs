@@ -8,6 +8,7 @@ mod atomicity;
 mod concurrency;
 mod database;
 mod group;
+mod handoff;
 mod idempotency;
 mod ledger;
 mod lists;
