@@ -71,9 +71,9 @@ pub struct LogOut {
     #[schema(value_type = String, format = DateTime)]
     pub scheduled_for: String,
     /// The latest acceptable time: the client's window end, or the end of the window holding
-    /// the slot.
-    #[schema(value_type = String, format = DateTime)]
-    pub scheduled_window_end: String,
+    /// the slot (null only for a log another program wrote without one).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub scheduled_window_end: Option<String>,
     /// Who asked.
     #[schema(value_type = ScheduledBy)]
     pub scheduled_by: String,
@@ -102,15 +102,12 @@ pub struct LogOut {
 impl TryFrom<PublishLog> for LogOut {
     type Error = StoreError;
 
-    /// Every log the API writes has both times; a row without them was written by another
-    /// program, and the API does not guess one.
+    /// Every log the API writes has both times; a row without a time was written by another
+    /// program, and the API does not guess one (its window end is shown as null).
     fn try_from(l: PublishLog) -> Result<Self, StoreError> {
-        let missing =
-            |field: &str| StoreError::Corrupt(format!("publish log {} has no {field}", l.id));
-        let scheduled_for = l.scheduled_for.ok_or_else(|| missing("scheduled_for"))?;
-        let window_end = l
-            .scheduled_window_end
-            .ok_or_else(|| missing("scheduled_window_end"))?;
+        let scheduled_for = l.scheduled_for.ok_or_else(|| {
+            StoreError::Corrupt(format!("publish log {} has no scheduled_for", l.id))
+        })?;
         Ok(Self {
             id: l.id,
             clip_id: l.clip_id,
@@ -119,7 +116,7 @@ impl TryFrom<PublishLog> for LogOut {
             status: l.status.to_string(),
             schedule_type: l.schedule_type,
             scheduled_for: rfc3339(scheduled_for),
-            scheduled_window_end: rfc3339(window_end),
+            scheduled_window_end: l.scheduled_window_end.map(rfc3339),
             scheduled_by: l.scheduled_by.to_string(),
             created_at: rfc3339(l.created_at),
             updated_at: rfc3339(l.updated_at),

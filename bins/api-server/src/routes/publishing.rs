@@ -5,7 +5,7 @@ use actix_web::{post, web};
 use chrono::{TimeDelta, Utc};
 use scheduler_core::rfc3339;
 use scheduler_store::handoff::{DEFAULT_LEASE_SECONDS, LEASE_SECONDS, MAX_CLAIM};
-use scheduler_store::{ClaimRequest, Completion, Failure, FailureKind};
+use scheduler_store::{ClaimRequest, Completion, Failure, FailureKind, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -148,21 +148,26 @@ pub async fn claims(
         lease_seconds,
         platforms,
     };
+    // The answer is built inside the claim's transaction: a claim whose answer could not be
+    // given must not hold its logs until their leases run out.
     let claims = state
-        .write(move |conn, _| Ok(scheduler_store::claim(conn, &request, Utc::now())?))
+        .write(move |conn, _| {
+            Ok(scheduler_store::write_transaction(conn, |conn| {
+                scheduler_store::claim(conn, &request, Utc::now())?
+                    .into_iter()
+                    .map(|c| {
+                        Ok(ClaimOut {
+                            lease_token: c.lease_token,
+                            lease_expires_at: rfc3339(c.lease_expires_at),
+                            attempt: c.attempt,
+                            log: c.log.try_into()?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()
+            })?)
+        })
         .await?;
     metrics.claimed(claims.len());
-    let claims = claims
-        .into_iter()
-        .map(|c| {
-            Ok(ClaimOut {
-                lease_token: c.lease_token,
-                lease_expires_at: rfc3339(c.lease_expires_at),
-                attempt: c.attempt,
-                log: c.log.try_into()?,
-            })
-        })
-        .collect::<Result<Vec<_>, ApiError>>()?;
     Ok(web::Json(ClaimsOut { claims }))
 }
 

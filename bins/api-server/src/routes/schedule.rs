@@ -90,12 +90,16 @@ impl TryFrom<Scheduled> for ScheduleOk {
 
     fn try_from(s: Scheduled) -> Result<Self, StoreError> {
         let log = LogOut::try_from(s.log)?;
+        // The store sets it on every log it schedules.
+        let window_end = log.scheduled_window_end.ok_or_else(|| {
+            StoreError::Corrupt(format!("scheduled log {} has no window end", log.id))
+        })?;
         Ok(Self {
             publish_log_id: log.id,
             status: log.status,
             reason: s.reason,
             scheduled_for: log.scheduled_for,
-            scheduled_window_end: log.scheduled_window_end,
+            scheduled_window_end: window_end,
         })
     }
 }
