@@ -15,7 +15,8 @@ use serde_json::Value;
 
 pub use scheduler_testkit::{
     backends, binary, collect_stderr, insert_account_and_clip, insert_due_logs,
-    postgres_configured, sql_time, Backend, Process, Proxy, Response as Resp, TestDb,
+    postgres_configured, sql_time, Answer, Backend, FakePlatform, Process, Proxy, Received,
+    Response as Resp, TestDb,
 };
 
 /// How long a server may take to start (migrations included) before the test fails.
@@ -42,11 +43,18 @@ impl Server {
 
     /// The same, with `--api-token TOKEN` when `token` is set.
     pub fn start_with_token(url: &str, token: Option<&str>, args: &[&str]) -> Self {
+        Self::start_on(0, url, token, args)
+    }
+
+    /// The same on `127.0.0.1:port` (0: any free port): a server restarted on its port is
+    /// found again by the clients that knew it.
+    pub fn start_on(port: u16, url: &str, token: Option<&str>, args: &[&str]) -> Self {
         let mut command = Command::new(binary("api-server"));
+        let bind = format!("127.0.0.1:{port}");
         command
             .env_clear()
             .env("RUST_LOG", "info")
-            .args(["--bind", "127.0.0.1:0", "--database-url", url])
+            .args(["--bind", &bind, "--database-url", url])
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -387,23 +395,36 @@ pub struct Audit {
 }
 
 impl Audit {
-    /// Reads both tables.
+    /// Reads both tables from one snapshot: a process killed just after it sent `COMMIT`
+    /// has its transaction committed by PostgreSQL while the audit reads, and two reads
+    /// outside one snapshot would see its log change without its event, or the reverse.
     pub fn read(conn: &mut Conn) -> Self {
         use scheduler_store::schema::{ledger_events as e, publish_logs as p};
-        let logs: Vec<(String, String, String, String, Option<NaiveDateTime>)> = p::table
-            .select((
-                p::id,
-                p::status,
-                p::social_account_id,
-                p::platform,
-                p::scheduled_for,
-            ))
-            .load(conn)
-            .expect("read publish_logs");
-        let events: Vec<(String, String, String, String)> = e::table
-            .select((e::event_type, e::entity_type, e::entity_id, e::metadata))
-            .load(conn)
-            .expect("read ledger_events");
+        type Rows = (
+            Vec<(String, String, String, String, Option<NaiveDateTime>)>,
+            Vec<(String, String, String, String)>,
+        );
+        let (logs, events): Rows = conn
+            .transaction::<_, diesel::result::Error, _>(|conn| {
+                if matches!(conn, Conn::Pg(_)) {
+                    diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                        .execute(conn)?;
+                }
+                let logs = p::table
+                    .select((
+                        p::id,
+                        p::status,
+                        p::social_account_id,
+                        p::platform,
+                        p::scheduled_for,
+                    ))
+                    .load(conn)?;
+                let events = e::table
+                    .select((e::event_type, e::entity_type, e::entity_id, e::metadata))
+                    .load(conn)?;
+                Ok((logs, events))
+            })
+            .expect("read publish_logs and ledger_events");
         Self {
             logs: logs
                 .into_iter()
@@ -540,4 +561,17 @@ pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// Starts `publish-worker --api-url API --publisher-url PUBLISHER ARGS…` (stdout and stderr
+/// collected; killed on drop).
+pub fn publish_worker(api: &str, publisher: &str, args: &[&str]) -> Process {
+    let mut command = Command::new(binary("publish-worker"));
+    command
+        .env_clear()
+        .env("RUST_LOG", "info")
+        .args(["--api-url", api, "--publisher-url", publisher])
+        .args(args)
+        .stdin(Stdio::null());
+    Process::spawn(command)
 }

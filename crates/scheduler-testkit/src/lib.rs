@@ -8,6 +8,8 @@
 //! - [`Response`]: an HTTP answer as the tests read it.
 //! - [`binary`]: the path of a workspace binary built by cargo (`target/<profile>/NAME`).
 //! - [`Process`]: a started binary, its stdout lines on a channel and its stderr collected.
+//! - [`FakePlatform`]: a social platform behind a publisher adapter, answering as told and
+//!   recording every post.
 //! - [`Proxy`]: a TCP proxy the test controls, to cut the link to PostgreSQL without touching
 //!   the server.
 //! - [`unprivileged`]: a binary run as a user whom file permissions bind (not root), with
@@ -17,6 +19,7 @@ mod binaries;
 mod db;
 mod http;
 mod logs;
+mod platform;
 mod process;
 mod proxy;
 #[cfg(unix)]
@@ -26,6 +29,7 @@ pub use binaries::binary;
 pub use db::{backends, postgres_configured, Backend, Counts, PgDatabase, TestDb};
 pub use http::Response;
 pub use logs::{insert_account_and_clip, insert_due_logs, insert_logs, sql_time, Logs};
+pub use platform::{Answer, FakePlatform, Received};
 pub use process::{collect_stderr, Process};
 pub use proxy::Proxy;
 #[cfg(unix)]

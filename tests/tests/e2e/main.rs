@@ -6,6 +6,7 @@ mod crash;
 mod hostile;
 mod many_instances;
 mod outage;
+mod publishing;
 mod rng;
 mod security;
 mod ticks;

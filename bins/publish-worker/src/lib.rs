@@ -1,0 +1,187 @@
+//! `publish-worker`: claims pending posts from an api-server, hands each to the user's
+//! publisher adapter (an HTTP endpoint that talks to the platform), and reports the outcome,
+//! heartbeating while the adapter works (contract section 8).
+//!
+//! What the adapter answers decides the report: 2xx → complete (its JSON body may give
+//! `platform_post_id`, `permalink`, `metrics`); 429 → `rate_limited` with its `Retry-After`;
+//! 408 and 5xx → `retryable`; other answers → `permanent`. No connection → `retryable` (the
+//! post never left); a timeout or a broken connection after the request was sent →
+//! `unknown`: the post may be on the platform, and a person decides. The worker never
+//! retries a publish by itself: the api-server plans retries.
+//!
+//! The library is the whole worker, so other Rust programs can embed it: [`Config`] and
+//! [`run`].
+
+mod api;
+mod publisher;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+
+pub use api::{Api, ClaimedLog, Report};
+pub use publisher::{outcome_of, Outcome};
+
+/// The command line (each flag also reads an environment variable).
+#[derive(Debug, Clone, Parser)]
+#[command(name = "publish-worker", version, about)]
+pub struct Config {
+    /// The api-server to claim from.
+    #[arg(
+        long,
+        env = "SCHEDULER_API_URL",
+        default_value = "http://127.0.0.1:8000"
+    )]
+    pub api_url: String,
+    /// The api-server's bearer token, if it has one.
+    #[arg(long, env = "SCHEDULER_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
+    /// The user's adapter: each claimed post is POSTed there as JSON.
+    #[arg(long, env = "PUBLISHER_URL")]
+    pub publisher_url: String,
+    /// Posts published at once.
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub concurrency: u32,
+    /// The lease asked for each claim, in seconds; a heartbeat renews it every third of it.
+    #[arg(long, env = "WORKER_LEASE_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u32).range(10..=3600))]
+    pub lease_seconds: u32,
+    /// Only these platforms (comma-separated); default any.
+    #[arg(long, env = "WORKER_PLATFORMS", value_delimiter = ',')]
+    pub platforms: Vec<String>,
+    /// Who this worker is in the logs and events; default `<host>-<pid>`.
+    #[arg(long, env = "WORKER_ID")]
+    pub worker_id: Option<String>,
+    /// How long to wait before claiming again when nothing was pending, in seconds.
+    #[arg(long, env = "WORKER_POLL_INTERVAL", default_value_t = 2.0)]
+    pub poll_interval: f64,
+    /// How long the adapter may take for one post, in seconds; after that the attempt is
+    /// `unknown` (the post may be up).
+    #[arg(long, env = "WORKER_PUBLISH_TIMEOUT", default_value_t = 120.0)]
+    pub publish_timeout: f64,
+}
+
+impl Config {
+    /// The worker id: the one given, or `<host>-<pid>`.
+    pub fn worker_id(&self) -> String {
+        self.worker_id.clone().unwrap_or_else(|| {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .map(|h| h.trim().to_owned())
+                .unwrap_or_else(|_| "worker".to_owned());
+            format!("{host}-{}", std::process::id())
+        })
+    }
+
+    fn seconds(name: &str, value: f64) -> Result<Duration> {
+        Duration::try_from_secs_f64(value)
+            .ok()
+            .filter(|d| !d.is_zero())
+            .with_context(|| format!("--{name} must be a positive number of seconds"))
+    }
+}
+
+/// Runs the worker until `stop` turns true: then it claims nothing more, finishes the posts
+/// it holds (each ends with its report) and returns.
+pub async fn run(config: &Config, mut stop: watch::Receiver<bool>) -> Result<()> {
+    let poll = Config::seconds("poll-interval", config.poll_interval)?;
+    let publish_timeout = Config::seconds("publish-timeout", config.publish_timeout)?;
+    let api = Api::new(&config.api_url, config.api_token.as_deref())?;
+    let publisher = publisher::Publisher::new(&config.publisher_url, publish_timeout)?;
+    let worker_id = config.worker_id();
+    log::info!(
+        "publish-worker {worker_id}: claiming from {} for {} ({} at once)",
+        config.api_url,
+        config.publisher_url,
+        config.concurrency
+    );
+    let slots = Arc::new(Semaphore::new(config.concurrency as usize));
+    let mut held = JoinSet::new();
+    let lease = Duration::from_secs(u64::from(config.lease_seconds));
+    while !*stop.borrow() {
+        // Wait for a free slot (or the stop).
+        let permit = tokio::select! {
+            permit = Arc::clone(&slots).acquire_owned() => permit.context("the slots closed")?,
+            _ = stop.changed() => break,
+        };
+        let free = 1 + slots.available_permits() as u32;
+        let claims = match api
+            .claim(&worker_id, free, config.lease_seconds, &config.platforms)
+            .await
+        {
+            Ok(claims) => claims,
+            Err(e) => {
+                log::warn!("claim failed: {e:#}");
+                Vec::new()
+            }
+        };
+        if claims.is_empty() {
+            drop(permit);
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        let mut permit = Some(permit);
+        for claim in claims {
+            // The first claim takes the permit already held; the others take free ones,
+            // which the claim's limit guarantees are there.
+            let permit = match permit.take() {
+                Some(p) => p,
+                None => Arc::clone(&slots)
+                    .acquire_owned()
+                    .await
+                    .context("the slots closed")?,
+            };
+            let (api, publisher) = (api.clone(), publisher.clone());
+            held.spawn(async move {
+                handle(&api, &publisher, claim, lease).await;
+                drop(permit);
+            });
+        }
+        // Reap the finished ones, so that a long run does not keep their results.
+        while held.try_join_next().is_some() {}
+    }
+    log::info!("stopping: finishing the {} posts held", held.len());
+    while held.join_next().await.is_some() {}
+    Ok(())
+}
+
+/// One claimed post: publish it through the adapter, heartbeating meanwhile, and report.
+async fn handle(api: &Api, publisher: &publisher::Publisher, claim: ClaimedLog, lease: Duration) {
+    let id = claim.id().to_owned();
+    let heartbeat = {
+        let (api, id, token) = (api.clone(), id.clone(), claim.lease_token.clone());
+        let every = lease / 3;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                if let Err(e) = api.heartbeat(&id, &token, lease).await {
+                    log::warn!("{id}: heartbeat failed: {e:#}");
+                }
+            }
+        })
+    };
+    let outcome = publisher.publish(api, &claim).await;
+    heartbeat.abort();
+    log::info!("{id}: attempt {} {}", claim.attempt, outcome.describe());
+    api.report(&id, &claim.lease_token, &Report::from(outcome), lease)
+        .await;
+}
+
+/// One line for an error and its causes.
+pub fn one_line(error: &anyhow::Error) -> String {
+    format!("{error:#}").replace('\n', " ")
+}
+
+/// Parses the command line; for `main` and for tests.
+pub fn parse_config<I, T>(args: I) -> Result<Config, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    Config::try_parse_from(args)
+}
