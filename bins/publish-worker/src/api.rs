@@ -15,6 +15,10 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct ClaimedLog {
     /// The log, in the API's JSON.
     pub log: Value,
+    /// Its clip.
+    pub clip: Value,
+    /// Its account.
+    pub account: Value,
     /// The token every report carries.
     pub lease_token: String,
     /// When the lease ends.
@@ -123,21 +127,6 @@ impl Api {
         Ok(serde_json::from_value::<Claims>(answer)
             .context("claim answered an unexpected shape")?
             .claims)
-    }
-
-    /// A resource by its path (`/clips/{id}`), or `null` when it cannot be read.
-    pub async fn get(&self, path: &str) -> Value {
-        match self.call(reqwest::Method::GET, path, None).await {
-            Ok((200, value)) => value,
-            Ok((status, answer)) => {
-                log::warn!("{path}: {status} {answer}");
-                Value::Null
-            }
-            Err(e) => {
-                log::warn!("{e:#}");
-                Value::Null
-            }
-        }
     }
 
     /// Extends the lease on `id`.

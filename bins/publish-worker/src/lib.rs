@@ -165,7 +165,7 @@ async fn handle(api: &Api, publisher: &publisher::Publisher, claim: ClaimedLog, 
             }
         })
     };
-    let outcome = publisher.publish(api, &claim).await;
+    let outcome = publisher.publish(&claim).await;
     heartbeat.abort();
     log::info!("{id}: attempt {} {}", claim.attempt, outcome.describe());
     api.report(&id, &claim.lease_token, &Report::from(outcome), lease)

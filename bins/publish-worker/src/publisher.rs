@@ -6,7 +6,7 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-use crate::api::{Api, ClaimedLog, Report};
+use crate::api::{ClaimedLog, Report};
 
 /// The most characters of an adapter's answer kept in an error.
 const MAX_ERROR_BODY: usize = 500;
@@ -149,21 +149,9 @@ impl Publisher {
     /// Posts `claim` to the adapter, with the clip and the account it names, and reads what
     /// happened. `Idempotency-Key` is the log's id, the same on every attempt: an adapter or
     /// platform that honours such keys never publishes a post twice.
-    pub async fn publish(&self, api: &Api, claim: &ClaimedLog) -> Outcome {
-        let log = &claim.log;
-        let clip = api
-            .get(&format!(
-                "/clips/{}",
-                log["clip_id"].as_str().unwrap_or_default()
-            ))
-            .await;
-        let account = api
-            .get(&format!(
-                "/accounts/{}",
-                log["social_account_id"].as_str().unwrap_or_default()
-            ))
-            .await;
-        let body = json!({"log": log, "clip": clip, "account": account, "attempt": claim.attempt});
+    pub async fn publish(&self, claim: &ClaimedLog) -> Outcome {
+        let body = json!({"log": claim.log, "clip": claim.clip, "account": claim.account,
+                          "attempt": claim.attempt});
         let sent = self
             .http
             .post(self.url.clone())

@@ -23,9 +23,10 @@ use crate::events::{
     insert_events, AttemptFailed, Claimed, Confirmed, FailedForGood, NewEvent, Published, Retried,
 };
 use crate::logs::get_log;
-use crate::models::{PublishLog, Status};
+use crate::models::{Account, Clip, PublishLog, Status};
 use crate::schedule::Scheduled;
 use crate::schema::publish_logs::dsl as p;
+use crate::schema::{clips, social_accounts};
 use crate::tick::due;
 
 /// The most logs one claim takes.
@@ -50,11 +51,15 @@ pub struct ClaimRequest {
     pub platforms: Vec<Platform>,
 }
 
-/// A claimed log and the lease that holds it.
+/// A claimed log, what a publisher needs with it, and the lease that holds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Claim {
     /// The log, now `processing`.
     pub log: PublishLog,
+    /// Its clip.
+    pub clip: Clip,
+    /// Its account.
+    pub account: Account,
     /// The token every report about this claim carries.
     pub lease_token: String,
     /// When the lease ends unless a heartbeat extends it.
@@ -241,16 +246,44 @@ pub fn claim(
         };
         logs.sort_by(|a, b| (a.scheduled_for, &a.id).cmp(&(b.scheduled_for, &b.id)));
         let tokens = lease_tokens(conn, &logs)?;
+        // The clips and accounts of the batch, one query each: a worker needs nothing else.
+        let clip_ids: Vec<&str> = logs.iter().map(|l| l.clip_id.as_str()).collect();
+        let account_ids: Vec<&str> = logs.iter().map(|l| l.social_account_id.as_str()).collect();
+        let clips: Vec<Clip> = on_backend!(conn, |c| clips::table
+            .filter(clips::id.eq_any(&clip_ids))
+            .select(Clip::as_select())
+            .load(c))?;
+        let accounts: Vec<Account> = on_backend!(conn, |c| social_accounts::table
+            .filter(social_accounts::id.eq_any(&account_ids))
+            .select(Account::as_select())
+            .load(c))?;
+        let missing = |what: &str, log: &PublishLog| {
+            StoreError::Corrupt(format!("claimed log {} has no {what}", log.id))
+        };
         let claims: Vec<Claim> = logs
             .into_iter()
             .zip(tokens)
-            .map(|(log, lease_token)| Claim {
-                lease_expires_at: log.lease_expires_at.unwrap_or(log.updated_at),
-                attempt: log.attempt,
-                lease_token,
-                log,
+            .map(|(log, lease_token)| {
+                let clip = clips
+                    .iter()
+                    .find(|c| c.id == log.clip_id)
+                    .cloned()
+                    .ok_or_else(|| missing("clip", &log))?;
+                let account = accounts
+                    .iter()
+                    .find(|a| a.id == log.social_account_id)
+                    .cloned()
+                    .ok_or_else(|| missing("account", &log))?;
+                Ok(Claim {
+                    lease_expires_at: log.lease_expires_at.unwrap_or(log.updated_at),
+                    attempt: log.attempt,
+                    lease_token,
+                    clip,
+                    account,
+                    log,
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let events: Vec<NewEvent> = claims
             .iter()
             .map(|claim| {

@@ -13,7 +13,8 @@ pub fn binary(name: &str) -> PathBuf {
         .parent()
         .expect("the test executable's directory")
         .to_path_buf();
-    if dir.ends_with("deps") {
+    // Tests run from `deps/`, examples from `examples/`.
+    if dir.ends_with("deps") || dir.ends_with("examples") {
         dir.pop();
     }
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));

@@ -131,6 +131,21 @@ fn statuses(db: &TestDb) -> HashMap<String, String> {
         .collect()
 }
 
+/// When the leases of the `processing` logs end.
+fn lease_ends(db: &TestDb) -> Vec<chrono::DateTime<chrono::Utc>> {
+    use diesel::prelude::*;
+    use scheduler_store::schema::publish_logs::dsl as p;
+    p::publish_logs
+        .filter(p::status.eq("processing"))
+        .select(p::lease_expires_at)
+        .load::<Option<chrono::NaiveDateTime>>(&mut db.conn())
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .map(|t| t.and_utc())
+        .collect()
+}
+
 /// A free port on 127.0.0.1 (bound and released).
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -194,14 +209,20 @@ both_backends! {
                 worker_kills += 1;
             }
         }
-        // Settle: the killed workers' leases run out (10 s) and a tick makes them unconfirmed.
+        // Settle: the killed workers' leases run out (10 s) and a tick (every second) makes
+        // their posts unconfirmed. None stays processing past its lease and a tick (with 10 s
+        // of slack for a loaded machine).
         let settled = Instant::now();
         loop {
             let busy = statuses(&db).values().filter(|s| *s == "pending" || *s == "processing").count();
             if busy == 0 {
                 break;
             }
-            assert!(settled.elapsed() < Duration::from_secs(90), "{busy} posts still pending or processing");
+            let overdue = lease_ends(&db).into_iter()
+                .filter(|end| *end < chrono::Utc::now() - chrono::TimeDelta::seconds(11))
+                .count();
+            assert_eq!(overdue, 0, "posts processing past their lease and a tick");
+            assert!(settled.elapsed() < Duration::from_secs(60), "{busy} posts still pending or processing");
             std::thread::sleep(Duration::from_millis(250));
         }
         for worker in &mut workers {
@@ -238,6 +259,15 @@ both_backends! {
             assert!(published <= 1, "{id} completed {published} times: {events:?}");
             let times_up = up.get(id.as_str()).copied().unwrap_or(0);
             assert!(times_up <= 1, "{id} reached the platform {times_up} times");
+            // The last event says what the status says.
+            let last = events.last().unwrap().as_str();
+            let agrees = match status {
+                "published" => last == "publish_published",
+                "failed" => last == "publish_failed",
+                "unconfirmed" => matches!(last, "publish_lease_expired" | "publish_attempt_failed"),
+                _ => last == "publish_attempt_failed",
+            };
+            assert!(agrees, "{id} is {status} after {events:?}");
             match status {
                 "published" => assert_eq!((published, times_up), (1, 1), "{id}: {events:?}"),
                 "failed" | "scheduled" => assert_eq!(times_up, 0, "{id} is up but {status}: {events:?}"),

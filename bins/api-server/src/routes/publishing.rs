@@ -16,6 +16,7 @@ use crate::input::{
 };
 use crate::metrics::Metrics;
 use crate::openapi::Platform;
+use crate::routes::accounts::{AccountOut, ClipOut};
 use crate::routes::logs::{LogOut, RescheduleOut};
 use crate::state::AppState;
 
@@ -57,11 +58,15 @@ pub struct ClaimIn {
     pub platforms: Option<Vec<String>>,
 }
 
-/// A claimed log and the lease that holds it.
+/// A claimed log, its clip and account (what a publisher needs), and the lease that holds it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClaimOut {
     /// The log, now `processing`.
     pub log: LogOut,
+    /// Its clip.
+    pub clip: ClipOut,
+    /// Its account.
+    pub account: AccountOut,
     /// The token every report on this claim carries; it stops working when the lease ends.
     #[schema(
         min_length = 1,
@@ -109,7 +114,7 @@ fn in_range(
 /// Claim pending logs.
 ///
 /// Up to `limit` `pending` logs, oldest `scheduled_for` first, then id, become `processing`,
-/// each with a fresh `lease_token`, `lease_expires_at` (the database's clock on PostgreSQL)
+/// each answered with its clip and account and a fresh `lease_token`, `lease_expires_at` (the database's clock on PostgreSQL)
 /// and its attempt counted. Any number of workers may claim at once, on any servers: each log
 /// goes to one. A worker that stops reporting loses its lease; the tick then makes the log
 /// `unconfirmed`, since it may have been published.
@@ -161,6 +166,8 @@ pub async fn claims(
                             lease_expires_at: rfc3339(c.lease_expires_at),
                             attempt: c.attempt,
                             log: c.log.try_into()?,
+                            clip: c.clip.into(),
+                            account: c.account.into(),
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()

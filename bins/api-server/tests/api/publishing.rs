@@ -52,6 +52,9 @@ both_backends! {
             assert_eq!((claim["attempt"].as_i64(), claim["log"]["attempt"].as_i64()), (Some(1), Some(1)));
             assert_eq!(claim["log"]["lease_expires_at"], claim["lease_expires_at"]);
             assert!(claim["log"].get("lease_token").is_none(), "the log shows its token");
+            // What a publisher needs comes with the claim.
+            assert_eq!((&claim["clip"]["id"], &claim["account"]["id"]), (&json!("clip"), &json!("acc")));
+            assert_eq!(claim["account"]["timezone"], "UTC");
         }
         let first = &claims[0];
         let path = |what: &str| format!("/publishing/logs/{}/{what}", ids[0]);

@@ -97,6 +97,7 @@ both_backends! {
             assert_eq!(claim.log.status, Status::Processing);
             assert_eq!((claim.attempt, claim.log.attempt), (1, 1));
             assert_eq!(claim.log.leased_by.as_deref(), Some("worker-1"));
+            assert_eq!((&claim.clip.id, &claim.account.id), (&clip.id, &account.id));
             assert_eq!(claim.log.lease_expires_at, Some(claim.lease_expires_at));
             let lease = claim.lease_expires_at - Utc::now();
             assert!(lease > TimeDelta::seconds(290) && lease <= TimeDelta::seconds(300), "{lease}");
