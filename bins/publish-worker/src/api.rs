@@ -117,6 +117,12 @@ impl Api {
         let (status, answer) = self
             .call(reqwest::Method::POST, "/publishing/claims", Some(&body))
             .await?;
+        if matches!(status, 401 | 403 | 422) {
+            // A wrong token, a page-origin refusal or an unknown platform: waiting fixes none.
+            return Err(anyhow::Error::new(Refused(format!(
+                "the api-server refused the claim ({status}): {answer}"
+            ))));
+        }
         if status != 200 {
             bail!("claim answered {status}: {answer}");
         }
@@ -129,15 +135,20 @@ impl Api {
             .claims)
     }
 
-    /// Extends the lease on `id`.
-    pub async fn heartbeat(&self, id: &str, token: &str, lease: Duration) -> Result<()> {
+    /// Extends the lease on `id`. A heartbeat waits at most a third of the lease: the next
+    /// one must still be in time when the server is slow.
+    pub async fn heartbeat(&self, id: &str, token: &str, lease: Duration) -> Result<Beat> {
         let body = json!({"lease_token": token, "lease_seconds": lease.as_secs()});
         let path = format!("/publishing/logs/{}/heartbeat", segment(id));
-        let (status, answer) = self.call(reqwest::Method::POST, &path, Some(&body)).await?;
-        if status != 200 {
-            bail!("heartbeat answered {status}: {answer}");
+        let call = self.call(reqwest::Method::POST, &path, Some(&body));
+        let (status, answer) = tokio::time::timeout((lease / 3).min(CALL_TIMEOUT), call)
+            .await
+            .with_context(|| format!("{path}: no answer in time"))??;
+        match status {
+            200 => Ok(Beat::Held),
+            409 | 404 => Ok(Beat::Lost),
+            _ => bail!("heartbeat answered {status}: {answer}"),
         }
-        Ok(())
     }
 
     /// Sends `report` about `id`, again and again while the api-server cannot be reached or
@@ -172,7 +183,17 @@ impl Api {
             match self.call(reqwest::Method::POST, &path, Some(&body)).await {
                 Ok((200, _)) => return,
                 Ok((status, answer)) if status < 500 => {
-                    log::warn!("{id}: {what} answered {status}: {answer}");
+                    if matches!(report, Report::Complete { .. }) {
+                        // The post is up and the scheduler will not know it by itself.
+                        log::error!(
+                            "{id}: published (platform_post_id {}), but the api-server refused \
+                             the report ({status}: {answer}); settle it with POST \
+                             /publishing/logs/{id}/confirm",
+                            body["platform_post_id"]
+                        );
+                    } else {
+                        log::warn!("{id}: {what} answered {status}: {answer}");
+                    }
                     return;
                 }
                 Ok((status, answer)) => log::warn!("{id}: {what} answered {status}: {answer}"),
@@ -187,6 +208,28 @@ impl Api {
         }
     }
 }
+
+/// Whether a heartbeat kept the lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beat {
+    /// It did.
+    Held,
+    /// The lease is gone: the post moved on (its lease ran out, or another report came).
+    Lost,
+}
+
+/// The api-server refused the worker itself (its token, its origin, its platforms): running
+/// on cannot help.
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
 
 /// `id` as one path segment.
 fn segment(id: &str) -> String {

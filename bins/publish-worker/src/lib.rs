@@ -16,14 +16,14 @@ mod api;
 mod publisher;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-pub use api::{Api, ClaimedLog, Report};
+pub use api::{Api, Beat, ClaimedLog, Refused, Report};
 pub use publisher::{outcome_of, Outcome};
 
 /// The command line (each flag also reads an environment variable).
@@ -112,6 +112,7 @@ pub async fn run(config: &Config, mut stop: watch::Receiver<bool>) -> Result<()>
             .await
         {
             Ok(claims) => claims,
+            Err(e) if e.is::<api::Refused>() => return Err(e),
             Err(e) => {
                 log::warn!("claim failed: {e:#}");
                 Vec::new()
@@ -126,6 +127,7 @@ pub async fn run(config: &Config, mut stop: watch::Receiver<bool>) -> Result<()>
             continue;
         }
         let mut permit = Some(permit);
+        let claimed_at = Instant::now();
         for claim in claims {
             // The first claim takes the permit already held; the others take free ones,
             // which the claim's limit guarantees are there.
@@ -138,7 +140,7 @@ pub async fn run(config: &Config, mut stop: watch::Receiver<bool>) -> Result<()>
             };
             let (api, publisher) = (api.clone(), publisher.clone());
             held.spawn(async move {
-                handle(&api, &publisher, claim, lease).await;
+                handle(&api, &publisher, claim, lease, claimed_at).await;
                 drop(permit);
             });
         }
@@ -151,16 +153,42 @@ pub async fn run(config: &Config, mut stop: watch::Receiver<bool>) -> Result<()>
 }
 
 /// One claimed post: publish it through the adapter, heartbeating meanwhile, and report.
-async fn handle(api: &Api, publisher: &publisher::Publisher, claim: ClaimedLog, lease: Duration) {
+async fn handle(
+    api: &Api,
+    publisher: &publisher::Publisher,
+    claim: ClaimedLog,
+    lease: Duration,
+    claimed_at: Instant,
+) {
     let id = claim.id().to_owned();
+    // A claim that waited for a slot for half its lease is not sent: the lease may end while
+    // the adapter works, and the post would be up with nobody holding it.
+    if claimed_at.elapsed() > lease / 2 {
+        let outcome = Outcome::Failed {
+            kind: "retryable",
+            error: "not sent: the worker held the claim too long before a slot was free".into(),
+            retry_after: None,
+        };
+        api.report(&id, &claim.lease_token, &Report::from(outcome), lease)
+            .await;
+        return;
+    }
     let heartbeat = {
         let (api, id, token) = (api.clone(), id.clone(), claim.lease_token.clone());
         let every = lease / 3;
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                if let Err(e) = api.heartbeat(&id, &token, lease).await {
-                    log::warn!("{id}: heartbeat failed: {e:#}");
+                match api.heartbeat(&id, &token, lease).await {
+                    Ok(Beat::Held) => {}
+                    Ok(Beat::Lost) => {
+                        log::error!(
+                            "{id}: the lease was lost while the adapter was publishing; \
+                             the post will wait for a person (unconfirmed)"
+                        );
+                        return;
+                    }
+                    Err(e) => log::warn!("{id}: heartbeat failed: {e:#}"),
                 }
             }
         })

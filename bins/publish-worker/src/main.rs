@@ -35,8 +35,16 @@ fn start(config: &Config) -> Result<()> {
                 _ = term.recv() => {}
                 _ = int.recv() => {}
             }
-            log::info!("signal received: claiming nothing more");
+            log::info!("signal received: claiming nothing more, finishing the posts held");
             let _ = stop.send(true);
+            // A second signal: stop now (the posts held become unconfirmed when their leases
+            // run out).
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            eprintln!("publish-worker: second signal: exiting without finishing");
+            std::process::exit(1);
         });
         run(config, stopped).await
     })

@@ -139,6 +139,9 @@ impl Publisher {
             .with_context(|| format!("--publisher-url {url:?} is not a URL"))?;
         let http = reqwest::Client::builder()
             .timeout(timeout)
+            // A host that drops packets must read as "not reached" (retryable), not as a
+            // timeout after sending (unknown).
+            .connect_timeout(timeout.min(Duration::from_secs(10)))
             // A redirect of a POST would be followed as a GET: not a publish.
             .redirect(reqwest::redirect::Policy::none())
             .build()

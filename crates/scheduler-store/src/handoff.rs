@@ -27,7 +27,6 @@ use crate::models::{Account, Clip, PublishLog, Status};
 use crate::schedule::Scheduled;
 use crate::schema::publish_logs::dsl as p;
 use crate::schema::{clips, social_accounts};
-use crate::tick::due;
 
 /// The most logs one claim takes.
 pub const MAX_CLAIM: u32 = 100;
@@ -143,10 +142,19 @@ fn cut(text: &str) -> String {
     text.chars().take(MAX_ERROR_CHARS).collect()
 }
 
-/// The clock leases are read by: the database's on PostgreSQL (the transaction's start), the
+/// The clock leases are read by: the database's on PostgreSQL (this statement's start, so a
+/// report that waited for a lock is judged when it reads, not when its transaction began), the
 /// host's on SQLite; whole seconds.
 fn lease_clock(conn: &mut Conn, host_now: DateTime<Utc>) -> Result<DateTime<Utc>> {
-    Ok(due::now(conn, host_now)?)
+    let now = match conn {
+        Conn::Pg(c) => diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamp>(
+            "statement_timestamp() AT TIME ZONE 'UTC'",
+        ))
+        .get_result::<NaiveDateTime>(c)?
+        .and_utc(),
+        Conn::Sqlite(_) => host_now,
+    };
+    Ok(now.trunc_subsecs(0))
 }
 
 /// Claims up to `request.limit` `pending` logs, oldest `scheduled_for` first, then id: each
@@ -184,7 +192,8 @@ pub fn claim(
                 let ids: Vec<Id> = diesel::sql_query(
                     "WITH claimed AS MATERIALIZED ( \
                        SELECT id, scheduled_for FROM publish_logs \
-                       WHERE status = $1 AND (cardinality($3::text[]) = 0 OR platform = ANY($3)) \
+                       WHERE status = $1 AND scheduled_for IS NOT NULL \
+                         AND (cardinality($3::text[]) = 0 OR platform = ANY($3)) \
                        ORDER BY scheduled_for, id \
                        LIMIT $2 \
                        FOR UPDATE SKIP LOCKED), \
@@ -214,8 +223,10 @@ pub fn claim(
             // SQLite's write lock already keeps other claims out.
             Conn::Sqlite(c) => {
                 let now = host_now.trunc_subsecs(0);
+                // A log without a time (another program's) cannot be answered: left alone.
                 let mut query = p::publish_logs
                     .filter(p::status.eq(Status::Pending.as_str()))
+                    .filter(p::scheduled_for.is_not_null())
                     .into_boxed();
                 if !platforms.is_empty() {
                     query = query.filter(p::platform.eq_any(&platforms));
@@ -492,6 +503,7 @@ pub fn fail(
                             failure.kind,
                             &format!("{error} (no retry: {})", refusal.reason),
                             attempt,
+                            held.attempt,
                             now,
                         )
                     }
@@ -545,12 +557,13 @@ pub fn fail(
                     failure.kind,
                     &error,
                     attempt,
+                    held.attempt,
                     now,
                 )
             }
         };
         let failed = AttemptFailed {
-            attempt: log.attempt.max(attempt),
+            attempt: held.attempt,
             clip_id: &log.clip_id,
             error: &error,
             kind: failure.kind.as_str(),
@@ -564,6 +577,9 @@ pub fn fail(
 }
 
 /// `processing` → `failed`, with `publish_attempt_failed` and `publish_failed`.
+/// `attempt` is what the log keeps; `failed_attempt`, the attempt that failed, is what the
+/// events say (they differ for a rate limit, whose attempt is given back).
+#[allow(clippy::too_many_arguments)]
 fn fail_for_good(
     conn: &mut Conn,
     log_id: &str,
@@ -571,6 +587,7 @@ fn fail_for_good(
     kind: FailureKind,
     error: &str,
     attempt: i32,
+    failed_attempt: i32,
     now: DateTime<Utc>,
 ) -> Result<AfterFailure> {
     let error = cut(error);
@@ -588,7 +605,7 @@ fn fail_for_good(
         )
     )?;
     let failed = AttemptFailed {
-        attempt,
+        attempt: failed_attempt,
         clip_id: &log.clip_id,
         error: &error,
         kind: kind.as_str(),
@@ -597,7 +614,7 @@ fn fail_for_good(
         social_account_id: &log.social_account_id,
     };
     let gave_up = FailedForGood {
-        attempt,
+        attempt: failed_attempt,
         clip_id: &log.clip_id,
         error: &error,
         platform: log.platform.as_str(),
@@ -707,6 +724,7 @@ pub fn confirm(
                 (
                     p::status.eq(Status::Published.as_str()),
                     p::platform_post_id.eq(platform_post_id),
+                    p::last_error.eq(None::<String>),
                     p::updated_at.eq(now.naive_utc()),
                 )
             )?;

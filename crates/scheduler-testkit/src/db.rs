@@ -188,6 +188,15 @@ impl TestDb {
         self._pg.take().expect("a PostgreSQL database");
     }
 
+    /// Ends a claimed log's lease (as if its worker had died long ago), bypassing the store.
+    pub fn expire_lease(&self, log_id: &str) {
+        use scheduler_store::schema::publish_logs::dsl as p;
+        diesel::update(p::publish_logs.filter(p::id.eq(log_id)))
+            .set(p::lease_expires_at.eq(chrono::DateTime::UNIX_EPOCH.naive_utc()))
+            .execute(&mut self.conn())
+            .unwrap();
+    }
+
     /// Moves a log's time into the past (as if it had become due), bypassing the store.
     pub fn make_due(&self, log_id: &str) {
         use scheduler_store::schema::publish_logs::dsl as p;

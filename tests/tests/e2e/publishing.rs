@@ -56,13 +56,14 @@ both_backends! {
             Some("rate_limited") => Answer::Status(429, Some(7_200)),
             Some("server_error") => Answer::Status(503, None),
             Some("refused") => Answer::Status(400, None),
-            Some("hang") => Answer::Hang(Duration::from_secs(4)),
-            Some("slow") => Answer::Slow(Duration::from_millis(1_500)),
+            Some("hang") => Answer::Hang(Duration::from_secs(17)),
+            // Longer than the lease: only heartbeats keep it.
+            Some("slow") => Answer::Slow(Duration::from_secs(12)),
             other => panic!("unexpected post {other:?}"),
         });
         let mut worker = publish_worker(&server.base, &platform.url, &[
             "--concurrency", "8", "--lease-seconds", "10", "--poll-interval", "0.2",
-            "--publish-timeout", "2", "--worker-id", "w-test",
+            "--publish-timeout", "14", "--worker-id", "w-test",
         ]);
         // The slow post is in flight: SIGTERM now lets it finish.
         let started = Instant::now();
@@ -71,7 +72,7 @@ both_backends! {
             std::thread::sleep(Duration::from_millis(50));
         }
         worker.signal("TERM");
-        let status = worker.wait(Duration::from_secs(20)).expect("the worker drains and exits");
+        let status = worker.wait(Duration::from_secs(40)).expect("the worker drains and exits");
         assert_eq!(status.code(), Some(0), "{}", worker.stderr());
 
         let logs = settled(&server, &ids, Duration::from_secs(5));
@@ -88,7 +89,8 @@ both_backends! {
         assert_eq!(status(3), "failed");
         assert_eq!(status(4), "unconfirmed");
         assert!(logs[&ids[4]]["last_error"].as_str().unwrap().contains("may be up"), "{}", logs[&ids[4]]);
-        assert_eq!(status(5), "published", "SIGTERM lost the post in flight");
+        // It took longer than its lease: heartbeats kept it, and SIGTERM let it finish.
+        assert_eq!(status(5), "published", "the post in flight was lost");
 
         // What the adapter got: the log, its clip and account, and the log's id as the key.
         for received in platform.received() {
@@ -164,7 +166,13 @@ both_backends! {
         const POSTS: usize = 2_000;
         let db = TestDb::new(backend);
         let ids = e2e::insert_due_logs(&mut db.conn(), POSTS);
-        let server_args = ["--tick-interval", "1"];
+        // Retries due within seconds, at any hour: a post fails, is planned again, and is
+        // claimed and published again while the test runs.
+        let rules = std::env::temp_dir().join(format!("rules-{}.toml", std::process::id()));
+        std::fs::write(&rules, "[platforms.instagram]\nstart_hour = 0\nend_hour = 24\n\
+            min_gap_minutes = 0\nretry_base_seconds = 1\n").unwrap();
+        let rules = rules.to_str().unwrap().to_owned();
+        let server_args = ["--tick-interval", "1", "--rules", rules.as_str()];
         let ports = [free_port(), free_port()];
         let mut servers: Vec<Server> = ports.iter().map(|&p| Server::start_on(p, &db.url, None, &server_args)).collect();
         // The platform fails a share of first attempts, by the log's id.
@@ -214,7 +222,9 @@ both_backends! {
         // of slack for a loaded machine).
         let settled = Instant::now();
         loop {
-            let busy = statuses(&db).values().filter(|s| *s == "pending" || *s == "processing").count();
+            let busy = statuses(&db).values()
+                .filter(|s| matches!(s.as_str(), "pending" | "processing" | "scheduled"))
+                .count();
             if busy == 0 {
                 break;
             }
@@ -283,5 +293,10 @@ both_backends! {
         }
         assert!(tally.get("published").copied().unwrap_or(0) >= POSTS / 2, "{tally:?}");
         assert!(worker_kills >= 5, "too little chaos: {worker_kills} worker kills");
+        // Retries happened: posts the platform refused first were claimed again and are up.
+        let retried = histories.values()
+            .filter(|events| events.iter().filter(|e| *e == "publish_claimed").count() >= 2)
+            .count();
+        assert!(retried >= 100, "only {retried} posts were claimed twice");
     }
 }

@@ -34,7 +34,8 @@ pub fn routes(cfg: &mut ServiceConfig) {
     "social_account_id": "acc_demo", "status": "scheduled", "schedule_type": "scheduled",
     "scheduled_for": "2030-06-15T23:00:00Z", "scheduled_window_end": "2030-06-16T03:00:00Z",
     "scheduled_by": "manual", "created_at": "2026-11-28T21:55:15Z", "updated_at": "2026-11-28T21:55:15Z",
-    "attempt": 0, "platform_post_id": null, "permalink": null, "last_error": null, "lease_expires_at": null
+    "attempt": 0, "platform_post_id": null, "permalink": null, "last_error": null, "lease_expires_at": null,
+    "series_id": null
 }))]
 pub struct LogOut {
     /// `log_…`.
@@ -97,6 +98,9 @@ pub struct LogOut {
     /// While `processing`: when the worker's lease ends.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub lease_expires_at: Option<String>,
+    /// The recurring series it belongs to; null until series exist (contract section 10).
+    #[schema(max_length = 128)]
+    pub series_id: Option<String>,
 }
 
 impl TryFrom<PublishLog> for LogOut {
@@ -125,6 +129,7 @@ impl TryFrom<PublishLog> for LogOut {
             permalink: l.permalink,
             last_error: l.last_error,
             lease_expires_at: l.lease_expires_at.map(rfc3339),
+            series_id: None,
         })
     }
 }

@@ -141,9 +141,13 @@ pub async fn claims(
         input.lease_seconds.map_or(DEFAULT_LEASE_SECONDS, |w| w.0),
         LEASE_SECONDS,
     )?;
-    let platforms = input
-        .platforms
-        .unwrap_or_default()
+    let platforms = input.platforms.unwrap_or_default();
+    if platforms.len() > 100 {
+        return Err(ApiError::unacceptable(
+            "platforms lists more than 100 platforms",
+        ));
+    }
+    let platforms = platforms
         .iter()
         .map(|name| state.rules.known_platform(name))
         .collect::<Result<Vec<_>, _>>()?;

@@ -126,6 +126,22 @@ both_backends! {
         assert!(text.contains("scheduler_claimed_logs_total 3"), "{text}");
     }
 
+    async fn the_tick_ends_expired_leases_and_counts_them(backend) {
+        let app = spawn(backend).await;
+        let ids = pending(&app, 1).await;
+        let claim = claim(&app, 1).await.remove(0);
+        // The worker died: its lease ran out.
+        app.db.expire_lease(&ids[0]);
+        let r = app.post_raw("/publishing/scheduler/tick", "").await;
+        assert_eq!((&r.body["leases_expired"], &r.body["expired_log_ids"]), (&json!(1), &json!([ids[0]])), "{}", r.text);
+        let log = app.get(&format!("/publishing/logs/{}", ids[0])).await.body;
+        assert_eq!((&log["status"], &log["lease_expires_at"]), (&json!("unconfirmed"), &Value::Null));
+        app.post(&format!("/publishing/logs/{}/complete", ids[0]), &json!({"lease_token": token(&claim)}))
+            .await.assert_error(409, "lease_lost");
+        let text = app.get("/metrics").await.text;
+        assert!(text.contains("scheduler_lease_expiries_total 1"), "{text}");
+    }
+
     async fn bad_reports_are_refused_and_change_nothing(backend) {
         let app = spawn(backend).await;
         let ids = pending(&app, 1).await;

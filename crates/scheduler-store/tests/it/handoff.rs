@@ -316,3 +316,58 @@ both_backends! {
         assert_eq!(list_events(conn, &filter).unwrap().len(), 300);
     }
 }
+
+both_backends! {
+    fn a_report_after_the_lease_ended_is_refused_before_any_tick(db) {
+        let conn = &mut db.conn();
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let id = pending_at(conn, &account, &clip, "2030-01-15T20:00:00Z");
+        let claim = claim(conn, &worker(1), host_now()).unwrap().remove(0);
+        diesel::update(p::publish_logs.find(&id))
+            .set(p::lease_expires_at.eq((Utc::now() - TimeDelta::seconds(2)).naive_utc()))
+            .execute(conn)
+            .unwrap();
+        let late = complete(conn, &id, &claim.lease_token, &Completion::default(), host_now());
+        assert!(matches!(late, Err(StoreError::LeaseLost(_))), "{late:?}");
+        let beat = heartbeat(conn, &id, &claim.lease_token, 60, host_now());
+        assert!(matches!(beat, Err(StoreError::LeaseLost(_))), "{beat:?}");
+        assert_eq!(get_log(conn, &id).unwrap().status, Status::Processing);
+        assert_eq!(history(conn, &id).last().unwrap(), "publish_claimed");
+    }
+
+    fn a_rate_limit_without_a_wait_backs_off_and_gives_the_attempt_back(db) {
+        let conn = &mut db.conn();
+        let rules = RuleSet::from_toml("[platforms.instagram]\nstart_hour = 0\nend_hour = 24").unwrap();
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let id = pending_at(conn, &account, &clip, "2030-01-15T20:00:00Z");
+        let claim = claim(conn, &worker(1), host_now()).unwrap().remove(0);
+        let now = host_now();
+        let after = fail(conn, &rules, &id, &claim.lease_token, &failure(FailureKind::RateLimited, "429"), now).unwrap();
+        assert_eq!((after.log.status, after.log.attempt), (Status::Scheduled, 0));
+        let wait = after.log.scheduled_for.unwrap() - now;
+        assert!(wait >= TimeDelta::seconds(53) && wait <= TimeDelta::seconds(67), "{wait}");
+        // The event names the attempt that was made.
+        let events = list_events(conn, &EventFilter { entity_id: Some(id.clone()), ..EventFilter::default() }).unwrap();
+        assert_eq!((&events[0].metadata["kind"], &events[0].metadata["attempt"]), (&"rate_limited".into(), &1.into()));
+    }
+
+    fn a_retry_with_no_slot_left_fails_and_says_why(db) {
+        let conn = &mut db.conn();
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let id = pending_at(conn, &account, &clip, "2030-01-15T20:00:00Z");
+        // Another post an hour from now; under rules with a week's gap and a day's horizon
+        // no slot is left for the retry.
+        let soon = (Utc::now() + TimeDelta::hours(1)).format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let open_day = RuleSet::from_toml("[platforms.instagram]\nstart_hour = 0\nend_hour = 24\nmin_gap_minutes = 0").unwrap();
+        schedule(conn, &open_day, &request(&account, &clip, Some(&soon)), Utc::now()).unwrap();
+        let tight = RuleSet::from_toml(
+            "max_horizon_days = 1\n[platforms.instagram]\nstart_hour = 0\nend_hour = 24\nmin_gap_minutes = 10080",
+        ).unwrap();
+        let claim = claim(conn, &worker(1), host_now()).unwrap().remove(0);
+        let after = fail(conn, &tight, &id, &claim.lease_token, &failure(FailureKind::Retryable, "HTTP 503"), host_now()).unwrap();
+        assert_eq!(after.log.status, Status::Failed);
+        let error = after.log.last_error.unwrap();
+        assert!(error.starts_with("HTTP 503 (no retry: No available slot within 1 days"), "{error}");
+        assert_eq!(&history(conn, &id)[2..], ["publish_attempt_failed", "publish_failed"]);
+    }
+}
