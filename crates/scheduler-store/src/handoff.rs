@@ -180,7 +180,7 @@ pub fn claim(
         let tokens: Vec<String> = (0..limit)
             .map(|_| uuid::Uuid::new_v4().simple().to_string())
             .collect();
-        let mut logs: Vec<PublishLog> = match conn {
+        let ids: Vec<String> = match conn {
             // One statement: the claim locks its rows and skips those another claim holds,
             // and the update numbers them to give each its own token.
             Conn::Pg(c) => {
@@ -214,11 +214,7 @@ pub fn claim(
                 .bind::<Integer, _>(lease.num_seconds() as i32)
                 .bind::<Text, _>(&request.worker_id)
                 .load(c)?;
-                let ids: Vec<String> = ids.into_iter().map(|i| i.id).collect();
-                p::publish_logs
-                    .filter(p::id.eq_any(&ids))
-                    .select(PublishLog::as_select())
-                    .load(c)?
+                ids.into_iter().map(|i| i.id).collect()
             }
             // SQLite's write lock already keeps other claims out.
             Conn::Sqlite(c) => {
@@ -236,55 +232,48 @@ pub fn claim(
                     .limit(i64::from(limit))
                     .select(p::id)
                     .load(c)?;
-                let mut logs = Vec::with_capacity(ids.len());
                 for (id, token) in ids.iter().zip(&tokens) {
-                    logs.push(
-                        diesel::update(p::publish_logs.find(id))
-                            .set((
-                                p::status.eq(Status::Processing.as_str()),
-                                p::attempt.eq(p::attempt + 1),
-                                p::lease_token.eq(token),
-                                p::lease_expires_at.eq((now + lease).naive_utc()),
-                                p::leased_by.eq(&request.worker_id),
-                                p::updated_at.eq(now.naive_utc()),
-                            ))
-                            .returning(PublishLog::as_returning())
-                            .get_result(c)?,
-                    );
+                    diesel::update(p::publish_logs.find(id))
+                        .set((
+                            p::status.eq(Status::Processing.as_str()),
+                            p::attempt.eq(p::attempt + 1),
+                            p::lease_token.eq(token),
+                            p::lease_expires_at.eq((now + lease).naive_utc()),
+                            p::leased_by.eq(&request.worker_id),
+                            p::updated_at.eq(now.naive_utc()),
+                        ))
+                        .execute(c)?;
                 }
-                logs
+                ids
             }
         };
-        logs.sort_by(|a, b| (a.scheduled_for, &a.id).cmp(&(b.scheduled_for, &b.id)));
-        let tokens = lease_tokens(conn, &logs)?;
-        // The clips and accounts of the batch, one query each: a worker needs nothing else.
-        let clip_ids: Vec<&str> = logs.iter().map(|l| l.clip_id.as_str()).collect();
-        let account_ids: Vec<&str> = logs.iter().map(|l| l.social_account_id.as_str()).collect();
-        let clips: Vec<Clip> = on_backend!(conn, |c| clips::table
-            .filter(clips::id.eq_any(&clip_ids))
-            .select(Clip::as_select())
-            .load(c))?;
-        let accounts: Vec<Account> = on_backend!(conn, |c| social_accounts::table
-            .filter(social_accounts::id.eq_any(&account_ids))
-            .select(Account::as_select())
-            .load(c))?;
-        let missing = |what: &str, log: &PublishLog| {
-            StoreError::Corrupt(format!("claimed log {} has no {what}", log.id))
-        };
-        let claims: Vec<Claim> = logs
+        // The claimed logs with their tokens, clips and accounts: one query, oldest first.
+        let rows: Vec<(PublishLog, Option<String>, Clip, Account)> =
+            on_backend!(conn, |c| p::publish_logs
+                .inner_join(clips::table)
+                .inner_join(social_accounts::table)
+                .filter(p::id.eq_any(&ids))
+                .order((p::scheduled_for.asc(), p::id.asc()))
+                .select((
+                    PublishLog::as_select(),
+                    p::lease_token,
+                    Clip::as_select(),
+                    Account::as_select(),
+                ))
+                .load(c))?;
+        if rows.len() != ids.len() {
+            return Err(StoreError::Corrupt(format!(
+                "claimed {} logs but read back {}",
+                ids.len(),
+                rows.len()
+            )));
+        }
+        let claims: Vec<Claim> = rows
             .into_iter()
-            .zip(tokens)
-            .map(|(log, lease_token)| {
-                let clip = clips
-                    .iter()
-                    .find(|c| c.id == log.clip_id)
-                    .cloned()
-                    .ok_or_else(|| missing("clip", &log))?;
-                let account = accounts
-                    .iter()
-                    .find(|a| a.id == log.social_account_id)
-                    .cloned()
-                    .ok_or_else(|| missing("account", &log))?;
+            .map(|(log, lease_token, clip, account)| {
+                let lease_token = lease_token.ok_or_else(|| {
+                    StoreError::Corrupt(format!("claimed log {} has no lease", log.id))
+                })?;
                 Ok(Claim {
                     lease_expires_at: log.lease_expires_at.unwrap_or(log.updated_at),
                     attempt: log.attempt,
@@ -313,25 +302,6 @@ pub fn claim(
         insert_events(conn, &events)?;
         Ok(claims)
     })
-}
-
-/// The lease tokens of `logs`, in their order (a token is not part of [`PublishLog`]: it is
-/// given only to the claim that holds it).
-fn lease_tokens(conn: &mut Conn, logs: &[PublishLog]) -> Result<Vec<String>> {
-    let ids: Vec<&str> = logs.iter().map(|l| l.id.as_str()).collect();
-    let pairs: Vec<(String, Option<String>)> = on_backend!(conn, |c| p::publish_logs
-        .filter(p::id.eq_any(&ids))
-        .select((p::id, p::lease_token))
-        .load(c))?;
-    logs.iter()
-        .map(|log| {
-            pairs
-                .iter()
-                .find(|(id, _)| *id == log.id)
-                .and_then(|(_, token)| token.clone())
-                .ok_or_else(|| StoreError::Corrupt(format!("claimed log {} has no lease", log.id)))
-        })
-        .collect()
 }
 
 /// Sets `$changes` on the log `$id` if `$token` still holds its lease at `$now`; the changed
