@@ -195,6 +195,16 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     parsed.map_err(|e| ApiError::bad_field(format!("invalid request body: {e}")))
 }
 
+/// A body that may be left empty: `T::default()` for an empty (or blank) body, else the JSON
+/// object read as [`from_value`] reads it.
+pub fn body_or_default<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        Ok(T::default())
+    } else {
+        from_value(json_value(body)?)
+    }
+}
+
 /// A query string read into `T` as [`from_value`] reads a body: every parameter a string,
 /// none unknown and none given twice (400 `unknown_field` or `invalid_field`).
 #[derive(Debug)]

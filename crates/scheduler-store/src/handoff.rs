@@ -22,7 +22,7 @@ use crate::error::{Result, StoreError};
 use crate::events::{
     insert_events, AttemptFailed, Claimed, Confirmed, FailedForGood, NewEvent, Published, Retried,
 };
-use crate::logs::get_log;
+use crate::logs::{get_log, not_in, update_if_status, update_log_if};
 use crate::models::{Account, Clip, PublishLog, Status};
 use crate::schedule::Scheduled;
 use crate::schema::publish_logs::dsl as p;
@@ -308,24 +308,17 @@ pub fn claim(
 /// log, or [`StoreError::LeaseLost`] (or [`StoreError::NotFound`]).
 macro_rules! update_if_leased {
     ($conn:expr, $id:expr, $token:expr, $now:expr, $changes:expr) => {{
-        let (conn, id, token, now): (&mut Conn, &str, &str, DateTime<Utc>) =
-            ($conn, $id, $token, $now);
-        let update = diesel::update(
-            p::publish_logs
-                .filter(p::id.eq(id))
+        let (token, now): (&str, DateTime<Utc>) = ($token, $now);
+        update_log_if!(
+            $conn,
+            $id,
+            |row| row
                 .filter(p::status.eq(Status::Processing.as_str()))
                 .filter(p::lease_token.eq(token))
                 .filter(p::lease_expires_at.gt(now.naive_utc())),
+            $changes,
+            lease_lost
         )
-        .set($changes);
-        let changed: Option<PublishLog> = on_backend!(conn, |c| update
-            .returning(PublishLog::as_returning())
-            .get_result(c)
-            .optional())?;
-        match changed {
-            Some(log) => Ok(log),
-            None => get_log(conn, id).and_then(|log| Err(lease_lost(&log))),
-        }
     }};
 }
 
@@ -632,35 +625,6 @@ fn fail_for_good(
         ],
     )?;
     Ok(AfterFailure { log, reason: None })
-}
-
-/// Sets `$changes` on the log `$id` if its status is `$status`; the changed log, or
-/// [`StoreError::InvalidState`] (or [`StoreError::NotFound`]).
-macro_rules! update_if_status {
-    ($conn:expr, $id:expr, $status:expr, $changes:expr) => {{
-        let (conn, id, status): (&mut Conn, &str, Status) = ($conn, $id, $status);
-        let update = diesel::update(
-            p::publish_logs
-                .filter(p::id.eq(id))
-                .filter(p::status.eq(status.as_str())),
-        )
-        .set($changes);
-        let changed: Option<PublishLog> = on_backend!(conn, |c| update
-            .returning(PublishLog::as_returning())
-            .get_result(c)
-            .optional())?;
-        match changed {
-            Some(log) => Ok(log),
-            None => get_log(conn, id).and_then(|log| Err(not_in(&log, status))),
-        }
-    }};
-}
-
-fn not_in(log: &PublishLog, status: Status) -> StoreError {
-    StoreError::InvalidState(format!(
-        "publish log {} is {}, not {status}",
-        log.id, log.status
-    ))
 }
 
 /// Plans the log `log_id`, whose status is `from`, again from `request` under the account's

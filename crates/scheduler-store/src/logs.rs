@@ -149,33 +149,50 @@ pub fn list_logs(conn: &mut Conn, filter: &LogFilter) -> Result<LogPage> {
     Ok(LogPage { logs, next })
 }
 
-/// Sets `$changes` (columns of [`p`]) on the log `$id` if it is still `scheduled`; the changed log, or
-/// [`StoreError::InvalidState`] (or [`StoreError::NotFound`]). The status condition makes the
-/// change atomic against a concurrent tick, cancel or reschedule (the tick takes no account
-/// lock).
-macro_rules! update_if_scheduled {
-    ($conn:expr, $id:expr, $changes:expr) => {{
-        let (conn, id): (&mut Conn, &str) = ($conn, $id);
-        let update = diesel::update(
-            p::publish_logs
-                .filter(p::id.eq(id))
-                .filter(p::status.eq(Status::Scheduled.as_str())),
-        )
-        .set($changes);
-        let changed: Option<PublishLog> = on_backend!(conn, |c| update
-            .returning(PublishLog::as_returning())
-            .get_result(c)
-            .optional())?;
+/// Sets `$changes` (columns of [`p`]) on the log `$id` where `$held` (the log's row as
+/// `publish_logs` filtered by id, given more conditions) still holds; the changed log, or
+/// `$miss(&log)` for the log as it now is ([`StoreError::NotFound`] when there is none). One
+/// conditional `UPDATE … RETURNING`, so the change is atomic against whatever moved the log
+/// meanwhile (a tick, a cancel, a report: the tick and the reports take no account lock).
+macro_rules! update_log_if {
+    ($conn:expr, $id:expr, |$row:ident| $held:expr, $changes:expr, $miss:expr) => {{
+        use $crate::schema::publish_logs::dsl as p;
+        let (conn, id): (&mut $crate::conn::Conn, &str) = ($conn, $id);
+        let $row = p::publish_logs.filter(p::id.eq(id));
+        let update = diesel::update($held).set($changes);
+        let changed: Option<$crate::models::PublishLog> =
+            $crate::conn::on_backend!(conn, |c| update
+                .returning($crate::models::PublishLog::as_returning())
+                .get_result(c)
+                .optional())?;
         match changed {
             Some(log) => Ok(log),
-            None => get_log(conn, id).and_then(|log| Err(not_scheduled(&log))),
+            None => $crate::logs::get_log(conn, id).and_then(|log| Err($miss(&log))),
         }
     }};
 }
+pub(crate) use update_log_if;
 
-fn not_scheduled(log: &PublishLog) -> StoreError {
+/// [`update_log_if!`] for a log whose status is still `$status`; else
+/// [`StoreError::InvalidState`].
+macro_rules! update_if_status {
+    ($conn:expr, $id:expr, $status:expr, $changes:expr) => {{
+        let status: $crate::models::Status = $status;
+        $crate::logs::update_log_if!(
+            $conn,
+            $id,
+            |row| row.filter(p::status.eq(status.as_str())),
+            $changes,
+            |log| $crate::logs::not_in(log, status)
+        )
+    }};
+}
+pub(crate) use update_if_status;
+
+/// That `log` is not in `status`.
+pub(crate) fn not_in(log: &PublishLog, status: Status) -> StoreError {
     StoreError::InvalidState(format!(
-        "publish log {} is {}, not scheduled",
+        "publish log {} is {}, not {status}",
         log.id, log.status
     ))
 }
@@ -186,9 +203,10 @@ fn not_scheduled(log: &PublishLog) -> StoreError {
 pub fn cancel(conn: &mut Conn, log_id: &str, now: DateTime<Utc>) -> Result<PublishLog> {
     write_transaction(conn, |conn| {
         let now = now.trunc_subsecs(0);
-        let log = update_if_scheduled!(
+        let log = update_if_status!(
             conn,
             log_id,
+            Status::Scheduled,
             (
                 p::status.eq(Status::Cancelled.as_str()),
                 p::updated_at.eq(now.naive_utc()),
@@ -222,7 +240,7 @@ pub fn reschedule(
         // Read again under the lock: a concurrent cancel, tick or reschedule may have won.
         let old = get_log(conn, log_id)?;
         if old.status != Status::Scheduled {
-            return Err(not_scheduled(&old));
+            return Err(not_in(&old, Status::Scheduled));
         }
         let account = get_account(conn, &account_id)?;
         let plan = plan_slot(
@@ -238,9 +256,10 @@ pub fn reschedule(
             Some(log_id),
         )?;
         let now = now.trunc_subsecs(0);
-        let log = update_if_scheduled!(
+        let log = update_if_status!(
             conn,
             log_id,
+            Status::Scheduled,
             (
                 p::scheduled_for.eq(plan.scheduled_for.naive_utc()),
                 p::scheduled_window_end.eq(plan.scheduled_window_end.naive_utc()),

@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::input::{
-    filter_text, from_value, json_value, limit, no_body, parse_opt_time, path_id, Body, Query,
+    body_or_default, filter_text, limit, no_body, parse_opt_time, path_id, Body, Query,
 };
 use crate::openapi::{JustScheduled, Platform};
 use crate::state::AppState;
@@ -386,11 +386,7 @@ pub async fn reschedule(
     id: web::Path<String>,
     Body(body): Body,
 ) -> ApiResult<web::Json<RescheduleOut>> {
-    let input: RescheduleIn = if body.iter().all(u8::is_ascii_whitespace) {
-        RescheduleIn::default()
-    } else {
-        from_value(json_value(&body)?)?
-    };
+    let input: RescheduleIn = body_or_default(&body)?;
     let change = Reschedule {
         scheduled_for: parse_opt_time("scheduled_for", input.scheduled_for.as_deref())?,
         scheduled_window_end: parse_opt_time(

@@ -12,7 +12,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::input::{
-    check_id, check_text, from_value, json_value, parse_opt_time, path_id, Body, Whole,
+    body_or_default, check_id, check_text, from_value, json_value, parse_opt_time, path_id, Body,
+    Whole,
 };
 use crate::metrics::Metrics;
 use crate::openapi::Platform;
@@ -534,11 +535,7 @@ pub async fn retry(
     id: web::Path<String>,
     Body(raw): Body,
 ) -> ApiResult<web::Json<RescheduleOut>> {
-    let input: RetryIn = if raw.iter().all(u8::is_ascii_whitespace) {
-        RetryIn::default()
-    } else {
-        body(&raw)?
-    };
+    let input: RetryIn = body_or_default(&raw)?;
     let scheduled_for = parse_opt_time("scheduled_for", input.scheduled_for.as_deref())?;
     let id = path_id("publish log", id)?;
     let scheduled = state
