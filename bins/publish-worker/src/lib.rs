@@ -141,19 +141,24 @@ pub async fn run(config: &Config, mut stop: watch::Receiver<bool>) -> Result<()>
         let mut permit = Some(permit);
         let claimed_at = Instant::now();
         for claim in claims {
-            // The first claim takes the permit already held; the others take free ones,
-            // which the claim's limit guarantees are there.
+            // The first claim takes the permit already held; the others take free ones, which
+            // the claim's limit keeps there. A server that answered more than was asked gets
+            // the extras back unsent.
             let permit = match permit.take() {
-                Some(p) => p,
-                None => Arc::clone(&slots)
-                    .acquire_owned()
-                    .await
-                    .context("the slots closed")?,
+                Some(p) => Some(p),
+                None => Arc::clone(&slots).try_acquire_owned().ok(),
             };
             let (api, publisher) = (api.clone(), publisher.clone());
             held.spawn(async move {
-                handle(&api, &publisher, claim, lease, claimed_at).await;
-                drop(permit);
+                match permit {
+                    Some(permit) => {
+                        handle(&api, &publisher, claim, lease, claimed_at).await;
+                        drop(permit);
+                    }
+                    None => {
+                        not_sent(&api, &claim, "the worker had no free slot for it", lease).await
+                    }
+                }
             });
         }
         // Reap the finished ones, so that a long run does not keep their results.
@@ -176,14 +181,8 @@ async fn handle(
     // A claim that waited for a slot for half its lease is not sent: the lease may end while
     // the adapter works, and the post would be up with nobody holding it.
     if claimed_at.elapsed() > lease / 2 {
-        let outcome = Outcome::Failed {
-            kind: "retryable",
-            error: "not sent: the worker held the claim too long before a slot was free".into(),
-            retry_after: None,
-        };
-        api.report(&id, &claim.lease_token, &Report::from(outcome), lease)
-            .await;
-        return;
+        let why = "the worker held the claim too long before a slot was free";
+        return not_sent(api, &claim, why, lease).await;
     }
     let heartbeat = {
         let (api, id, token) = (api.clone(), id.clone(), claim.lease_token.clone());
@@ -210,6 +209,22 @@ async fn handle(
     log::info!("{id}: attempt {} {}", claim.attempt, outcome.describe());
     api.report(&id, &claim.lease_token, &Report::from(outcome), lease)
         .await;
+}
+
+/// Gives a claim back unsent: `retryable` (the post never left), with `why`.
+async fn not_sent(api: &Api, claim: &ClaimedLog, why: &str, lease: Duration) {
+    let outcome = Outcome::Failed {
+        kind: "retryable",
+        error: format!("not sent: {why}"),
+        retry_after: None,
+    };
+    api.report(
+        claim.id(),
+        &claim.lease_token,
+        &Report::from(outcome),
+        lease,
+    )
+    .await;
 }
 
 /// One line for an error and its causes.
