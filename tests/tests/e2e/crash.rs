@@ -14,15 +14,46 @@ use serde_json::json;
 
 use crate::both_backends;
 
-/// After a crash: the SQLite file is sound and the ledger matches the logs.
+/// After a crash: the SQLite file is sound and the ledger matches the logs. On PostgreSQL it
+/// first waits for the killed process's sessions to end: a transaction whose `COMMIT` was sent
+/// before the kill commits after it, and a count taken before would miss it.
 fn check_after_crash(db: &TestDb) -> Audit {
     let conn = &mut db.conn();
     if db.backend == e2e::Backend::Sqlite {
         assert_eq!(sqlite_integrity(conn), "ok");
+    } else {
+        wait_for_other_sessions_to_end(conn);
     }
     let audit = Audit::read(conn);
     audit.assert_consistent();
     audit
+}
+
+/// Waits (at most 30 s) until no other session is connected to this PostgreSQL database.
+fn wait_for_other_sessions_to_end(conn: &mut scheduler_store::Conn) {
+    #[derive(QueryableByName)]
+    struct Others {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let started = Instant::now();
+    loop {
+        let others: Others = diesel::sql_query(
+            "SELECT count(*) AS n FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .get_result(conn)
+        .unwrap();
+        if others.n == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{} sessions still open",
+            others.n
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn count_pending(db: &TestDb) -> i64 {
