@@ -6,7 +6,7 @@
 //!   [`Db::tick`]).
 //! - The operations, each a function of a `&mut` [`Conn`] so that the caller owns the
 //!   transaction ([`write_transaction`]): [`accounts`], [`schedule`], [`logs`], [`handoff`], [`tick`],
-//!   [`ledger`], [`idempotency`].
+//!   [`ledger`], [`webhooks`], [`idempotency`].
 //! - [`models`]: the rows, typed; [`schema`]: the tables; [`migrations`].
 //!
 //! Where the backends differ, the variants sit next to the operation they belong to, matched
@@ -41,6 +41,7 @@ mod session;
 pub mod tick;
 mod url;
 mod wal;
+pub mod webhooks;
 
 pub use accounts::{create_account, create_clip, get_account, get_clip, NewAccount, NewClip};
 pub use backlog::{backlog, Backlog};

@@ -72,8 +72,42 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_subscriptions (id) {
+        id -> Text,
+        url -> Text,
+        event_types -> Nullable<Text>,
+        description -> Nullable<Text>,
+        secret -> Text,
+        created_at -> Timestamp,
+        feed_txid -> BigInt,
+        feed_seq -> BigInt,
+        feed_snapshot -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (subscription_id, event_seq) {
+        subscription_id -> Text,
+        event_seq -> BigInt,
+        event_id -> Text,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        lease_token -> Nullable<Text>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        last_response -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(publish_logs -> clips (clip_id));
 diesel::joinable!(publish_logs -> social_accounts (social_account_id));
+diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     social_accounts,
@@ -81,4 +115,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     publish_logs,
     ledger_events,
     idempotency_keys,
+    webhook_subscriptions,
+    webhook_deliveries,
 );

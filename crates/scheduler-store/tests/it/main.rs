@@ -15,3 +15,4 @@ mod lists;
 mod monitoring;
 mod schedule;
 mod tick;
+mod webhooks;

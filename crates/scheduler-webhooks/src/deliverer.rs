@@ -1,0 +1,316 @@
+//! The deliverer: makes deliveries from the feed, then, for each subscription with deliveries
+//! due, a task that claims a batch, sends it, reports, and goes on while more are due.
+//!
+//! A subscription has at most one task per deliverer, and its task at most
+//! [`Config::batch`] requests in flight: a slow or dead receiver holds its own task and no
+//! other. Several deliverers (api-servers, tick-runners) share the work through the store's
+//! claims; a deliverer that dies mid-send leaves its claims to be made again when their lease
+//! ends.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use scheduler_store::webhooks::{
+    self, claim_deliveries, due_subscriptions, fan_out, fan_out_waiting, report_deliveries,
+    Attempted, DeliveryClaim, RetrySchedule, Subscription,
+};
+use scheduler_store::{Db, StoreError};
+use tokio::task::JoinSet;
+
+use crate::send::{attempt, client, Target};
+use crate::signature::Secret;
+
+/// How a deliverer works.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The waits between attempts; after the last, a delivery is `failed`.
+    pub schedule: RetrySchedule,
+    /// Whether receivers may be on loopback, private or link-local addresses.
+    pub allow_private: bool,
+    /// How long a receiver has to answer (the whole exchange).
+    pub timeout: Duration,
+    /// How often the feed and the due deliveries are looked at.
+    pub poll: Duration,
+    /// The most requests in flight to one subscription, from this deliverer.
+    pub batch: u32,
+    /// The most events read from the feed per transaction.
+    pub fan_out_page: u32,
+}
+
+impl Default for Config {
+    /// The contract's schedule and 10-second timeout, public receivers only, a look every
+    /// 250 ms, 32 requests at once per subscription.
+    fn default() -> Self {
+        Self {
+            schedule: RetrySchedule::default(),
+            allow_private: false,
+            timeout: Duration::from_secs(10),
+            poll: Duration::from_millis(250),
+            batch: 32,
+            fan_out_page: 1000,
+        }
+    }
+}
+
+impl Config {
+    /// How long a claim holds its deliveries: the timeout, and time to report, twice over. A
+    /// deliverer that has not reported by then is taken for dead and the deliveries are sent
+    /// again.
+    pub fn lease(&self) -> Duration {
+        self.timeout * 2 + Duration::from_secs(10)
+    }
+}
+
+/// What the deliverer has done since it started, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    delivered: AtomicU64,
+    retrying: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Stats {
+    /// Attempts answered 2xx.
+    pub fn delivered(&self) -> u64 {
+        self.delivered.load(Ordering::Relaxed)
+    }
+
+    /// Failed attempts that will be tried again.
+    pub fn retrying(&self) -> u64 {
+        self.retrying.load(Ordering::Relaxed)
+    }
+
+    /// Failed attempts that were the last of the schedule: the delivery is `failed`.
+    pub fn failed(&self) -> u64 {
+        self.failed.load(Ordering::Relaxed)
+    }
+
+    fn count(&self, attempted: &Attempted, schedule: &RetrySchedule) {
+        let counter = if attempted.delivered {
+            &self.delivered
+        } else if schedule.after(attempted.attempt).is_some() {
+            &self.retrying
+        } else {
+            &self.failed
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Delivers webhooks from one process. Clones share everything.
+#[derive(Debug, Clone)]
+pub struct Deliverer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: Db,
+    client: reqwest::Client,
+    config: Config,
+    stats: Arc<Stats>,
+    /// The subscriptions a task of this deliverer is serving.
+    busy: Mutex<HashSet<String>>,
+    /// Set when the deliverer stops: tasks claim no more.
+    stopping: AtomicBool,
+}
+
+/// Why a deliverer cannot start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the webhook HTTP client: {0}")]
+pub struct ClientError(#[from] reqwest::Error);
+
+impl Deliverer {
+    /// A deliverer on `db`.
+    pub fn new(db: Db, config: Config) -> Result<Self, ClientError> {
+        let client = client(config.timeout, config.allow_private)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                db,
+                client,
+                config,
+                stats: Arc::default(),
+                busy: Mutex::default(),
+                stopping: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// Its counters.
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.inner.stats)
+    }
+
+    /// Delivers until `stop` resolves, then lets the batches in flight finish (each within the
+    /// timeout) and returns. Database errors are logged and retried at the next look: a
+    /// database that went away may come back.
+    pub async fn run(self, stop: impl Future<Output = ()>) {
+        let mut stop = std::pin::pin!(stop);
+        let mut tasks = JoinSet::new();
+        loop {
+            tokio::select! {
+                () = &mut stop => break,
+                () = tokio::time::sleep(self.inner.config.poll) => {}
+            }
+            if let Err(e) = self.look(&mut tasks).await {
+                log::warn!("webhooks: {e}");
+            }
+            while tasks.try_join_next().is_some() {}
+        }
+        self.inner.stopping.store(true, Ordering::Relaxed);
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// One pass, for a program that runs once (`tick-runner --webhooks` from cron): makes the
+    /// deliveries of every event in the feed, then delivers every delivery due now, and
+    /// returns once each subscription has none left due.
+    pub async fn pass(&self) -> Result<(), StoreError> {
+        let mut tasks = JoinSet::new();
+        self.look(&mut tasks).await?;
+        while tasks.join_next().await.is_some() {}
+        Ok(())
+    }
+
+    /// Makes deliveries from the feed, and starts a task for each subscription with
+    /// deliveries due that has none yet.
+    async fn look(&self, tasks: &mut JoinSet<()>) -> Result<(), StoreError> {
+        let db = &self.inner.db;
+        let page = self.inner.config.fan_out_page;
+        // A fan-out locks the subscriptions' rows: first a read to see whether it has work.
+        if db.read(fan_out_waiting).await? {
+            while db
+                .write(move |conn| fan_out(conn, page, Utc::now()))
+                .await?
+                .more
+            {}
+        }
+        let due = db.read(|conn| due_subscriptions(conn, Utc::now())).await?;
+        for subscription in due {
+            let mut busy = self.inner.busy.lock().expect("not poisoned");
+            if busy.insert(subscription.id.clone()) {
+                let me = self.clone();
+                tasks.spawn(async move {
+                    let id = subscription.id.clone();
+                    me.serve(subscription).await;
+                    me.inner.busy.lock().expect("not poisoned").remove(&id);
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims, sends and reports batches of one subscription's due deliveries until none is
+    /// left due or the deliverer stops.
+    async fn serve(&self, subscription: Subscription) {
+        let config = &self.inner.config;
+        let target = match target(&subscription, config) {
+            Ok(target) => Ok(Arc::new(target)),
+            Err(why) => Err(why),
+        };
+        while !self.inner.stopping.load(Ordering::Relaxed) {
+            let id = subscription.id.clone();
+            let (batch, lease) = (config.batch, config.lease());
+            let claim = match self
+                .inner
+                .db
+                .write(move |conn| claim_deliveries(conn, &id, batch, lease, Utc::now()))
+                .await
+            {
+                Ok(claim) if claim.deliveries.is_empty() => return,
+                Ok(claim) => claim,
+                Err(e) => {
+                    log::warn!("webhooks: claiming for {}: {e}", subscription.id);
+                    return;
+                }
+            };
+            let full = claim.deliveries.len() >= batch as usize;
+            let attempts = match &target {
+                Ok(target) => self.send(target, &claim).await,
+                Err(why) => unusable(&claim, why),
+            };
+            for attempted in &attempts {
+                self.inner.stats.count(attempted, &config.schedule);
+                if !attempted.delivered {
+                    log::info!(
+                        "webhook {}: attempt {} of event seq {} failed: {}",
+                        subscription.id,
+                        attempted.attempt,
+                        attempted.event_seq,
+                        attempted.error.as_deref().unwrap_or("")
+                    );
+                }
+            }
+            let schedule = config.schedule.clone();
+            if let Err(e) = self
+                .inner
+                .db
+                .write(move |conn| {
+                    report_deliveries(conn, &claim, &attempts, &schedule, Utc::now())
+                })
+                .await
+            {
+                // The lease runs out and the deliveries are sent again: at least once.
+                log::warn!("webhooks: reporting for {}: {e}", subscription.id);
+                return;
+            }
+            if !full {
+                return;
+            }
+        }
+    }
+
+    /// Sends a claim's deliveries at once.
+    async fn send(&self, target: &Arc<Target>, claim: &DeliveryClaim) -> Vec<Attempted> {
+        let mut sends = JoinSet::new();
+        for (i, delivery) in claim.deliveries.iter().cloned().enumerate() {
+            let (client, target) = (self.inner.client.clone(), Arc::clone(target));
+            sends.spawn(async move { (i, attempt(&client, &target, &delivery).await) });
+        }
+        let mut attempts: Vec<Option<Attempted>> = vec![None; claim.deliveries.len()];
+        while let Some(done) = sends.join_next().await {
+            if let Ok((i, attempted)) = done {
+                attempts[i] = Some(attempted);
+            }
+        }
+        // A send that panicked reports nothing: its lease runs out and it is sent again.
+        attempts.into_iter().flatten().collect()
+    }
+}
+
+/// Where and how to send a subscription's deliveries; why not, when its stored URL or secret
+/// cannot be used.
+fn target(subscription: &Subscription, config: &Config) -> Result<Target, String> {
+    let url = crate::address::parse_url(&subscription.url, config.allow_private)
+        .map_err(|e| e.to_string())?;
+    let secret = Secret::parse(&subscription.secret)
+        .map_err(|_| "the subscription's secret is unreadable".to_owned())?;
+    Ok(Target {
+        url,
+        secret,
+        allow_private: config.allow_private,
+        timeout: config.timeout,
+    })
+}
+
+/// Every delivery of `claim` failed for `why`, before any request.
+fn unusable(claim: &DeliveryClaim, why: &str) -> Vec<Attempted> {
+    claim
+        .deliveries
+        .iter()
+        .map(|d| Attempted {
+            event_seq: d.event.seq,
+            attempt: d.attempt,
+            delivered: false,
+            status: None,
+            error: Some(why.to_owned()),
+            response: None,
+        })
+        .collect()
+}
+
+/// The most deliveries a [`Deliverer`] sends to one subscription at once.
+pub const MAX_BATCH: u32 = webhooks::MAX_CLAIM;
