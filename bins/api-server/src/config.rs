@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Parser;
 use scheduler_core::RuleSet;
+use scheduler_webhooks::RetrySchedule;
 
 /// The api-server's configuration (`api-server --help`).
 #[derive(Debug, Clone, Parser)]
@@ -51,6 +52,25 @@ pub struct Config {
     )]
     pub cors_origins: Vec<String>,
 
+    /// Do not deliver webhooks from this server (another server or `tick-runner --webhooks`
+    /// does).
+    #[arg(long, env = "SCHEDULER_NO_WEBHOOKS")]
+    pub no_webhooks: bool,
+
+    /// The waits between webhook attempts; after the last, a delivery is `failed`.
+    #[arg(
+        long,
+        env = "SCHEDULER_WEBHOOK_RETRY_SCHEDULE",
+        value_name = "WAITS",
+        default_value = "5s,5m,30m,2h,5h,10h,10h"
+    )]
+    pub webhook_retry_schedule: RetrySchedule,
+
+    /// Let webhooks go to loopback, private and link-local addresses (for a receiver on the
+    /// same machine or network; never on a server whose users are not trusted with it).
+    #[arg(long, env = "SCHEDULER_ALLOW_PRIVATE_WEBHOOKS")]
+    pub allow_private_webhooks: bool,
+
     /// Largest number of pooled database connections.
     #[arg(long, env = "SCHEDULER_DB_POOL_SIZE", default_value_t = 16,
           value_parser = clap::value_parser!(u32).range(1..=1024))]
@@ -75,6 +95,9 @@ impl Config {
             cors_origins: Vec::new(),
             db_pool_size: 16,
             db_timeout: 10,
+            no_webhooks: false,
+            webhook_retry_schedule: RetrySchedule::default(),
+            allow_private_webhooks: false,
         }
     }
 

@@ -55,6 +55,13 @@ struct ReportLabels {
     outcome: &'static str,
 }
 
+/// What became of a webhook attempt: `delivered`, `retrying` (failed, tried again later) or
+/// `failed` (the last of the schedule).
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    result: &'static str,
+}
+
 /// A gauge with a fractional value (NaN when unknown).
 type FloatGauge = Gauge<f64, std::sync::atomic::AtomicU64>;
 
@@ -97,6 +104,8 @@ pub struct Metrics {
     claims: Counter,
     reports: Family<ReportLabels, Counter>,
     leases_expired: Counter,
+    webhook_deliveries: Family<DeliveryLabels, Counter>,
+    webhook_stats: std::sync::OnceLock<std::sync::Arc<scheduler_webhooks::Stats>>,
     database_up: Gauge,
     due: FloatGauge,
     due_oldest_age: FloatGauge,
@@ -168,6 +177,12 @@ impl Metrics {
             "Processing logs whose worker's lease ran out, made unconfirmed by the ticks this server ran",
             leases_expired.clone(),
         );
+        let webhook_deliveries = Family::<DeliveryLabels, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Webhook attempts this server made, by result: delivered, retrying (failed, tried again later) or failed (the last attempt of the schedule)",
+            webhook_deliveries.clone(),
+        );
         let database_up = Gauge::default();
         registry.register(
             "database_up",
@@ -210,6 +225,8 @@ impl Metrics {
             claims,
             reports,
             leases_expired,
+            webhook_deliveries,
+            webhook_stats: std::sync::OnceLock::new(),
             database_up,
             due,
             due_oldest_age,
@@ -263,6 +280,11 @@ impl Metrics {
         }
     }
 
+    /// Reads the webhook counters from `stats` at every scrape.
+    pub fn watch_webhooks(&self, stats: std::sync::Arc<scheduler_webhooks::Stats>) {
+        let _ = self.webhook_stats.set(stats);
+    }
+
     /// The text of a scrape, with the backlog as read now (`None`: the database did not
     /// answer).
     pub fn render(&self, backlog: Option<&Backlog>) -> String {
@@ -283,6 +305,20 @@ impl Metrics {
                 self.due_oldest_age.set(f64::NAN);
                 self.pending.set(f64::NAN);
                 self.pending_oldest_age.set(f64::NAN);
+            }
+        }
+        if let Some(stats) = self.webhook_stats.get() {
+            for (result, value) in [
+                ("delivered", stats.delivered()),
+                ("retrying", stats.retrying()),
+                ("failed", stats.failed()),
+            ] {
+                let counter = self
+                    .webhook_deliveries
+                    .get_or_create(&DeliveryLabels { result });
+                counter
+                    .inner()
+                    .store(value, std::sync::atomic::Ordering::Relaxed);
             }
         }
         let mut text = String::new();

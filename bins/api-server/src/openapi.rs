@@ -29,6 +29,7 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "clips", description = "Clips: the videos posts publish"),
         (name = "publishing", description = "Scheduling posts, their publish logs, and the tick that makes due posts pending"),
         (name = "ledger", description = "The ledger: an event for every change to a publish log"),
+        (name = "webhooks", description = "Subscriptions that post the ledger's events to a URL, signed the Standard Webhooks way, and their deliveries"),
         (name = "health", description = "For load balancers and tooling; no token needed"),
         (name = "monitoring", description = "Metrics for Prometheus"),
     )

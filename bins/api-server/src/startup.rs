@@ -19,6 +19,7 @@ use anyhow::Context;
 use chrono::Utc;
 use scheduler_store::tick::DEFAULT_BATCH_SIZE;
 use scheduler_store::{DatabaseUrl, Db, Mode, OpenOptions};
+use scheduler_webhooks::{self as webhooks, Deliverer};
 
 use crate::config::Config;
 use crate::cors::{check_origin, AllowedOrigins};
@@ -40,6 +41,7 @@ pub struct Application {
     db: Db,
     tick_interval: Option<Duration>,
     metrics: web::Data<Metrics>,
+    deliverer: Option<Deliverer>,
 }
 
 impl std::fmt::Debug for Application {
@@ -94,9 +96,24 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             rules: Arc::new(rules),
+            allow_private_webhooks: config.allow_private_webhooks,
         };
         let auth = AuthToken::new(token.as_deref());
         let metrics = web::Data::new(Metrics::new());
+        let deliverer = if config.no_webhooks {
+            None
+        } else {
+            let deliverer = Deliverer::new(
+                db.clone(),
+                webhooks::Config {
+                    schedule: config.webhook_retry_schedule.clone(),
+                    allow_private: config.allow_private_webhooks,
+                    ..webhooks::Config::default()
+                },
+            )?;
+            metrics.watch_webhooks(deliverer.stats());
+            Some(deliverer)
+        };
         let app_metrics = metrics.clone();
         let server = serve(listener, stop, move || {
             routes::app(state.clone())
@@ -127,6 +144,7 @@ impl Application {
             db,
             tick_interval: config.tick_interval.map(Duration::from_secs),
             metrics,
+            deliverer,
         })
     }
 
@@ -136,14 +154,25 @@ impl Application {
     }
 
     /// Serves until SIGTERM or SIGINT, then lets in-flight requests finish. With a tick
-    /// interval, ticks in the background meanwhile.
+    /// interval, ticks in the background meanwhile; unless webhooks are off, delivers them, and
+    /// once the server has stopped lets the deliveries in flight finish (within their timeout).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let ticker = self
             .tick_interval
             .map(|every| tokio::spawn(tick_loop(self.db.clone(), every, self.metrics.clone())));
+        let (stop_delivering, stopped) = tokio::sync::oneshot::channel::<()>();
+        let delivering = self.deliverer.map(|deliverer| {
+            tokio::spawn(deliverer.run(async {
+                let _ = stopped.await;
+            }))
+        });
         let result = self.server.await;
         if let Some(ticker) = ticker {
             ticker.abort();
+        }
+        if let Some(delivering) = delivering {
+            let _ = stop_delivering.send(());
+            let _ = delivering.await;
         }
         log::info!("stopped");
         result

@@ -1,4 +1,4 @@
-//! What every handler shares: the database and the rules.
+//! What every handler shares: the database, the rules and the webhook policy.
 
 use std::sync::Arc;
 
@@ -21,13 +21,15 @@ pub struct Written {
     pub fresh: bool,
 }
 
-/// The database and the scheduling rules.
+/// The database, the scheduling rules and the webhook policy.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The database; it decides how each read and write reaches its backend.
     pub db: Db,
     /// The scheduling rules.
     pub rules: Arc<RuleSet>,
+    /// Whether webhook URLs may reach loopback, private and link-local addresses.
+    pub allow_private_webhooks: bool,
 }
 
 impl AppState {

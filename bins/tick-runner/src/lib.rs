@@ -12,6 +12,7 @@
 
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
@@ -19,6 +20,7 @@ use chrono::{TimeDelta, Utc};
 use clap::Parser;
 use scheduler_store::tick::DEFAULT_BATCH_SIZE;
 use scheduler_store::{DatabaseUrl, Db, Mode, OpenOptions, TickOutcome};
+use scheduler_webhooks::{self as webhooks, Deliverer, RetrySchedule};
 
 /// How often the loop wakes up while it waits for the next tick, to notice a stop request.
 const STOP_POLL: Duration = Duration::from_millis(50);
@@ -60,6 +62,23 @@ pub struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub interval: Option<u64>,
 
+    /// Deliver webhooks too: after each tick when ticking once, all along with `--interval`.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub webhooks: bool,
+
+    /// The waits between webhook attempts; after the last, a delivery is `failed`.
+    #[arg(
+        long,
+        value_name = "WAITS",
+        default_value = "5s,5m,30m,2h,5h,10h,10h",
+        requires = "webhooks"
+    )]
+    pub webhook_retry_schedule: RetrySchedule,
+
+    /// Let webhooks go to loopback, private and link-local addresses.
+    #[arg(long, requires = "webhooks")]
+    pub allow_private_webhooks: bool,
+
     /// Testing only: shift the host clock by SECS seconds (negative: behind). SQLite decides
     /// what is due by the host clock; PostgreSQL by its own and ignores this.
     #[arg(
@@ -85,6 +104,8 @@ pub struct Config {
     pub interval: Option<Duration>,
     /// Added to the host clock (tests simulate a skewed host with it).
     pub host_clock_offset: TimeDelta,
+    /// How to deliver webhooks; `None`: not at all.
+    pub webhooks: Option<webhooks::Config>,
 }
 
 impl Cli {
@@ -96,6 +117,11 @@ impl Cli {
             batch_size: self.batch_size,
             interval: self.interval.map(Duration::from_secs),
             host_clock_offset: TimeDelta::seconds(self.host_clock_offset),
+            webhooks: self.webhooks.then(|| webhooks::Config {
+                schedule: self.webhook_retry_schedule.clone(),
+                allow_private: self.allow_private_webhooks,
+                ..webhooks::Config::default()
+            }),
         }
     }
 }
@@ -139,11 +165,23 @@ impl clap::builder::TypedValueParser for DatabaseUrlParser {
 /// that went away may come back; the process keeps running. `stop` is checked between ticks
 /// and every [`STOP_POLL`] while waiting, never inside a tick, so a stop request lets the
 /// running tick commit its batches and then returns `Ok`.
-pub fn run(config: &Config, stop: &AtomicBool, out: &mut impl Write) -> Result<()> {
+pub fn run(config: &Config, stop: &Arc<AtomicBool>, out: &mut impl Write) -> Result<()> {
     let db = open(config)?;
+    let deliverer = config
+        .webhooks
+        .clone()
+        .map(|c| Deliverer::new(db.clone(), c))
+        .transpose()?;
     let Some(interval) = config.interval else {
-        return tick_once(&db, config, out);
+        tick_once(&db, config, out)?;
+        if let Some(deliverer) = deliverer {
+            runtime()?
+                .block_on(deliverer.pass())
+                .context("failed to deliver webhooks")?;
+        }
+        return Ok(());
     };
+    let delivering = deliverer.map(|d| deliver_until_stopped(d, Arc::clone(stop)));
     log::info!(
         "ticking {} every {}s{}",
         db.url().describe(),
@@ -156,8 +194,41 @@ pub fn run(config: &Config, stop: &AtomicBool, out: &mut impl Write) -> Result<(
         }
         sleep_until(next_boundary(SystemTime::now(), interval), stop);
     }
+    if let Some(delivering) = delivering {
+        log::info!("stop requested; finishing the webhook deliveries in flight");
+        delivering?
+            .join()
+            .map_err(|_| anyhow::anyhow!("the webhook deliverer panicked"))?;
+    }
     log::info!("stop requested; exiting");
     Ok(())
+}
+
+/// A runtime for the deliverer: one thread, and the blocking pool its database calls run on.
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("failed to start the webhook deliverer's runtime")
+}
+
+/// Delivers webhooks on a thread of its own until `stop` is set; the thread ends once the
+/// deliveries in flight have finished.
+fn deliver_until_stopped(
+    deliverer: Deliverer,
+    stop: Arc<AtomicBool>,
+) -> Result<std::thread::JoinHandle<()>> {
+    let runtime = runtime()?;
+    std::thread::Builder::new()
+        .name("webhooks".into())
+        .spawn(move || {
+            runtime.block_on(deliverer.run(async move {
+                while !stop.load(Ordering::SeqCst) {
+                    tokio::time::sleep(STOP_POLL).await;
+                }
+            }));
+        })
+        .context("failed to start the webhook deliverer's thread")
 }
 
 /// Opens the pool, never creating a SQLite file, after checking that the schema is migrated;
@@ -169,7 +240,8 @@ fn open(config: &Config) -> Result<Db> {
         } else {
             Mode::ReadWrite
         },
-        max_connections: 1,
+        // The deliverer reads and writes for several subscriptions at once.
+        max_connections: if config.webhooks.is_some() { 4 } else { 1 },
         connection_timeout: CONNECTION_TIMEOUT,
         ..OpenOptions::default()
     };

@@ -22,6 +22,7 @@ mod logs;
 mod platform;
 mod process;
 mod proxy;
+mod receiver;
 #[cfg(unix)]
 mod unprivileged;
 
@@ -32,6 +33,7 @@ pub use logs::{insert_account_and_clip, insert_due_logs, insert_logs, sql_time, 
 pub use platform::{Answer, FakePlatform, Received};
 pub use process::{collect_stderr, Process};
 pub use proxy::Proxy;
+pub use receiver::{Delivery, Receiver, Reply};
 #[cfg(unix)]
 pub use unprivileged::{read_only_sqlite, unprivileged};
 

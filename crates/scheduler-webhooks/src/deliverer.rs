@@ -43,25 +43,24 @@ pub struct Config {
 
 impl Default for Config {
     /// The contract's schedule and 10-second timeout, public receivers only, a look every
-    /// 250 ms, 32 requests at once per subscription.
+    /// 250 ms, 64 requests at once per subscription.
     fn default() -> Self {
         Self {
             schedule: RetrySchedule::default(),
             allow_private: false,
             timeout: Duration::from_secs(10),
             poll: Duration::from_millis(250),
-            batch: 32,
+            batch: 64,
             fan_out_page: 1000,
         }
     }
 }
 
 impl Config {
-    /// How long a claim holds its deliveries: the timeout, and time to report, twice over. A
-    /// deliverer that has not reported by then is taken for dead and the deliveries are sent
-    /// again.
+    /// How long a claim holds its deliveries: the timeout and 10 s to report. A deliverer
+    /// that has not reported by then is taken for dead and the deliveries are sent again.
     pub fn lease(&self) -> Duration {
-        self.timeout * 2 + Duration::from_secs(10)
+        self.timeout + Duration::from_secs(10)
     }
 }
 
@@ -204,30 +203,26 @@ impl Deliverer {
     }
 
     /// Claims, sends and reports batches of one subscription's due deliveries until none is
-    /// left due or the deliverer stops.
+    /// left due or the deliverer stops. A batch's report and the next batch's claim are one
+    /// write.
     async fn serve(&self, subscription: Subscription) {
         let config = &self.inner.config;
-        let target = match target(&subscription, config) {
-            Ok(target) => Ok(Arc::new(target)),
-            Err(why) => Err(why),
+        let target = target(&subscription, config).map(Arc::new);
+        let (batch, lease) = (config.batch, config.lease());
+        let id = subscription.id.clone();
+        let first = self
+            .inner
+            .db
+            .write(move |conn| claim_deliveries(conn, &id, batch, lease, Utc::now()))
+            .await;
+        let mut claim = match first {
+            Ok(claim) => claim,
+            Err(e) => {
+                log::warn!("webhooks: claiming for {}: {e}", subscription.id);
+                return;
+            }
         };
-        while !self.inner.stopping.load(Ordering::Relaxed) {
-            let id = subscription.id.clone();
-            let (batch, lease) = (config.batch, config.lease());
-            let claim = match self
-                .inner
-                .db
-                .write(move |conn| claim_deliveries(conn, &id, batch, lease, Utc::now()))
-                .await
-            {
-                Ok(claim) if claim.deliveries.is_empty() => return,
-                Ok(claim) => claim,
-                Err(e) => {
-                    log::warn!("webhooks: claiming for {}: {e}", subscription.id);
-                    return;
-                }
-            };
-            let full = claim.deliveries.len() >= batch as usize;
+        while !claim.deliveries.is_empty() {
             let attempts = match &target {
                 Ok(target) => self.send(target, &claim).await,
                 Err(why) => unusable(&claim, why),
@@ -244,22 +239,31 @@ impl Deliverer {
                     );
                 }
             }
+            // A full batch may have more behind it.
+            let more = claim.deliveries.len() >= batch as usize
+                && !self.inner.stopping.load(Ordering::Relaxed);
             let schedule = config.schedule.clone();
-            if let Err(e) = self
+            let next = self
                 .inner
                 .db
                 .write(move |conn| {
-                    report_deliveries(conn, &claim, &attempts, &schedule, Utc::now())
+                    report_deliveries(conn, &claim, &attempts, &schedule, Utc::now())?;
+                    if !more {
+                        return Ok(None);
+                    }
+                    let id = &claim.subscription_id;
+                    claim_deliveries(conn, id, batch, lease, Utc::now()).map(Some)
                 })
-                .await
-            {
-                // The lease runs out and the deliveries are sent again: at least once.
-                log::warn!("webhooks: reporting for {}: {e}", subscription.id);
-                return;
-            }
-            if !full {
-                return;
-            }
+                .await;
+            claim = match next {
+                Ok(Some(next)) => next,
+                Ok(None) => return,
+                Err(e) => {
+                    // The lease runs out and the deliveries are sent again: at least once.
+                    log::warn!("webhooks: reporting for {}: {e}", subscription.id);
+                    return;
+                }
+            };
         }
     }
 

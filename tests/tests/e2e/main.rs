@@ -10,6 +10,7 @@ mod publishing;
 mod rng;
 mod security;
 mod ticks;
+mod webhooks;
 
 /// `fn name(backend) { … }` becomes the tests `name::sqlite` and `name::postgres` (the latter
 /// passes without running when `TEST_DATABASE_URL` is not set).

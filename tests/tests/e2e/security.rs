@@ -44,7 +44,8 @@ both_backends! {
         // (RFC 9110), with the token.
         for (_, template) in &operations {
             let path = template.replace(['{', '}'], "");
-            for method in ["PUT", "DELETE", "PATCH"] {
+            let documented = |m: &str| operations.iter().any(|(om, t)| t == template && om == m);
+            for method in ["PUT", "DELETE", "PATCH"].into_iter().filter(|m| !documented(m)) {
                 let r = server.call(method, &path, Some("{}"));
                 r.assert_error(405, "method_not_allowed");
                 let allow = r.headers.get("allow").and_then(|v| v.to_str().ok());

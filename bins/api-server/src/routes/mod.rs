@@ -25,6 +25,7 @@ pub mod monitoring;
 pub mod publishing;
 pub mod schedule;
 pub mod tick;
+pub mod webhooks;
 
 /// The application with every route, its OpenAPI document (`web::Data<OpenApi>`) and its
 /// [`RouteTable`] (`web::Data<RouteTable>`) as app data. Middleware and the rest of the app
@@ -70,6 +71,7 @@ where
         .configure(publishing::routes)
         .configure(tick::routes)
         .configure(ledger::routes)
+        .configure(webhooks::routes)
         .configure(monitoring::routes)
 }
 

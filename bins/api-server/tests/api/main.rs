@@ -19,3 +19,4 @@ mod process;
 mod publishing;
 mod schedule;
 mod startup;
+mod webhooks;
