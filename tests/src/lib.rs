@@ -548,6 +548,16 @@ pub fn assert_no_leak(what: &str, resp: &Resp) {
     }
 }
 
+/// A free port on 127.0.0.1 (bound and released): a server restarted on it is found again by
+/// the clients that knew it.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
 /// Polls `check` every 100 ms until it is true or `timeout` passes; returns whether it became
 /// true.
 pub fn eventually(timeout: Duration, mut check: impl FnMut() -> bool) -> bool {

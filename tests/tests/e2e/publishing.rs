@@ -148,15 +148,6 @@ fn lease_ends(db: &TestDb) -> Vec<chrono::DateTime<chrono::Utc>> {
         .collect()
 }
 
-/// A free port on 127.0.0.1 (bound and released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 // Guarantee 5: 2 api-servers, 4 workers, 2,000 due posts, a platform that fails some attempts
 // and hangs on others, and workers and servers killed with SIGKILL at random and restarted. No
 // post reaches the platform twice, no log is held by two leases at once, none is completed
@@ -173,7 +164,7 @@ both_backends! {
             min_gap_minutes = 0\nretry_base_seconds = 1\n").unwrap();
         let rules = rules.to_str().unwrap().to_owned();
         let server_args = ["--tick-interval", "1", "--rules", rules.as_str()];
-        let ports = [free_port(), free_port()];
+        let ports = [e2e::free_port(), e2e::free_port()];
         let mut servers: Vec<Server> = ports.iter().map(|&p| Server::start_on(p, &db.url, None, &server_args)).collect();
         // The platform fails a share of first attempts, by the log's id.
         let platform = FakePlatform::start(|body, nth| {

@@ -18,15 +18,6 @@ use crate::both_backends;
 
 const POSTS: usize = 1_000;
 
-/// A free port on 127.0.0.1 (bound and released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Every ledger event: id and when it was written.
 fn events(db: &TestDb) -> Vec<(String, DateTime<Utc>)> {
     use scheduler_store::schema::ledger_events::dsl as e;
@@ -67,7 +58,7 @@ both_backends! {
         let schedule = "1s,1s,2s,2s,2s,2s";
         let server_args = ["--tick-interval", "1", "--rules", rules.as_str(), "--allow-private-webhooks",
                            "--webhook-retry-schedule", schedule];
-        let ports = [free_port(), free_port()];
+        let ports = [e2e::free_port(), e2e::free_port()];
         let mut servers: Vec<Server> = ports.iter().map(|&p| Server::start_on(p, &db.url, None, &server_args)).collect();
         let ticker = tick_loop(&db.url, &["--interval", "1", "--webhooks", "--allow-private-webhooks",
                                           "--webhook-retry-schedule", schedule]);

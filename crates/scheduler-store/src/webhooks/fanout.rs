@@ -47,27 +47,20 @@ pub struct FanOut {
 /// work; on SQLite the write lock keeps other fan-outs out.
 pub fn fan_out(conn: &mut Conn, limit: u32, host_now: DateTime<Utc>) -> Result<FanOut> {
     write_transaction(conn, |conn| {
+        // A macro, not a closure: the selection's type differs per backend.
+        macro_rules! positions {
+            () => {
+                s::webhook_subscriptions.order(s::id).select((
+                    Row::as_select(),
+                    s::feed_txid,
+                    s::feed_seq,
+                    s::feed_snapshot,
+                ))
+            };
+        }
         let rows: Vec<(Row, i64, i64, Option<String>)> = match conn {
-            Conn::Pg(c) => s::webhook_subscriptions
-                .order(s::id)
-                .select((
-                    Row::as_select(),
-                    s::feed_txid,
-                    s::feed_seq,
-                    s::feed_snapshot,
-                ))
-                .for_update()
-                .skip_locked()
-                .load(c)?,
-            Conn::Sqlite(c) => s::webhook_subscriptions
-                .order(s::id)
-                .select((
-                    Row::as_select(),
-                    s::feed_txid,
-                    s::feed_seq,
-                    s::feed_snapshot,
-                ))
-                .load(c)?,
+            Conn::Pg(c) => positions!().for_update().skip_locked().load(c)?,
+            Conn::Sqlite(c) => positions!().load(c)?,
         };
         let subscriptions = rows
             .into_iter()
