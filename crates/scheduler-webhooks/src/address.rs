@@ -18,7 +18,7 @@ pub enum UrlError {
     Invalid(String),
     /// It is or resolves to an address inside a network.
     #[error(
-        "url {url:?} reaches {address}, a {kind} address: webhooks go to public addresses only"
+        "url {url:?} reaches {address} ({kind} address): webhooks go to public addresses only"
     )]
     NotPublic {
         /// The URL.
@@ -69,7 +69,8 @@ fn non_public_v4(ip: Ipv4Addr) -> Option<&'static str> {
 fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
     let segments = ip.segments();
     // An IPv4 address inside an IPv6 one is judged as itself: mapped (::ffff:a.b.c.d),
-    // compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4 (2002:aabb:ccdd::).
+    // translated (::ffff:0:a.b.c.d), compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) and 6to4
+    // (2002:aabb:ccdd::).
     let embedded = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
     if let Some(v4) = ip.to_ipv4_mapped() {
         return non_public_v4(v4);
@@ -77,7 +78,7 @@ fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
     if segments[..6] == [0; 6] && !ip.is_unspecified() && !ip.is_loopback() {
         return non_public_v4(embedded(segments[6], segments[7]));
     }
-    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+    if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] || segments[..6] == [0, 0, 0, 0, 0xffff, 0] {
         return non_public_v4(embedded(segments[6], segments[7]));
     }
     if segments[0] == 0x2002 {
@@ -88,6 +89,8 @@ fn non_public_v6(ip: Ipv6Addr) -> Option<&'static str> {
         _ if ip.is_loopback() => "loopback",
         s if s & 0xfe00 == 0xfc00 => "private",
         s if s & 0xffc0 == 0xfe80 => "link-local",
+        // Teredo: a tunnel whose far end is hidden in the address.
+        s if s == 0x2001 && segments[1] == 0 => "reserved",
         // Site-local: deprecated, and private where still used.
         s if s & 0xffc0 == 0xfec0 => "private",
         s if s & 0xff00 == 0xff00 => "multicast",
@@ -181,7 +184,7 @@ impl reqwest::dns::Resolve for PublicOnly {
                 .find_map(|a| non_public(a.ip()).map(|kind| (a.ip(), kind)))
             {
                 return Err(format!(
-                    "{host} resolves to {addr}, a {kind} address: webhooks go to public addresses only"
+                    "{host} resolves to {addr} ({kind} address): webhooks go to public addresses only"
                 )
                 .into());
             }
@@ -228,11 +231,14 @@ mod tests {
             ("::169.254.169.254", Some("link-local")),
             ("64:ff9b::7f00:1", Some("loopback")),
             ("2002:c0a8:0101::1", Some("private")),
+            ("::ffff:0:7f00:1", Some("loopback")),
+            ("2001:0:4136:e378::1", Some("reserved")),
             ("8.8.8.8", None),
             ("172.32.0.1", None),
             ("100.128.0.1", None),
             ("1.1.1.1", None),
             ("2606:4700:4700::1111", None),
+            ("2001:4860:4860::8888", None),
             ("::ffff:8.8.8.8", None),
             ("2002:0808:0808::1", None),
         ] {

@@ -37,13 +37,16 @@ pub struct Config {
     pub poll: Duration,
     /// The most requests in flight to one subscription, from this deliverer.
     pub batch: u32,
+    /// The most requests in flight from this deliverer, all subscriptions together: receivers
+    /// that hang cannot take every socket (or DNS lookup) of the process.
+    pub max_in_flight: usize,
     /// The most events read from the feed per transaction.
     pub fan_out_page: u32,
 }
 
 impl Default for Config {
     /// The contract's schedule and 10-second timeout, public receivers only, a look every
-    /// 250 ms, 64 requests at once per subscription.
+    /// 250 ms, 64 requests at once per subscription and 256 in all.
     fn default() -> Self {
         Self {
             schedule: RetrySchedule::default(),
@@ -51,6 +54,7 @@ impl Default for Config {
             timeout: Duration::from_secs(10),
             poll: Duration::from_millis(250),
             batch: 64,
+            max_in_flight: 256,
             fan_out_page: 1000,
         }
     }
@@ -116,6 +120,8 @@ struct Inner {
     busy: Mutex<HashSet<String>>,
     /// Set when the deliverer stops: tasks claim no more.
     stopping: AtomicBool,
+    /// A permit per request in flight.
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 /// Why a deliverer cannot start.
@@ -131,10 +137,11 @@ impl Deliverer {
             inner: Arc::new(Inner {
                 db,
                 client,
-                config,
                 stats: Arc::default(),
                 busy: Mutex::default(),
                 stopping: AtomicBool::new(false),
+                in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_in_flight.max(1))),
+                config,
             }),
         })
     }
@@ -174,18 +181,30 @@ impl Deliverer {
         Ok(())
     }
 
-    /// Makes deliveries from the feed, and starts a task for each subscription with
-    /// deliveries due that has none yet.
+    /// Makes deliveries from the feed (at most [`FAN_OUT_PAGES`] pages, so that a stop or
+    /// the due deliveries do not wait for a long backlog), and starts a task for each
+    /// subscription with deliveries due that has none yet. A fan-out that fails is logged and
+    /// the due deliveries are served all the same.
     async fn look(&self, tasks: &mut JoinSet<()>) -> Result<(), StoreError> {
         let db = &self.inner.db;
         let page = self.inner.config.fan_out_page;
-        // A fan-out locks the subscriptions' rows: first a read to see whether it has work.
-        if db.read(fan_out_waiting).await? {
-            while db
-                .write(move |conn| fan_out(conn, page, Utc::now()))
-                .await?
-                .more
-            {}
+        let fan_out_all = async {
+            // A fan-out locks the subscriptions' rows: first a read to see whether it has work.
+            if db.read(fan_out_waiting).await? {
+                for _ in 0..FAN_OUT_PAGES {
+                    if !db
+                        .write(move |conn| fan_out(conn, page, Utc::now()))
+                        .await?
+                        .more
+                    {
+                        break;
+                    }
+                }
+            }
+            Ok::<_, StoreError>(())
+        };
+        if let Err(e) = fan_out_all.await {
+            log::warn!("webhooks: making deliveries from the ledger: {e}");
         }
         let due = db.read(|conn| due_subscriptions(conn, Utc::now())).await?;
         for subscription in due {
@@ -272,7 +291,12 @@ impl Deliverer {
         let mut sends = JoinSet::new();
         for (i, delivery) in claim.deliveries.iter().cloned().enumerate() {
             let (client, target) = (self.inner.client.clone(), Arc::clone(target));
-            sends.spawn(async move { (i, attempt(&client, &target, &delivery).await) });
+            let in_flight = Arc::clone(&self.inner.in_flight);
+            sends.spawn(async move {
+                // Never closed: the permit always comes.
+                let _permit = in_flight.acquire_owned().await;
+                (i, attempt(&client, &target, &delivery).await)
+            });
         }
         let mut attempts: Vec<Option<Attempted>> = vec![None; claim.deliveries.len()];
         while let Some(done) = sends.join_next().await {
@@ -295,7 +319,6 @@ fn target(subscription: &Subscription, config: &Config) -> Result<Target, String
     Ok(Target {
         url,
         secret,
-        allow_private: config.allow_private,
         timeout: config.timeout,
     })
 }
@@ -315,6 +338,9 @@ fn unusable(claim: &DeliveryClaim, why: &str) -> Vec<Attempted> {
         })
         .collect()
 }
+
+/// The most feed pages one look makes deliveries from.
+const FAN_OUT_PAGES: usize = 10;
 
 /// The most deliveries a [`Deliverer`] sends to one subscription at once.
 pub const MAX_BATCH: u32 = webhooks::MAX_CLAIM;

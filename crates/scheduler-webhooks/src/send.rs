@@ -7,7 +7,7 @@ use scheduler_store::models::LedgerEvent;
 use scheduler_store::webhooks::{Attempted, ClaimedDelivery, MAX_RESPONSE_BYTES};
 use serde::Serialize;
 
-use crate::address::{non_public, PublicOnly};
+use crate::address::PublicOnly;
 use crate::signature::Secret;
 
 /// The body of every delivery.
@@ -77,12 +77,12 @@ pub(crate) fn client(timeout: Duration, allow_private: bool) -> reqwest::Result<
     builder.build()
 }
 
-/// What a deliverer needs to send to one subscription.
+/// What a deliverer needs to send to one subscription: its URL, read as the deliverer's policy
+/// allows (a literal address inside is refused there; a name, by the client's resolver).
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
     pub url: reqwest::Url,
     pub secret: Secret,
-    pub allow_private: bool,
     pub timeout: Duration,
 }
 
@@ -103,21 +103,6 @@ pub(crate) async fn attempt(
         error: Some(error),
         response,
     };
-    // A literal address is not resolved, so the resolver cannot refuse it: checked here.
-    if !target.allow_private {
-        let literal = match target.url.host() {
-            Some(url::Host::Ipv4(v4)) => Some(std::net::IpAddr::V4(v4)),
-            Some(url::Host::Ipv6(v6)) => Some(std::net::IpAddr::V6(v6)),
-            _ => None,
-        };
-        if let Some((ip, kind)) = literal.and_then(|ip| non_public(ip).map(|k| (ip, k))) {
-            return failed(
-                None,
-                format!("{ip} is a {kind} address: webhooks go to public addresses only"),
-                None,
-            );
-        }
-    }
     let body = payload(event);
     let timestamp = Utc::now().timestamp();
     let signature = target.secret.sign(&event.id, timestamp, &body);

@@ -43,8 +43,8 @@ pub struct FanOut {
 /// Reads up to `limit` events of the feed after the positions of the subscriptions no other
 /// fan-out holds, makes a pending delivery, due now, for each event a subscription wants, and
 /// moves the positions past what was read: one transaction. On PostgreSQL the subscriptions'
-/// rows are locked for it (`FOR UPDATE SKIP LOCKED`), so fan-outs on several hosts share the
-/// work; on SQLite the write lock keeps other fan-outs out.
+/// rows are locked for it (`FOR UPDATE SKIP LOCKED`), so fan-outs on several hosts take turns
+/// without waiting on each other; on SQLite the write lock keeps other fan-outs out.
 pub fn fan_out(conn: &mut Conn, limit: u32, host_now: DateTime<Utc>) -> Result<FanOut> {
     write_transaction(conn, |conn| {
         // A macro, not a closure: the selection's type differs per backend.
@@ -62,17 +62,23 @@ pub fn fan_out(conn: &mut Conn, limit: u32, host_now: DateTime<Utc>) -> Result<F
             Conn::Pg(c) => positions!().for_update().skip_locked().load(c)?,
             Conn::Sqlite(c) => positions!().load(c)?,
         };
-        let subscriptions = rows
+        // A row that cannot be read (edited by hand) is left where it is, for a person: it
+        // must not stop the other subscriptions' deliveries.
+        let subscriptions: Vec<_> = rows
             .into_iter()
-            .map(|(row, txid, seq, snapshot)| {
-                let snapshot = snapshot.as_deref().map(Snapshot::parse).transpose()?;
-                Ok((
-                    Subscription::try_from(row)?,
-                    FeedCursor { txid, seq },
-                    snapshot,
-                ))
+            .filter_map(|(row, txid, seq, snapshot)| {
+                let snapshot = snapshot.as_deref().map(Snapshot::parse).transpose();
+                match (Subscription::try_from(row), snapshot) {
+                    (Ok(subscription), Ok(snapshot)) => {
+                        Some((subscription, FeedCursor { txid, seq }, snapshot))
+                    }
+                    (Err(e), _) | (_, Err(e)) => {
+                        log::error!("webhooks: skipping a subscription: {e}");
+                        None
+                    }
+                }
             })
-            .collect::<Result<Vec<_>>>()?;
+            .collect();
         let Some(start) = subscriptions.iter().map(|(_, at, _)| *at).min() else {
             return Ok(FanOut::default());
         };

@@ -46,8 +46,8 @@ pub const MAX_PAGE: u32 = 500;
 pub const DEFAULT_PAGE: u32 = 100;
 /// The most bytes of a receiver's answer kept.
 pub const MAX_RESPONSE_BYTES: usize = 1024;
-/// The most characters of an error kept.
-pub const MAX_ERROR_CHARS: usize = 500;
+/// The most bytes of an attempt's error kept.
+pub const MAX_ERROR_BYTES: usize = 1024;
 
 stored_names! {
     /// Where a delivery is.
@@ -199,7 +199,7 @@ pub struct Attempted {
     pub delivered: bool,
     /// The receiver's HTTP status, if it answered.
     pub status: Option<u16>,
-    /// Why it failed (cut to [`MAX_ERROR_CHARS`] when stored).
+    /// Why it failed (cut to [`MAX_ERROR_BYTES`] when stored).
     pub error: Option<String>,
     /// The start of the receiver's answer (cut to [`MAX_RESPONSE_BYTES`] when stored).
     pub response: Option<String>,
@@ -322,16 +322,16 @@ impl std::fmt::Display for RetrySchedule {
     }
 }
 
-/// `text` cut to at most `max` bytes, at a character boundary.
-pub(crate) fn cut_bytes(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
+/// `text` as a column can keep it: cut to at most `max` bytes at a character boundary, each
+/// NUL (which a receiver may send and no PostgreSQL text can hold) replaced by U+FFFD.
+pub(crate) fn storable(text: &str, max: usize) -> String {
+    let mut text = text.replace('\0', "\u{fffd}");
+    let mut end = text.len().min(max);
     while !text.is_char_boundary(end) {
         end -= 1;
     }
-    &text[..end]
+    text.truncate(end);
+    text
 }
 
 #[cfg(test)]
@@ -358,9 +358,10 @@ mod tests {
     }
 
     #[test]
-    fn cutting_keeps_whole_characters() {
-        assert_eq!(cut_bytes("abc", 5), "abc");
-        assert_eq!(cut_bytes("abc", 2), "ab");
-        assert_eq!(cut_bytes("aé", 2), "a");
+    fn stored_text_keeps_whole_characters_and_no_nul() {
+        assert_eq!(storable("abc", 5), "abc");
+        assert_eq!(storable("abc", 2), "ab");
+        assert_eq!(storable("aé", 2), "a");
+        assert_eq!(storable("ok\0bin", 10), "ok\u{fffd}bin");
     }
 }

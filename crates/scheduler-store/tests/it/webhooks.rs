@@ -191,6 +191,27 @@ both_backends! {
         let schedule = RetrySchedule::default();
         assert_eq!(report_deliveries(conn, &lost, &outcome(&lost, true), &schedule, Utc::now()).unwrap(), 0);
         assert_eq!(report_deliveries(conn, &again, &outcome(&again, true), &schedule, Utc::now()).unwrap(), 1);
+        // A replay by hand: pending again, no longer delivered.
+        let delivered = list_deliveries(conn, &subscription, &DeliveryFilter::default()).unwrap().deliveries.remove(0);
+        assert!(delivered.delivered_at.is_some());
+        let replay = retry_delivery(conn, &subscription, &delivered.event_id, Utc::now()).unwrap();
+        assert_eq!((replay.status, replay.attempts, replay.delivered_at), (DeliveryStatus::Pending, 0, None));
+    }
+
+    fn an_answer_with_a_nul_byte_is_stored_and_settles_the_delivery(db) {
+        let conn = &mut db.conn();
+        let subscription = subscribe(conn, None);
+        post(conn);
+        fan_out_until(conn, 1);
+        let claimed = claim(conn, &subscription, 10);
+        let mut attempts = outcome(&claimed, true);
+        attempts[0].response = Some(format!("ok\0{}", "é".repeat(600)));
+        let schedule = RetrySchedule::default();
+        assert_eq!(report_deliveries(conn, &claimed, &attempts, &schedule, Utc::now()).unwrap(), 1);
+        let stored = list_deliveries(conn, &subscription, &DeliveryFilter::default()).unwrap().deliveries.remove(0);
+        assert_eq!(stored.status, DeliveryStatus::Delivered);
+        let response = stored.last_response.unwrap();
+        assert!(response.starts_with("ok\u{fffd}é") && response.len() <= 1024, "{response}");
     }
 
     fn retries_by_hand_replay_any_wanted_event_and_refuse_the_rest(db) {
@@ -311,4 +332,42 @@ both_backends! {
         let rows: i64 = d::webhook_deliveries.filter(d::subscription_id.eq(&subscription)).count().get_result(conn).unwrap();
         assert_eq!(rows, 160);
     }
+}
+
+/// PostgreSQL, where transactions commit in any order: an event whose transaction began before
+/// the subscription and committed after it is delivered; one committed before is not.
+#[test]
+fn an_event_committed_after_the_subscription_is_delivered_whenever_its_transaction_began() {
+    let Some(db) = scheduler_testkit::TestDb::postgres() else {
+        return;
+    };
+    db.migrate();
+    let before = post(&mut db.conn());
+    let (began, subscribed) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
+    let writer = {
+        let (url, began, subscribed) = (db.database_url(), began.clone(), subscribed.clone());
+        thread::spawn(move || {
+            let mut conn = connect(&url, false).unwrap();
+            scheduler_store::write_transaction(&mut conn, |conn| {
+                let log = post(conn);
+                began.wait();
+                subscribed.wait();
+                Ok::<_, StoreError>(log)
+            })
+            .unwrap()
+        })
+    };
+    began.wait();
+    let subscription = subscribe(&mut db.conn(), None);
+    subscribed.wait();
+    let during = writer.join().unwrap();
+    let conn = &mut db.conn();
+    assert_eq!(fan_out_until(conn, 1), 1);
+    let delivered: Vec<String> = d::webhook_deliveries
+        .filter(d::subscription_id.eq(&subscription))
+        .inner_join(l::ledger_events.on(l::seq.eq(d::event_seq)))
+        .select(l::entity_id)
+        .load(conn)
+        .unwrap();
+    assert_eq!(delivered, [during], "not {before}");
 }
