@@ -4,7 +4,10 @@
 //! - the slot is inside the window, and no earlier minute from `now` on is;
 //! - every minute from the slot to `scheduled_window_end` is inside, and the end is not (a
 //!   whole-day window instead ends where the local date first changes);
-//! - `Zone::wall_time` tells the instants of local times around each change.
+//! - `Zone::wall_time` tells the instants of local times around each change;
+//! - a daily series started two days before the change, at every quarter hour of the day,
+//!   keeps its local time, and each occurrence is at the instant RFC 5545 gives it: the first
+//!   of two, and across a gap the local time read with the offset before the gap.
 //!
 //! Changes that look alike (same local time of day, same offsets before and after, same
 //! neighbouring changes within four days) are planned once: about 240 patterns for 1970–2040.
@@ -21,7 +24,8 @@ use std::process::ExitCode;
 use chrono::{DateTime, NaiveDateTime, Offset, TimeDelta, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use scheduler_core::{
-    plan, Horizon, MinGap, PlatformRules, Posts, ScheduleRequest, WallTime, Window, Zone,
+    plan, Horizon, MinGap, PlatformRules, Posts, Recurrence, Rrule, ScheduleRequest, WallTime,
+    Window, Zone,
 };
 
 fn main() -> ExitCode {
@@ -55,11 +59,14 @@ fn main() -> ExitCode {
     let mut patterns: Vec<_> = patterns.into_values().collect();
     patterns.sort_by_key(|(tz, at)| (tz.name(), *at));
 
-    let (mut plans, mut wrong) = (0u64, 0u64);
+    let (mut plans, mut wrong, mut occurrences) = (0u64, 0u64, 0u64);
     for &(tz, at) in &patterns {
         let zone = Zone::parse(tz.name()).unwrap();
         wrong += check_wall_time(zone, at);
         let minutes = Minutes::around(zone, at);
+        let (checked, bad) = check_series(zone, at, &minutes);
+        occurrences += checked;
+        wrong += bad;
         for start_hour in 0..24 {
             for end_hour in 1..=24 {
                 let Ok(window) = Window::new(start_hour, end_hour) else {
@@ -79,7 +86,8 @@ fn main() -> ExitCode {
         }
     }
     println!(
-        "{changes} offset changes {from}–{to} in {} patterns; {plans} plans; {wrong} wrong",
+        "{changes} offset changes {from}–{to} in {} patterns; {plans} plans and {occurrences} series \
+         occurrences; {wrong} wrong",
         patterns.len()
     );
     if wrong == 0 {
@@ -153,6 +161,59 @@ fn check_wall_time(zone: Zone, at: i64) -> u64 {
         }
     }
     wrong
+}
+
+/// Daily series from two days before the change, at each quarter hour: every occurrence keeps
+/// the local time, at the instant the wall clock (read minute by minute) gives it. Returns the
+/// occurrences checked and the number wrong.
+fn check_series(zone: Zone, at: i64, minutes: &Minutes) -> (u64, u64) {
+    let day = zone.local(instant(at)).date() - TimeDelta::days(2);
+    let rule: Rrule = "FREQ=DAILY;COUNT=5".parse().unwrap();
+    let (mut checked, mut wrong) = (0, 0);
+    for quarter in 0..96 {
+        let dtstart = day.and_hms_opt(quarter / 4, 15 * (quarter % 4), 0).unwrap();
+        let series = Recurrence::new(dtstart, rule.clone(), [], zone);
+        for (k, occurrence) in series.occurrences().enumerate() {
+            checked += 1;
+            let local = dtstart + TimeDelta::days(k as i64);
+            let expected = wall_clock_instant(zone, local, minutes);
+            if occurrence.local != local || Some(occurrence.at) != expected {
+                wrong += 1;
+                println!("{zone} daily from {dtstart}: occurrence {occurrence:?}, expected {local} at {expected:?}");
+            }
+        }
+    }
+    (checked, wrong)
+}
+
+/// When the wall clock reads `local`: the earliest instant it does, among the offsets the
+/// minutes show; when it never does, `local` read with the offset of the last minute before
+/// it. `None` when the minutes do not reach.
+fn wall_clock_instant(
+    zone: Zone,
+    local: NaiveDateTime,
+    minutes: &Minutes,
+) -> Option<DateTime<Utc>> {
+    let utc = |i: usize| minutes.base + 60 * i as i64;
+    let mut offsets: Vec<TimeDelta> = minutes
+        .local
+        .iter()
+        .enumerate()
+        .map(|(i, l)| *l - instant(utc(i)).naive_utc())
+        .collect();
+    offsets.sort();
+    offsets.dedup();
+    let reads = offsets
+        .iter()
+        .map(|o| (local - *o).and_utc())
+        .filter(|t| zone.local(*t) == local)
+        .min();
+    if reads.is_some() {
+        return reads;
+    }
+    let last_before = minutes.local.iter().rposition(|l| *l < local)?;
+    let before = minutes.local[last_before] - instant(utc(last_before)).naive_utc();
+    Some((local - before).and_utc())
 }
 
 /// The local time of every minute from three days before a change to six days after.

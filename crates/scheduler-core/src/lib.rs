@@ -29,7 +29,9 @@
 mod occurrence;
 mod plan;
 mod platform;
+mod recurrence;
 mod retry;
+mod rrule;
 mod rule_set;
 mod rules;
 mod time;
@@ -40,7 +42,9 @@ pub use plan::{
     PAST_TOLERANCE,
 };
 pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
+pub use recurrence::{instant as rfc5545_instant, Occurrence as SeriesOccurrence, Recurrence};
 pub use retry::RetryPolicy;
+pub use rrule::{ByDay, Freq, Rrule, RruleError, Until, MAX_COUNT, MAX_INTERVAL, MAX_RULE_LEN};
 pub use rule_set::{RuleSet, RulesError};
 pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, Window};
 pub use time::{

@@ -4,6 +4,7 @@
 mod cases;
 mod props;
 mod rules;
+mod series;
 
 use chrono::{DateTime, Utc};
 
