@@ -42,11 +42,14 @@ pub use plan::{
     PAST_TOLERANCE,
 };
 pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
-pub use recurrence::{instant as rfc5545_instant, Occurrence as SeriesOccurrence, Recurrence};
+pub use recurrence::{
+    instant as rfc5545_instant, plan_occurrences, Occurrence as SeriesOccurrence,
+    PlannedOccurrence, Recurrence,
+};
 pub use retry::RetryPolicy;
 pub use rrule::{ByDay, Freq, Rrule, RruleError, Until, MAX_COUNT, MAX_INTERVAL, MAX_RULE_LEN};
 pub use rule_set::{RuleSet, RulesError};
-pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, Window};
+pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, SeriesHorizon, Window};
 pub use time::{
     ceil_to_second, floor_to_second, is_supported, latest_supported, rfc3339, SUPPORTED_YEARS,
 };

@@ -64,6 +64,11 @@ impl<'a> Posts<'a> {
         }
     }
 
+    /// The times, sorted ascending.
+    pub fn as_slice(&self) -> &'a [DateTime<Utc>] {
+        self.0
+    }
+
     /// Index of the first post at or after `t`.
     fn first_at_or_after(&self, t: DateTime<Utc>) -> usize {
         self.0.partition_point(|p| *p < t)

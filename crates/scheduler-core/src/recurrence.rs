@@ -14,7 +14,9 @@ use chrono::{
     DateTime, Datelike, Days, Months, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc,
 };
 
+use crate::plan::{plan, Plan, Posts, Rejection, ScheduleRequest};
 use crate::rrule::{Freq, Rrule, Until};
+use crate::rules::{Horizon, PlatformRules};
 use crate::time::SUPPORTED_YEARS;
 use crate::zone::{WallTime, Zone};
 
@@ -77,6 +79,55 @@ impl Recurrence {
             .filter(|o| o.at >= from && o.at < to)
             .collect()
     }
+}
+
+/// An occurrence and where the rules put it, or why nowhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedOccurrence {
+    /// The occurrence.
+    pub occurrence: Occurrence,
+    /// Its slot and the reason, as for any request at the occurrence's time; or why there is
+    /// none (an occurrence already past is [`Rejection::InThePast`]).
+    pub plan: Result<Plan, Rejection>,
+}
+
+/// Plans `occurrences` in order, each as a request at its own time, among the account's
+/// `others` (sorted) and the occurrences planned before it, so that the gap and the daily cap
+/// hold between them all. Pure: the store writes what this returns (and `dry_run` shows it).
+pub fn plan_occurrences(
+    rules: &PlatformRules,
+    horizon: Horizon,
+    zone: Zone,
+    occurrences: &[Occurrence],
+    others: Posts<'_>,
+    now: DateTime<Utc>,
+) -> Vec<PlannedOccurrence> {
+    let mut posts: Vec<DateTime<Utc>> = others.as_slice().to_vec();
+    occurrences
+        .iter()
+        .map(|&occurrence| {
+            let request = ScheduleRequest {
+                requested_for: Some(occurrence.at),
+                window_end: None,
+                now,
+            };
+            let planned = plan(
+                rules,
+                horizon,
+                zone,
+                &request,
+                Posts::new(&posts).expect("kept sorted"),
+            );
+            if let Ok(slot) = &planned {
+                let at = posts.partition_point(|p| *p <= slot.scheduled_for);
+                posts.insert(at, slot.scheduled_for);
+            }
+            PlannedOccurrence {
+                occurrence,
+                plan: planned,
+            }
+        })
+        .collect()
 }
 
 /// When the clock in `zone` reads `local`, as RFC 5545 says: the first of two, and across a

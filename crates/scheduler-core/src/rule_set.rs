@@ -8,7 +8,7 @@ use thiserror::Error;
 
 use crate::platform::Platform;
 use crate::retry::RetryPolicy;
-use crate::rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, Window};
+use crate::rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, SeriesHorizon, Window};
 
 /// Why a rules file was refused.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -37,11 +37,12 @@ pub enum RulesError {
 pub struct RuleSet {
     platforms: BTreeMap<Platform, PlatformRules>,
     horizon: Horizon,
+    series_horizon: SeriesHorizon,
 }
 
 impl Default for RuleSet {
     /// The seed's rules: Instagram 18–23 h and 60 min, TikTok 16–24 h and 30 min, YouTube
-    /// 17–22 h and 90 min, no daily cap, a 365-day horizon.
+    /// 17–22 h and 90 min, no daily cap, a 365-day horizon, series made 14 days ahead.
     fn default() -> Self {
         let rules = |s, e, gap| PlatformRules {
             window: Window::new(s, e).expect("seed window is valid"),
@@ -57,6 +58,7 @@ impl Default for RuleSet {
         Self {
             platforms,
             horizon: Horizon::default(),
+            series_horizon: SeriesHorizon::default(),
         }
     }
 }
@@ -65,6 +67,7 @@ impl Default for RuleSet {
 #[serde(deny_unknown_fields)]
 struct RulesFile {
     max_horizon_days: Option<i64>,
+    series_horizon_days: Option<i64>,
     #[serde(default)]
     platforms: BTreeMap<String, PlatformTable>,
 }
@@ -150,6 +153,7 @@ impl RuleSet {
     ///
     /// ```toml
     /// max_horizon_days = 365    # optional, 1..=3650
+    /// series_horizon_days = 14  # optional, 1..=365: how far ahead series become posts
     ///
     /// [platforms.instagram]
     /// start_hour = 18           # 0..=23
@@ -166,6 +170,11 @@ impl RuleSet {
         if let Some(days) = file.max_horizon_days {
             let days = narrow("max_horizon_days", days, "1..=3650").map_err(RulesError::Global)?;
             rules.horizon = Horizon::from_days(days).map_err(RulesError::Global)?;
+        }
+        if let Some(days) = file.series_horizon_days {
+            let days =
+                narrow("series_horizon_days", days, "1..=365").map_err(RulesError::Global)?;
+            rules.series_horizon = SeriesHorizon::from_days(days).map_err(RulesError::Global)?;
         }
         for (name, table) in &file.platforms {
             let at = |error| RulesError::Platform {
@@ -204,5 +213,10 @@ impl RuleSet {
     /// The search horizon.
     pub fn horizon(&self) -> Horizon {
         self.horizon
+    }
+
+    /// How far ahead series' occurrences are made into posts.
+    pub fn series_horizon(&self) -> SeriesHorizon {
+        self.series_horizon
     }
 }

@@ -185,6 +185,42 @@ impl Horizon {
     }
 }
 
+/// How far ahead a recurring series' occurrences are made into posts, in whole days
+/// `1..=365` (the rules file's `series_horizon_days`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SeriesHorizon(u16);
+
+impl SeriesHorizon {
+    /// A horizon of `days`, or why not.
+    pub fn from_days(days: u16) -> Result<Self, RuleError> {
+        if !(1..=365).contains(&days) {
+            return Err(RuleError::out_of_range(
+                "series_horizon_days",
+                i64::from(days),
+                "1..=365",
+            ));
+        }
+        Ok(Self(days))
+    }
+
+    /// The horizon in days.
+    pub fn days(&self) -> u16 {
+        self.0
+    }
+
+    /// The horizon as a duration.
+    pub fn duration(&self) -> TimeDelta {
+        TimeDelta::days(i64::from(self.0))
+    }
+}
+
+impl Default for SeriesHorizon {
+    /// 14 days.
+    fn default() -> Self {
+        Self(14)
+    }
+}
+
 impl Default for Horizon {
     /// 365 days.
     fn default() -> Self {

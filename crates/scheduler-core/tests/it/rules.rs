@@ -29,6 +29,7 @@ fn defaults_are_the_seeds() {
     check_ok("", "tiktok", (16, 24, 30, None));
     check_ok("", "youtube", (17, 22, 90, None));
     assert_eq!(RuleSet::default().horizon().days(), 365);
+    assert_eq!(RuleSet::default().series_horizon().days(), 14);
     assert_eq!(RuleSet::default().platforms().count(), 3);
 }
 
@@ -36,6 +37,7 @@ fn defaults_are_the_seeds() {
 fn a_file_overrides_fields_and_adds_platforms() {
     let file = r#"
         max_horizon_days = 30
+        series_horizon_days = 28
         [platforms.instagram]
         min_gap_minutes = 45
         max_posts_per_day = 25
@@ -51,6 +53,7 @@ fn a_file_overrides_fields_and_adds_platforms() {
     check_ok(file, "youtube", (17, 22, 90, None));
     let rules = RuleSet::from_toml(file).unwrap();
     assert_eq!(rules.horizon().days(), 30);
+    assert_eq!(rules.series_horizon().days(), 28);
     let retry = |name: &str| rules.get(&Platform::parse(name).unwrap()).unwrap().retry;
     assert_eq!(retry("instagram"), RetryPolicy::new(3, 120).unwrap());
     assert_eq!(retry("threads"), RetryPolicy::default());
@@ -122,6 +125,10 @@ fn bad_files_name_the_platform_and_field() {
         (
             "max_horizon_days = 0",
             "field `max_horizon_days` must be in 1..=3650, got 0",
+        ),
+        (
+            "series_horizon_days = 366",
+            "field `series_horizon_days` must be in 1..=365, got 366",
         ),
         (
             "[platforms.instagram]\nstart_hours = 9",

@@ -5,7 +5,10 @@
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc, Weekday};
 use proptest::prelude::*;
-use scheduler_core::{Recurrence, Rrule, RruleError, Zone};
+use scheduler_core::{
+    plan_occurrences, Horizon, MinGap, PlatformRules, Posts, Recurrence, Rejection, Rrule,
+    RruleError, RuleSet, Window, Zone,
+};
 
 use crate::at;
 
@@ -650,4 +653,113 @@ fn the_oracle_itself_agrees_with_the_table() {
         oracle_instant(zone, local("2027-11-07T01:30:00")),
         at("2027-11-07T05:30:00Z")
     );
+}
+
+// ---- planning the occurrences ----
+
+fn instagram() -> PlatformRules {
+    *RuleSet::default()
+        .get(&scheduler_core::Platform::instagram())
+        .unwrap()
+}
+
+#[test]
+fn occurrences_are_planned_like_requests_and_respect_each_other() {
+    let zone = Zone::parse("America/New_York").unwrap();
+    // Twice a day, 30 minutes apart, on Instagram (18–23 h, 60 min): the second of each day
+    // moves to an hour after the first. A one-off post at 19:00 on the 2nd moves that day's
+    // first to 20:00 and its second to 21:00.
+    let rule: Rrule = "FREQ=DAILY;BYHOUR=18;BYMINUTE=30,59;COUNT=4"
+        .parse()
+        .unwrap();
+    let series = Recurrence::new(local("2027-03-01T18:30:00"), rule, [], zone);
+    let occurrences: Vec<_> = series.occurrences().collect();
+    let others = [at("2027-03-03T00:00:00Z")]; // 19:00 local on 2 March
+    let planned = plan_occurrences(
+        &instagram(),
+        Horizon::default(),
+        zone,
+        &occurrences,
+        Posts::new(&others).unwrap(),
+        at("2027-02-01T00:00:00Z"),
+    );
+    let slots: Vec<(String, String)> = planned
+        .iter()
+        .map(|p| {
+            let plan = p.plan.as_ref().unwrap();
+            (
+                scheduler_core::rfc3339(plan.scheduled_for),
+                plan.reason.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        slots,
+        [
+            (
+                "2027-03-01T23:30:00Z".to_owned(),
+                "Scheduled as requested".to_owned()
+            ),
+            (
+                "2027-03-02T00:30:00Z".to_owned(),
+                "Adjusted 31min forward to respect 60min gap".to_owned()
+            ),
+            (
+                "2027-03-03T01:00:00Z".to_owned(),
+                "Adjusted 90min forward to respect 60min gap".to_owned()
+            ),
+            (
+                "2027-03-03T02:00:00Z".to_owned(),
+                "Adjusted 121min forward to respect 60min gap".to_owned()
+            ),
+        ]
+    );
+    // Occurrences already past are not made (a series never fires its past at once).
+    let late = plan_occurrences(
+        &instagram(),
+        Horizon::default(),
+        zone,
+        &occurrences,
+        Posts::default(),
+        at("2027-03-02T12:00:00Z"),
+    );
+    assert!(matches!(late[0].plan, Err(Rejection::InThePast(_))));
+    assert!(matches!(late[1].plan, Err(Rejection::InThePast(_))));
+    assert!(late[2].plan.is_ok() && late[3].plan.is_ok());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 100, ..ProptestConfig::default() })]
+
+    /// Every planned occurrence is at or after its time, inside the window, and at least the
+    /// gap from every other planned occurrence and every other post.
+    #[test]
+    fn planned_occurrences_keep_the_gap_and_the_window(
+        rule in plain_strategy(),
+        zone in proptest::sample::select(ZONES),
+        start in proptest::sample::select(STARTS),
+        hour in 0u32..24,
+        gap in 0u16..120,
+        window in (0u8..24, 1u8..=24),
+        others in proptest::collection::vec(0i64..(20 * 24 * 60), 0..10),
+    ) {
+        let Ok(window) = Window::new(window.0, window.1) else { return Ok(()) };
+        let rules = PlatformRules { window, min_gap: MinGap::from_minutes(gap).unwrap(), daily_cap: None, retry: Default::default() };
+        let zone = Zone::parse(zone).unwrap();
+        let dtstart = NaiveDate::parse_from_str(start, "%Y-%m-%d").unwrap().and_hms_opt(hour, 0, 0).unwrap();
+        let occurrences: Vec<_> = Recurrence::new(dtstart, rule.text().parse().unwrap(), [], zone).occurrences().take(12).collect();
+        let base = dtstart.and_utc() - TimeDelta::days(1);
+        let mut others: Vec<_> = others.into_iter().map(|m| base + TimeDelta::minutes(m)).collect();
+        others.sort();
+        let planned = plan_occurrences(&rules, Horizon::default(), zone, &occurrences, Posts::new(&others).unwrap(), base - TimeDelta::days(1));
+        let slots: Vec<_> = planned.iter().filter_map(|p| p.plan.as_ref().ok().map(|plan| (p.occurrence, plan.scheduled_for))).collect();
+        let gap = TimeDelta::minutes(i64::from(gap));
+        for (i, (occurrence, slot)) in slots.iter().enumerate() {
+            prop_assert!(*slot >= occurrence.at);
+            prop_assert!(window.contains_hour(zone.local(*slot).hour()), "{} outside {}", slot, window);
+            for other in others.iter().chain(slots.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, (_, s))| s)) {
+                prop_assert!((*slot - *other).abs() >= gap, "{} and {} closer than {}", slot, other, gap);
+            }
+        }
+    }
 }
