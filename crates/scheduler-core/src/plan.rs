@@ -289,14 +289,15 @@ pub fn plan(
             t = occurrence.start;
             continue;
         }
+        // A post may be given with a fraction of a second; a slot never has one.
         if let Some(post) = gap_conflict(rules, others, t) {
-            let to = post + rules.min_gap.duration();
+            let to = ceil_to_second(post + rules.min_gap.duration());
             moved(AdjustmentKind::Gap, t, to);
             t = to;
             continue;
         }
         if let Some(first) = cap_conflict(rules, others, t) {
-            let to = first + TimeDelta::hours(24);
+            let to = ceil_to_second(first + TimeDelta::hours(24));
             moved(AdjustmentKind::DailyCap, t, to);
             t = to;
             continue;

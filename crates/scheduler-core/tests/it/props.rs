@@ -252,3 +252,33 @@ fn unsorted_posts_are_refused() {
     let posts = [at("2025-01-15T20:00:00Z"), at("2025-01-15T19:00:00Z")];
     assert_eq!(Posts::new(&posts).unwrap_err().index, 1);
 }
+
+/// Found by `no_instant_panics`: a post given with a fraction of a second moved the slot to
+/// that post plus the gap, fraction included.
+#[test]
+fn a_post_with_a_fraction_of_a_second_moves_the_slot_to_a_whole_second() {
+    let rules = PlatformRules {
+        window: Window::new(0, 15).unwrap(),
+        min_gap: MinGap::from_minutes(75).unwrap(),
+        daily_cap: None,
+        retry: Default::default(),
+    };
+    let zone = Zone::parse("America/Santiago").unwrap();
+    let now = DateTime::from_timestamp(at("9999-03-30T14:36:56Z").timestamp(), 1).unwrap();
+    let request = ScheduleRequest {
+        requested_for: None,
+        window_end: None,
+        now,
+    };
+    let post = [DateTime::from_timestamp(at("9999-03-30T13:21:57Z").timestamp(), 1).unwrap()];
+    let plan = scheduler_core::plan(
+        &rules,
+        Horizon::default(),
+        zone,
+        &request,
+        Posts::new(&post).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(plan.scheduled_for, at("9999-03-30T14:36:58Z"));
+    assert_eq!(plan.reason, "Adjusted 0min 1s forward to respect 75min gap");
+}
