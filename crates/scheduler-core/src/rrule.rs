@@ -356,23 +356,23 @@ impl Rrule {
                 )
             ));
         }
-        if !self.by_month_day.is_empty() {
-            parts.push(format!(
-                "BYMONTHDAY={}",
-                list(self.by_month_day.iter().map(i8::to_string).collect())
-            ));
-        }
-        if !self.by_hour.is_empty() {
-            parts.push(format!(
-                "BYHOUR={}",
-                list(self.by_hour.iter().map(u32::to_string).collect())
-            ));
-        }
-        if !self.by_minute.is_empty() {
-            parts.push(format!(
-                "BYMINUTE={}",
-                list(self.by_minute.iter().map(u32::to_string).collect())
-            ));
+        for (name, values) in [
+            (
+                "BYMONTHDAY",
+                list(self.by_month_day.iter().map(i8::to_string).collect()),
+            ),
+            (
+                "BYHOUR",
+                list(self.by_hour.iter().map(u32::to_string).collect()),
+            ),
+            (
+                "BYMINUTE",
+                list(self.by_minute.iter().map(u32::to_string).collect()),
+            ),
+        ] {
+            if !values.is_empty() {
+                parts.push(format!("{name}={values}"));
+            }
         }
         if let Some(count) = self.count {
             parts.push(format!("COUNT={count}"));

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use scheduler_store::webhooks::{
-    self, claim_deliveries, due_subscriptions, fan_out, fan_out_waiting, report_deliveries,
-    Attempted, DeliveryClaim, RetrySchedule, Subscription,
+    claim_deliveries, due_subscriptions, fan_out, fan_out_waiting, report_deliveries, Attempted,
+    DeliveryClaim, RetrySchedule, Subscription,
 };
 use scheduler_store::{Db, StoreError};
 use tokio::task::JoinSet;
@@ -341,6 +341,3 @@ fn unusable(claim: &DeliveryClaim, why: &str) -> Vec<Attempted> {
 
 /// The most feed pages one look makes deliveries from.
 const FAN_OUT_PAGES: usize = 10;
-
-/// The most deliveries a [`Deliverer`] sends to one subscription at once.
-pub const MAX_BATCH: u32 = webhooks::MAX_CLAIM;

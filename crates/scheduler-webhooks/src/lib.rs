@@ -16,6 +16,6 @@ pub mod send;
 pub mod signature;
 
 pub use address::{check_resolved, parse_url, UrlError};
-pub use deliverer::{ClientError, Config, Deliverer, Stats, MAX_BATCH};
+pub use deliverer::{ClientError, Config, Deliverer, Stats};
 pub use scheduler_store::webhooks::RetrySchedule;
 pub use signature::{Secret, SECRET_PREFIX};

@@ -130,14 +130,12 @@ fn occurrences_are_local_times_across_daylight_saving() {
 
 #[test]
 fn count_until_exdates_and_the_shapes_of_rules() {
-    let day = |d: &str| (d.to_owned() + "T10:00", "");
     let locals = |zone, start, rule, ex: &[&str]| -> Vec<String> {
         expand(zone, start, rule, ex, 50)
             .into_iter()
             .map(|(l, _)| l)
             .collect()
     };
-    let _ = day;
     assert_eq!(
         locals(
             "UTC",
@@ -307,6 +305,15 @@ fn rules_read_back_and_refuse_what_the_contract_does_not_take() {
 
 // ---- the oracle ----
 
+/// `values` comma-separated.
+fn list<T: ToString>(values: &[T]) -> String {
+    values
+        .iter()
+        .map(T::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// A rule in the oracle's own terms.
 #[derive(Debug, Clone)]
 struct Plain {
@@ -344,42 +351,14 @@ impl Plain {
                 .collect();
             parts.push(format!("BYDAY={}", days.join(",")));
         }
-        let join = |v: &[String]| v.join(",");
-        if !self.by_month_day.is_empty() {
-            parts.push(format!(
-                "BYMONTHDAY={}",
-                join(
-                    &self
-                        .by_month_day
-                        .iter()
-                        .map(|n| n.to_string())
-                        .collect::<Vec<_>>()
-                )
-            ));
-        }
-        if !self.by_hour.is_empty() {
-            parts.push(format!(
-                "BYHOUR={}",
-                join(
-                    &self
-                        .by_hour
-                        .iter()
-                        .map(|n| n.to_string())
-                        .collect::<Vec<_>>()
-                )
-            ));
-        }
-        if !self.by_minute.is_empty() {
-            parts.push(format!(
-                "BYMINUTE={}",
-                join(
-                    &self
-                        .by_minute
-                        .iter()
-                        .map(|n| n.to_string())
-                        .collect::<Vec<_>>()
-                )
-            ));
+        for (name, values) in [
+            ("BYMONTHDAY", list(&self.by_month_day)),
+            ("BYHOUR", list(&self.by_hour)),
+            ("BYMINUTE", list(&self.by_minute)),
+        ] {
+            if !values.is_empty() {
+                parts.push(format!("{name}={values}"));
+            }
         }
         parts.join(";")
     }
