@@ -44,14 +44,15 @@ pub use plan::{
 pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
 pub use recurrence::{
     instant as rfc5545_instant, plan_occurrences, Occurrence as SeriesOccurrence,
-    PlannedOccurrence, Recurrence,
+    PlannedOccurrence, Recurrence, Span as SeriesSpan,
 };
 pub use retry::RetryPolicy;
 pub use rrule::{ByDay, Freq, Rrule, RruleError, Until, MAX_COUNT, MAX_INTERVAL, MAX_RULE_LEN};
 pub use rule_set::{RuleSet, RulesError};
 pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, SeriesHorizon, Window};
 pub use time::{
-    ceil_to_second, floor_to_second, is_supported, latest_supported, rfc3339, SUPPORTED_YEARS,
+    ceil_to_second, floor_to_second, is_supported, latest_supported, local_text, parse_local,
+    rfc3339, LocalTimeError, SUPPORTED_YEARS,
 };
 pub use zone::{InvalidZone, WallTime, Zone};
 

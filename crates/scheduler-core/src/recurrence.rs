@@ -69,16 +69,57 @@ impl Recurrence {
             })
     }
 
-    /// The occurrences at or after `from` and before `to`.
+    /// The occurrences at or after `from` and before `to`, in the rule's order.
     pub fn between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Occurrence> {
-        // Local times run ahead of or behind instants by at most a day: the walk stops once
-        // local times are a day past `to`.
-        let stop = self.zone.local(to) + chrono::TimeDelta::days(1);
-        self.occurrences()
-            .take_while(|o| o.local <= stop)
-            .filter(|o| o.at >= from && o.at < to)
-            .collect()
+        self.span(from, to).within
     }
+
+    /// The occurrences at or after `from` and before `to`, in the rule's order, and the
+    /// earliest instant of an occurrence at or after `to`: where a series made up to `to`
+    /// goes on.
+    ///
+    /// Instants do not always follow local times: a time skipped by a gap is moved forward
+    /// past times the rule gives later (02:30 → 03:30 comes after 03:00). But an instant is its
+    /// local time less an offset between −12 and +14 hours, so a local time more than
+    /// [`ORDER_SLACK`] after another is always the later instant: the walk goes that far past
+    /// `to`'s local time and past the first occurrence at or after `to`, and no further.
+    pub fn span(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Span {
+        let mut within = Vec::new();
+        let mut next: Option<Occurrence> = None;
+        let mut stop = self.zone.local(to) + ORDER_SLACK;
+        for o in self.occurrences() {
+            if next.is_some() && o.local > stop {
+                break;
+            }
+            if o.at >= to {
+                if next.is_none() {
+                    stop = stop.max(o.local + ORDER_SLACK);
+                }
+                if next.is_none_or(|n| o.at < n.at) {
+                    next = Some(o);
+                }
+            } else if o.at >= from {
+                within.push(o);
+            }
+        }
+        Span {
+            within,
+            next: next.map(|o| o.at),
+        }
+    }
+}
+
+/// How far apart two local times must be for their instants to be in the same order: more
+/// than the 26 hours between the offsets −12:00 and +14:00.
+pub const ORDER_SLACK: chrono::TimeDelta = chrono::TimeDelta::days(2);
+
+/// What [`Recurrence::span`] finds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// The occurrences in the span, in the rule's order.
+    pub within: Vec<Occurrence>,
+    /// The earliest instant of an occurrence after the span; `None` when the rule has no more.
+    pub next: Option<DateTime<Utc>>,
 }
 
 /// An occurrence and where the rules put it, or why nowhere.

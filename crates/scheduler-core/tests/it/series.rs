@@ -602,6 +602,15 @@ proptest! {
             let (from, to) = (first.at + TimeDelta::hours(1), last.at);
             let inside: Vec<_> = got.iter().filter(|o| o.at >= from && o.at < to).copied().collect();
             prop_assert_eq!(series.between(from, to), inside);
+            // A span ending in the middle says where the series goes on: the earliest instant
+            // at or after its end (the list reaches far enough past it to know).
+            let to = got[got.len() / 2].at + TimeDelta::minutes(30);
+            if last.local > to.naive_utc() + TimeDelta::days(3) {
+                let span = series.span(from, to);
+                let inside: Vec<_> = got.iter().filter(|o| o.at >= from && o.at < to).copied().collect();
+                prop_assert_eq!(span.within, inside);
+                prop_assert_eq!(span.next, got.iter().map(|o| o.at).filter(|at| *at >= to).min());
+            }
         }
     }
 }
