@@ -344,6 +344,16 @@ pub fn limit(value: Option<String>, default: u32, max: u32) -> Result<u32, ApiEr
     }
 }
 
+/// A boolean query parameter: omitted or empty is `false`; `true`/`false`, `1`/`0`, `yes`/`no`,
+/// `on`/`off` in any case; anything else 400 `invalid_field`.
+pub fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
+    match value.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("" | "false" | "0" | "no" | "off") => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some(_) => Err(ApiError::bad_field(format!("{name} must be true or false"))),
+    }
+}
+
 /// An optional time field.
 pub fn parse_opt_time(field: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
     text.map(|t| parse_time(field, t)).transpose()

@@ -28,7 +28,8 @@ use utoipa::{PartialSchema, ToSchema};
         (name = "accounts", description = "Social accounts: a platform and the time zone of their posting windows"),
         (name = "clips", description = "Clips: the videos posts publish"),
         (name = "publishing", description = "Scheduling posts, their publish logs, and the tick that makes due posts pending"),
-        (name = "ledger", description = "The ledger: an event for every change to a publish log"),
+        (name = "series", description = "Recurring series: an RFC 5545 rule in the account's local time, each occurrence made once into a publish log"),
+        (name = "ledger", description = "The ledger: an event for every change to a publish log or a series"),
         (name = "webhooks", description = "Subscriptions that post the ledger's events to a URL, signed the Standard Webhooks way, and their deliveries"),
         (name = "health", description = "For load balancers and tooling; no token needed"),
         (name = "monitoring", description = "Metrics for Prometheus"),
@@ -86,10 +87,23 @@ one_value!(
     /// The empty `publish_log_id` of a refused schedule request.
     NoLogId = ""
 );
-one_value!(
-    /// `publish_log`: what every ledger event is about.
-    PublishLogEntity = "publish_log"
-);
+/// What a ledger event is about: `publish_log` or `publish_series`.
+#[derive(Debug)]
+pub struct EventEntity;
+
+impl PartialSchema for EventEntity {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some([
+                scheduler_store::events::ENTITY_PUBLISH_LOG,
+                scheduler_store::events::ENTITY_PUBLISH_SERIES,
+            ]))
+            .into()
+    }
+}
+
+impl ToSchema for EventEntity {}
 one_value!(
     /// `ok`: the database answers.
     HealthOk = "ok"

@@ -17,6 +17,7 @@ use actix_web::rt::net::TcpStream;
 use actix_web::web;
 use anyhow::Context;
 use chrono::Utc;
+use scheduler_core::RuleSet;
 use scheduler_store::tick::DEFAULT_BATCH_SIZE;
 use scheduler_store::{DatabaseUrl, Db, Mode, OpenOptions};
 use scheduler_webhooks::{self as webhooks, Deliverer};
@@ -39,6 +40,7 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    rules: Arc<RuleSet>,
     tick_interval: Option<Duration>,
     metrics: web::Data<Metrics>,
     deliverer: Option<Deliverer>,
@@ -93,9 +95,10 @@ impl Application {
                 "no authentication"
             },
         );
+        let rules = Arc::new(rules);
         let state = AppState {
             db: db.clone(),
-            rules: Arc::new(rules),
+            rules: Arc::clone(&rules),
             allow_private_webhooks: config.allow_private_webhooks,
         };
         let auth = AuthToken::new(token.as_deref());
@@ -142,6 +145,7 @@ impl Application {
             port: local.port(),
             server,
             db,
+            rules,
             tick_interval: config.tick_interval.map(Duration::from_secs),
             metrics,
             deliverer,
@@ -157,9 +161,14 @@ impl Application {
     /// interval, ticks in the background meanwhile; unless webhooks are off, delivers them, and
     /// once the server has stopped lets the deliveries in flight finish (within their timeout).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let ticker = self
-            .tick_interval
-            .map(|every| tokio::spawn(tick_loop(self.db.clone(), every, self.metrics.clone())));
+        let ticker = self.tick_interval.map(|every| {
+            tokio::spawn(tick_loop(
+                self.db.clone(),
+                Arc::clone(&self.rules),
+                every,
+                self.metrics.clone(),
+            ))
+        });
         let (stop_delivering, stopped) = tokio::sync::oneshot::channel::<()>();
         let delivering = self.deliverer.map(|deliverer| {
             tokio::spawn(deliverer.run(async {
@@ -255,15 +264,22 @@ fn stop_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send
 }
 
 /// The in-process alternative to cron: the store's tick every `every`.
-async fn tick_loop(db: Db, every: Duration, metrics: web::Data<Metrics>) {
+async fn tick_loop(db: Db, rules: Arc<RuleSet>, every: Duration, metrics: web::Data<Metrics>) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
-        match db.tick(DEFAULT_BATCH_SIZE, false, Utc::now()).await {
-            Ok(outcome) if outcome.moved > 0 => {
+        match db
+            .tick(Arc::clone(&rules), DEFAULT_BATCH_SIZE, false, Utc::now())
+            .await
+        {
+            Ok(outcome) if outcome.moved > 0 || outcome.occurrences_made > 0 => {
                 metrics.tick(&outcome);
-                log::info!("tick: moved {} logs to pending", outcome.moved);
+                log::info!(
+                    "tick: moved {} logs to pending, made {} series occurrences",
+                    outcome.moved,
+                    outcome.occurrences_made
+                );
             }
             Ok(_) => log::debug!("tick: nothing due"),
             Err(e) => log::error!("tick failed: {e}"),

@@ -5,12 +5,13 @@
 //! its result to an exit code; everything else is here so that it can be tested.
 //!
 //! - stdout: one JSON line per tick, the shape of the API's tick endpoint,
-//!   `{"moved":N,"dry_run":false,"log_ids":[…]}`.
+//!   `{"moved":N,"dry_run":false,"log_ids":[…],…}`.
 //! - stderr: logs (`RUST_LOG`, default `info`) and, on failure, one line with the cause.
 //! - The database is never created or migrated here: a missing SQLite file or a schema that is
 //!   not fully migrated is an error.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -18,6 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{Context, Result};
 use chrono::{TimeDelta, Utc};
 use clap::Parser;
+use scheduler_core::RuleSet;
 use scheduler_store::tick::DEFAULT_BATCH_SIZE;
 use scheduler_store::{DatabaseUrl, Db, Mode, OpenOptions, TickOutcome};
 use scheduler_webhooks::{self as webhooks, Deliverer, RetrySchedule};
@@ -43,6 +45,11 @@ pub struct Cli {
         value_parser = DatabaseUrlParser
     )]
     pub database_url: DatabaseUrl,
+
+    /// A TOML rules file that adds platforms or overrides the defaults: the api-server's, whose
+    /// windows, gaps and `series_horizon_days` plan the series occurrences a tick makes.
+    #[arg(long, env = "SCHEDULER_RULES")]
+    pub rules: Option<PathBuf>,
 
     /// List the due logs without moving them.
     #[arg(long)]
@@ -98,7 +105,9 @@ pub struct Config {
     pub database_url: DatabaseUrl,
     /// Count and list only.
     pub dry_run: bool,
-    /// Logs per transaction.
+    /// The rules series occurrences are planned by.
+    pub rules: Arc<RuleSet>,
+    /// Logs (and series) per transaction.
     pub batch_size: u32,
     /// `None`: tick once. `Some`: tick on every multiple of this since the epoch.
     pub interval: Option<Duration>,
@@ -109,10 +118,21 @@ pub struct Config {
 }
 
 impl Cli {
-    /// The configuration.
-    pub fn config(&self) -> Config {
-        Config {
+    /// The configuration, with the rules file read; the error names the file (and the
+    /// platform and field).
+    pub fn config(&self) -> Result<Config> {
+        let rules = match &self.rules {
+            None => RuleSet::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("failed to read the rules file {}", path.display()))?;
+                RuleSet::from_toml(&text)
+                    .with_context(|| format!("invalid rules file {}", path.display()))?
+            }
+        };
+        Ok(Config {
             database_url: self.database_url.clone(),
+            rules: Arc::new(rules),
             dry_run: self.dry_run,
             batch_size: self.batch_size,
             interval: self.interval.map(Duration::from_secs),
@@ -122,7 +142,7 @@ impl Cli {
                 allow_private: self.allow_private_webhooks,
                 ..webhooks::Config::default()
             }),
-        }
+        })
     }
 }
 
@@ -252,16 +272,20 @@ fn open(config: &Config) -> Result<Db> {
 fn tick_once(db: &Db, config: &Config, out: &mut impl Write) -> Result<()> {
     let host_now = Utc::now() + config.host_clock_offset;
     let outcome = db
-        .tick_blocking(config.batch_size, config.dry_run, host_now)
+        .tick_blocking(&config.rules, config.batch_size, config.dry_run, host_now)
         .context("failed to tick")?;
     write_line(out, &outcome).context("failed to write the tick's result to stdout")?;
-    if outcome.moved > 0 {
-        let verb = if outcome.dry_run {
-            "due"
+    if outcome.moved > 0 || outcome.occurrences_made > 0 {
+        let (verb, made) = if outcome.dry_run {
+            ("due", "to make")
         } else {
-            "moved to pending"
+            ("moved to pending", "made")
         };
-        log::info!("{} logs {verb}", outcome.moved);
+        log::info!(
+            "{} logs {verb}, {} series occurrences {made}",
+            outcome.moved,
+            outcome.occurrences_made
+        );
     } else {
         log::debug!("nothing due");
     }
@@ -320,7 +344,7 @@ mod tests {
     #[test]
     fn defaults() {
         let cli = Cli::try_parse_from(["tick-runner"]).unwrap();
-        let config = cli.config();
+        let config = cli.config().unwrap();
         assert_eq!(
             config.database_url,
             DatabaseUrl::Sqlite("scheduler.db".into())
@@ -364,13 +388,14 @@ mod tests {
             log_ids: vec!["log_a".into(), "log_b".into()],
             leases_expired: 1,
             expired_log_ids: vec!["log_c".into()],
+            occurrences_made: 4,
             late_by: Some(chrono::TimeDelta::seconds(3)),
         };
         write_line(&mut out, &outcome).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "{\"moved\":2,\"dry_run\":false,\"log_ids\":[\"log_a\",\"log_b\"],\
-             \"leases_expired\":1,\"expired_log_ids\":[\"log_c\"]}\n"
+             \"leases_expired\":1,\"expired_log_ids\":[\"log_c\"],\"occurrences_made\":4}\n"
         );
     }
 

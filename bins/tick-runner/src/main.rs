@@ -22,7 +22,7 @@ fn main() -> ExitCode {
 }
 
 fn start(cli: &Cli) -> Result<()> {
-    let config = cli.config();
+    let config = cli.config()?;
     let stop = Arc::new(AtomicBool::new(false));
     for &signal in signal_hook::consts::TERM_SIGNALS {
         // A second signal while the first is being honoured exits at once, with status 1.

@@ -67,7 +67,15 @@ fn main() {
                 reseed(&mut conn, logs);
                 let started = Instant::now();
                 // As the programs call it: the WAL may start over between batches.
-                let outcome = db.db().tick_blocking(batch, false, host_now()).unwrap();
+                let outcome = db
+                    .db()
+                    .tick_blocking(
+                        &scheduler_core::RuleSet::default(),
+                        batch,
+                        false,
+                        host_now(),
+                    )
+                    .unwrap();
                 store_time = started.elapsed();
                 assert_eq!(outcome.moved, logs);
                 store_sample = check(&mut conn, logs);

@@ -3,9 +3,15 @@
 //! Planning is [`scheduler_core::RuleSet::plan`]; the caller holds the account's lock (see
 //! [`crate::account_lock`]), so the posts read here cannot change before the plan is written.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
-use scheduler_core::{Plan, Platform, Posts, Rejection, RuleSet, ScheduleRequest};
+use diesel::sql_types::{Array, Text, Timestamp};
+use scheduler_core::{
+    plan_occurrences, Plan, PlannedOccurrence, Platform, Posts, Rejection, RuleSet,
+    ScheduleRequest, SeriesOccurrence,
+};
 
 use crate::conn::{on_backend, Conn};
 use crate::error::Result;
@@ -48,6 +54,168 @@ pub(crate) fn plan_slot(
         }
         span = span * 2;
     }
+}
+
+/// Plans each account's series occurrences (sorted by instant) among its active posts and the
+/// occurrences planned before them ([`scheduler_core::plan_occurrences`]), the accounts' posts
+/// read in one statement for all of them. The caller holds the accounts' locks when it writes
+/// the result. An account whose plans need posts past what was read (a cap full for days) is
+/// read again alone over a span that doubles, as [`plan_slot`] does.
+pub(crate) fn plan_occurrences_for(
+    conn: &mut Conn,
+    rules: &RuleSet,
+    work: &[(&Account, Vec<SeriesOccurrence>)],
+    now: DateTime<Utc>,
+) -> Result<Vec<Vec<PlannedOccurrence>>> {
+    let latest = scheduler_core::latest_supported();
+    let span = |account: &Account, occurrences: &[SeriesOccurrence], extra: TimeDelta| {
+        let reach = rules
+            .get(&account.platform)
+            .map_or(TimeDelta::zero(), |r| r.reach());
+        let first = occurrences
+            .iter()
+            .map(|o| o.at)
+            .min()
+            .unwrap_or(now)
+            .max(now);
+        let last = occurrences
+            .iter()
+            .map(|o| o.at)
+            .max()
+            .unwrap_or(now)
+            .max(now);
+        let from = first - reach - TimeDelta::seconds(1);
+        let until = (last + extra + reach).min(latest);
+        (from, until)
+    };
+    let plan_with =
+        |account: &Account, occurrences: &[SeriesOccurrence], times: &[DateTime<Utc>]| {
+            let posts = Posts::new(times).expect("post times are sorted");
+            match rules.get(&account.platform) {
+                Some(platform_rules) => plan_occurrences(
+                    platform_rules,
+                    rules.horizon(),
+                    account.timezone,
+                    occurrences,
+                    posts,
+                    now,
+                ),
+                None => occurrences
+                    .iter()
+                    .map(|&occurrence| PlannedOccurrence {
+                        occurrence,
+                        plan: Err(Rejection::UnknownPlatform(account.platform.to_string())),
+                    })
+                    .collect(),
+            }
+        };
+    let needs_more = |planned: &[PlannedOccurrence], until: DateTime<Utc>| {
+        until < latest
+            && planned.iter().any(|p| {
+                p.plan
+                    .as_ref()
+                    .is_ok_and(|plan| plan.needs_posts_until > until)
+            })
+    };
+
+    let busy: Vec<&(&Account, Vec<SeriesOccurrence>)> =
+        work.iter().filter(|(_, o)| !o.is_empty()).collect();
+    let Some((from, until)) = busy
+        .iter()
+        .map(|(account, occurrences)| span(account, occurrences, TimeDelta::days(2)))
+        .reduce(|(f1, u1), (f2, u2)| (f1.min(f2), u1.max(u2)))
+    else {
+        return Ok(work.iter().map(|_| Vec::new()).collect());
+    };
+    let accounts: Vec<&Account> = busy.iter().map(|(a, _)| *a).collect();
+    let mut posts = accounts_post_times(conn, &accounts, (from, until))?;
+
+    let mut result = Vec::with_capacity(work.len());
+    for (account, occurrences) in work {
+        if occurrences.is_empty() {
+            result.push(Vec::new());
+            continue;
+        }
+        let times = posts.remove(&account.id);
+        let mut planned = plan_with(account, occurrences, times.as_deref().unwrap_or_default());
+        let mut extra = TimeDelta::days(4);
+        let mut until = until;
+        while needs_more(&planned, until) {
+            let (from, wider) = span(account, occurrences, extra);
+            let times = post_times(conn, account, &account.platform, (from, wider), None)?;
+            planned = plan_with(account, occurrences, &times);
+            until = wider;
+            extra = extra * 2;
+        }
+        result.push(planned);
+    }
+    Ok(result)
+}
+
+/// Post times by account (on its platform).
+type PostsByAccount = HashMap<String, Vec<DateTime<Utc>>>;
+
+/// The times of the active posts of each of `accounts` on its platform within `range`
+/// (inclusive), sorted: [`post_times`] for many accounts. PostgreSQL: one statement, each
+/// account's two index ranges read by a lateral join over the list (an `= ANY(…)` filter lets
+/// the planner scan the whole table when its statistics are stale, and test every row against
+/// the list); SQLite, where a statement costs no round trip: [`post_times`] for each.
+fn accounts_post_times(
+    conn: &mut Conn,
+    accounts: &[&Account],
+    (from, until): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<PostsByAccount> {
+    let mut by_account = PostsByAccount::new();
+    let Conn::Pg(c) = conn else {
+        for account in accounts {
+            let times = post_times(conn, account, &account.platform, (from, until), None)?;
+            by_account.insert(account.id.clone(), times);
+        }
+        return Ok(by_account);
+    };
+    let active = Status::ACTIVE
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ids: Vec<&str> = accounts.iter().map(|a| a.id.as_str()).collect();
+    let platforms: Vec<&str> = accounts.iter().map(|a| a.platform.as_str()).collect();
+    let rows: Vec<AccountPost> = diesel::sql_query(format!(
+        "SELECT a.id AS account, t.at FROM unnest($1::text[], $2::text[]) AS a(id, platform) \
+         CROSS JOIN LATERAL ( \
+           SELECT scheduled_for AS at FROM publish_logs \
+           WHERE social_account_id = a.id AND platform = a.platform \
+             AND scheduled_for BETWEEN $3 AND $4 AND status IN ({active}) \
+           UNION ALL \
+           SELECT created_at FROM publish_logs \
+           WHERE social_account_id = a.id AND platform = a.platform \
+             AND scheduled_for IS NULL AND created_at BETWEEN $3 AND $4 AND status IN ({active}) \
+         ) AS t"
+    ))
+    .bind::<Array<Text>, _>(ids)
+    .bind::<Array<Text>, _>(platforms)
+    .bind::<Timestamp, _>(from.naive_utc())
+    .bind::<Timestamp, _>(until.naive_utc())
+    .load(c)?;
+    for row in rows {
+        by_account
+            .entry(row.account)
+            .or_default()
+            .push(row.at.and_utc());
+    }
+    for times in by_account.values_mut() {
+        times.sort_unstable();
+    }
+    Ok(by_account)
+}
+
+/// A row of [`accounts_post_times`]' statement.
+#[derive(QueryableByName)]
+struct AccountPost {
+    #[diesel(sql_type = Text)]
+    account: String,
+    #[diesel(sql_type = Timestamp)]
+    at: NaiveDateTime,
 }
 
 /// The times of the account's active posts on the platform within `range` (inclusive),

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::r2d2::R2D2Connection;
+use scheduler_core::RuleSet;
 
 use crate::conn::{write_transaction, Conn, JobError};
 use crate::error::{Result, StoreError};
@@ -246,24 +247,26 @@ impl Db {
     /// [`crate::tick`], off the caller's async workers: see [`Db::tick_blocking`].
     pub async fn tick(
         &self,
+        rules: Arc<RuleSet>,
         batch_size: u32,
         dry_run: bool,
         host_now: DateTime<Utc>,
     ) -> Result<TickOutcome> {
         let db = self.clone();
-        blocking(move || db.tick_blocking(batch_size, dry_run, host_now)).await
+        blocking(move || db.tick_blocking(&rules, batch_size, dry_run, host_now)).await
     }
 
     /// [`crate::tick`] on the writer connection, batch by batch; on SQLite the WAL may start
     /// over between batches instead of growing with every batch until a long tick ends.
     pub fn tick_blocking(
         &self,
+        rules: &RuleSet,
         batch_size: u32,
         dry_run: bool,
         host_now: DateTime<Utc>,
     ) -> Result<TickOutcome> {
         let mut conn = self.writer()?;
-        tick_with(&mut conn, batch_size, dry_run, host_now, |conn| {
+        tick_with(&mut conn, rules, batch_size, dry_run, host_now, |conn| {
             if let Some(checkpointer) = &self.checkpointer {
                 checkpointer.finish(conn);
             }

@@ -43,11 +43,20 @@ stored_names! {
         Confirmed = "publish_confirmed",
         /// A person planned a failed log again.
         Retried = "publish_retried",
+        /// A recurring series was made.
+        SeriesCreated = "series_created",
+        /// A series' rule changed.
+        SeriesUpdated = "series_updated",
+        /// A series was cancelled.
+        SeriesCancelled = "series_cancelled",
     }
 }
 
 /// The `entity_type` of events about publish logs.
 pub const ENTITY_PUBLISH_LOG: &str = "publish_log";
+
+/// The `entity_type` of events about recurring series.
+pub const ENTITY_PUBLISH_SERIES: &str = "publish_series";
 
 /// An event's metadata: a struct per event type, its keys in alphabetical order.
 pub(crate) trait Metadata: Serialize {
@@ -59,6 +68,9 @@ pub(crate) trait Metadata: Serialize {
 #[derive(Serialize)]
 pub(crate) struct Created<'a> {
     pub clip_id: &'a str,
+    /// A series' occurrence: its local date-time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub occurrence: Option<&'a str>,
     pub platform: &'a str,
     #[serde(serialize_with = "instant")]
     pub requested_for: DateTime<Utc>,
@@ -67,6 +79,9 @@ pub(crate) struct Created<'a> {
     pub scheduled_for: DateTime<Utc>,
     #[serde(serialize_with = "instant")]
     pub scheduled_window_end: DateTime<Utc>,
+    /// A series' occurrence: the series.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub series_id: Option<&'a str>,
     pub social_account_id: &'a str,
     pub status: &'a str,
 }
@@ -194,6 +209,35 @@ pub(crate) struct Retried<'a> {
     pub social_account_id: &'a str,
 }
 
+/// What every series event says of the series.
+#[derive(Serialize)]
+pub(crate) struct SeriesFacts<'a> {
+    pub clip_id: &'a str,
+    pub dtstart: String,
+    pub exdates: Vec<String>,
+    pub platform: &'a str,
+    pub rrule: String,
+    pub scheduled_by: &'a str,
+    pub series_id: &'a str,
+    pub social_account_id: &'a str,
+    pub status: &'a str,
+}
+
+/// `series_created`.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub(crate) struct SeriesCreated<'a>(pub SeriesFacts<'a>);
+
+/// `series_updated`.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub(crate) struct SeriesUpdated<'a>(pub SeriesFacts<'a>);
+
+/// `series_cancelled`.
+#[derive(Serialize)]
+#[serde(transparent)]
+pub(crate) struct SeriesCancelled<'a>(pub SeriesFacts<'a>);
+
 /// Each metadata struct's event type.
 macro_rules! event_types {
     ($($metadata:ident),* $(,)?) => {$(
@@ -215,6 +259,9 @@ event_types!(
     LeaseExpired,
     Confirmed,
     Retried,
+    SeriesCreated,
+    SeriesUpdated,
+    SeriesCancelled,
 );
 
 fn instant<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -251,11 +298,29 @@ pub(crate) struct NewEvent {
 impl NewEvent {
     /// An event about the publish log `log_id`, with a fresh `evt_…` id.
     pub(crate) fn about_log<M: Metadata>(log_id: &str, metadata: &M, at: DateTime<Utc>) -> Self {
+        Self::about(ENTITY_PUBLISH_LOG, log_id, metadata, at)
+    }
+
+    /// An event about the series `series_id`, with a fresh `evt_…` id.
+    pub(crate) fn about_series<M: Metadata>(
+        series_id: &str,
+        metadata: &M,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self::about(ENTITY_PUBLISH_SERIES, series_id, metadata, at)
+    }
+
+    fn about<M: Metadata>(
+        entity_type: &'static str,
+        entity_id: &str,
+        metadata: &M,
+        at: DateTime<Utc>,
+    ) -> Self {
         Self {
             id: new_ordered_id("evt"),
             event_type: M::TYPE.as_str(),
-            entity_type: ENTITY_PUBLISH_LOG,
-            entity_id: log_id.to_owned(),
+            entity_type,
+            entity_id: entity_id.to_owned(),
             metadata: metadata_json(metadata),
             created_at: at.naive_utc(),
         }

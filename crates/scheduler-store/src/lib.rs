@@ -6,7 +6,7 @@
 //!   [`Db::tick`]).
 //! - The operations, each a function of a `&mut` [`Conn`] so that the caller owns the
 //!   transaction ([`write_transaction`]): [`accounts`], [`schedule`], [`logs`], [`handoff`], [`tick`],
-//!   [`ledger`], [`webhooks`], [`idempotency`].
+//!   [`ledger`], [`series`], [`webhooks`], [`idempotency`].
 //! - [`models`]: the rows, typed; [`schema`]: the tables; [`migrations`].
 //!
 //! Where the backends differ, the variants sit next to the operation they belong to, matched
@@ -37,6 +37,7 @@ pub mod migrations;
 pub mod models;
 pub mod schedule;
 pub mod schema;
+pub mod series;
 mod session;
 pub mod tick;
 mod url;
@@ -60,6 +61,10 @@ pub use logs::{
 pub use migrations::{pending_migrations, require_migrated, run_migrations};
 pub use models::{Account, Clip, LedgerEvent, PublishLog, ScheduledBy, Status};
 pub use schedule::{schedule, schedule_batch, BatchItem, NewSchedule, Scheduled};
+pub use series::{
+    cancel_series, create_series, get_series, list_series, preview_series, update_series,
+    NewSeries, Series, SeriesChange, SeriesFilter, SeriesPage, SeriesStatus, SeriesView, Upcoming,
+};
 pub use session::connect;
 pub use tick::{tick, TickOutcome};
 pub use url::DatabaseUrl;

@@ -68,6 +68,8 @@ pub struct LogFilter {
     pub from: Option<DateTime<Utc>>,
     /// Only logs whose `scheduled_for` is before this.
     pub to: Option<DateTime<Utc>>,
+    /// Only the occurrences made for this series.
+    pub series_id: Option<String>,
     /// Only logs after this position (the `next` of the page before).
     pub after: Option<LogCursor>,
     /// At most this many (clamped to `1..=`[`MAX_PAGE`]).
@@ -83,6 +85,7 @@ impl Default for LogFilter {
             status: None,
             from: None,
             to: None,
+            series_id: None,
             after: None,
             limit: DEFAULT_PAGE,
         }
@@ -118,6 +121,9 @@ pub fn list_logs(conn: &mut Conn, filter: &LogFilter) -> Result<LogPage> {
     }
     if let Some(status) = filter.status {
         query = query.filter(p::status.eq(status.as_str()));
+    }
+    if let Some(series) = &filter.series_id {
+        query = query.filter(p::series_id.eq(series));
     }
     if let Some(from) = filter.from {
         query = query.filter(p::scheduled_for.ge(from.naive_utc()));

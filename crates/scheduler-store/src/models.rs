@@ -253,6 +253,11 @@ pub struct PublishLog {
     pub permalink: Option<String>,
     /// What the last failed attempt reported.
     pub last_error: Option<String>,
+    /// The recurring series it was made for.
+    pub series_id: Option<String>,
+    /// The series' occurrence it was made for: the local date-time the rule gives
+    /// (`2026-12-07T18:30:00`); none for a log cancelled because its series' rule changed.
+    pub occurrence: Option<String>,
 }
 
 /// An audit event.

@@ -15,7 +15,7 @@ use crate::calendar::plan_slot;
 use crate::conn::{on_backend, write_transaction, Conn};
 use crate::error::{Refusal, RefusalKind, Result, StoreError};
 use crate::events::{insert_events, Adjusted, Created, NewEvent};
-use crate::models::{PublishLog, ScheduledBy, Status, SCHEDULE_TYPE_SCHEDULED};
+use crate::models::{Account, PublishLog, ScheduledBy, Status, SCHEDULE_TYPE_SCHEDULED};
 use crate::new_ordered_id;
 use crate::schema::publish_logs;
 
@@ -113,47 +113,13 @@ fn schedule_one(
     now: DateTime<Utc>,
     lock: AccountLock,
 ) -> Result<Scheduled> {
-    let clip_missing = || {
-        Refusal::new(
-            RefusalKind::ClipNotFound,
-            format!("Clip not found: {}", request.clip_id),
-        )
-        .into()
-    };
-    // The account, whether the clip exists and (PostgreSQL) the account's lock, in one
-    // statement; the clip's error comes first.
-    let found = account_with_clip(
+    let (account, platform) = target(
         conn,
-        &request.social_account_id,
         &request.clip_id,
+        &request.social_account_id,
+        &request.platform,
         lock == AccountLock::Take,
     )?;
-    let account = match found {
-        Some((account, true)) => account,
-        Some((_, false)) => return Err(clip_missing()),
-        None => {
-            clip_exists_or(conn, &request.clip_id, clip_missing)?;
-            return Err(Refusal::new(
-                RefusalKind::AccountNotFound,
-                format!("Social account not found: {}", request.social_account_id),
-            )
-            .into());
-        }
-    };
-    let platform = Platform::parse(&request.platform)
-        .ok()
-        .filter(|p| *p == account.platform)
-        .ok_or_else(|| {
-            StoreError::from(Refusal::new(
-                RefusalKind::PlatformMismatch,
-                format!(
-                    "Platform mismatch: account {} is on {}, not {}",
-                    account.id,
-                    account.platform,
-                    scheduler_core::shown(&request.platform)
-                ),
-            ))
-        })?;
     let plan = plan_slot(
         conn,
         rules,
@@ -195,11 +161,13 @@ fn schedule_one(
         &id,
         &Created {
             clip_id: &log.clip_id,
+            occurrence: None,
             platform: log.platform.as_str(),
             requested_for: plan.requested_for,
             scheduled_by: log.scheduled_by.as_str(),
             scheduled_for: plan.scheduled_for,
             scheduled_window_end: plan.scheduled_window_end,
+            series_id: None,
             social_account_id: &log.social_account_id,
             status: log.status.as_str(),
         },
@@ -223,4 +191,52 @@ fn schedule_one(
         log,
         reason: plan.reason,
     })
+}
+
+/// The account and platform a request for `clip_id` on `account_id` names, once both exist and
+/// the platform is the account's; else the refusal, the clip's first. With `lock`, the
+/// account's lock is taken in the same statement (see [`account_with_clip`]).
+pub(crate) fn target(
+    conn: &mut Conn,
+    clip_id: &str,
+    account_id: &str,
+    platform: &str,
+    lock: bool,
+) -> Result<(Account, Platform)> {
+    let clip_missing = || {
+        Refusal::new(
+            RefusalKind::ClipNotFound,
+            format!("Clip not found: {clip_id}"),
+        )
+        .into()
+    };
+    // The account, whether the clip exists and (PostgreSQL) the account's lock, in one
+    // statement; the clip's error comes first.
+    let account = match account_with_clip(conn, account_id, clip_id, lock)? {
+        Some((account, true)) => account,
+        Some((_, false)) => return Err(clip_missing()),
+        None => {
+            clip_exists_or(conn, clip_id, clip_missing)?;
+            return Err(Refusal::new(
+                RefusalKind::AccountNotFound,
+                format!("Social account not found: {account_id}"),
+            )
+            .into());
+        }
+    };
+    let platform = Platform::parse(platform)
+        .ok()
+        .filter(|p| *p == account.platform)
+        .ok_or_else(|| {
+            StoreError::from(Refusal::new(
+                RefusalKind::PlatformMismatch,
+                format!(
+                    "Platform mismatch: account {} is on {}, not {}",
+                    account.id,
+                    account.platform,
+                    scheduler_core::shown(platform)
+                ),
+            ))
+        })?;
+    Ok((account, platform))
 }

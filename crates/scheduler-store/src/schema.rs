@@ -44,6 +44,25 @@ diesel::table! {
         permalink -> Nullable<Text>,
         last_error -> Nullable<Text>,
         engagement -> Nullable<Text>,
+        series_id -> Nullable<Text>,
+        occurrence -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    publish_series (id) {
+        id -> Text,
+        clip_id -> Text,
+        social_account_id -> Text,
+        platform -> Text,
+        dtstart -> Text,
+        rrule -> Text,
+        exdates -> Text,
+        scheduled_by -> Text,
+        status -> Text,
+        next_occurrence_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -108,11 +127,13 @@ diesel::table! {
 diesel::joinable!(publish_logs -> clips (clip_id));
 diesel::joinable!(publish_logs -> social_accounts (social_account_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
+diesel::joinable!(publish_series -> social_accounts (social_account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     social_accounts,
     clips,
     publish_logs,
+    publish_series,
     ledger_events,
     idempotency_keys,
     webhook_subscriptions,

@@ -1,4 +1,4 @@
-//! End-to-end tests of the contract's four guarantees (section 7), with the real `api-server`
+//! End-to-end tests of the contract's guarantees (sections 7 and 15), with the real `api-server`
 //! and `tick-runner` binaries started as separate processes. Each test runs on SQLite and,
 //! when `TEST_DATABASE_URL` is set, on PostgreSQL. See `docs/reliability.md`.
 
@@ -9,6 +9,7 @@ mod outage;
 mod publishing;
 mod rng;
 mod security;
+mod series;
 mod ticks;
 mod webhooks;
 

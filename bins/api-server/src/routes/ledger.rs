@@ -12,7 +12,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::input::{filter_text, limit, Query};
-use crate::openapi::PublishLogEntity;
+use crate::openapi::EventEntity;
 use crate::state::AppState;
 
 /// This module's routes.
@@ -24,7 +24,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
-    /// Only events about this entity (a publish log's id).
+    /// Only events about this entity (a publish log's or a series' id).
     #[param(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub entity_id: Option<String>,
     /// Only events of this type.
@@ -57,10 +57,10 @@ pub struct EventOut {
     /// What happened.
     #[schema(value_type = EventType)]
     pub event_type: String,
-    /// Always `publish_log`.
-    #[schema(value_type = PublishLogEntity)]
+    /// `publish_log`, or `publish_series` for a series' own events.
+    #[schema(value_type = EventEntity)]
     pub entity_type: String,
-    /// The log's id.
+    /// The log's id, or the series'.
     #[schema(
         min_length = 1,
         max_length = 128,

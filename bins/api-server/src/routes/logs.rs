@@ -101,6 +101,9 @@ pub struct LogsQuery {
     /// Only posts before this time (RFC 3339).
     #[param(value_type = Option<String>, format = DateTime)]
     pub to: Option<String>,
+    /// Only the occurrences made for this recurring series.
+    #[param(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    pub series_id: Option<String>,
     /// At most this many, 1 to 500; default 100.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
     pub limit: Option<String>,
@@ -169,6 +172,7 @@ pub async fn list_logs(
         status,
         from: parse_opt_time("from", parse("from", query.from)?.as_deref())?,
         to: parse_opt_time("to", parse("to", query.to)?.as_deref())?,
+        series_id: parse("series_id", query.series_id)?,
         after,
         limit: limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?,
     };

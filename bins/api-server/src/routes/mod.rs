@@ -24,6 +24,7 @@ pub mod logs;
 pub mod monitoring;
 pub mod publishing;
 pub mod schedule;
+pub mod series;
 pub mod tick;
 pub mod webhooks;
 
@@ -68,6 +69,7 @@ where
         .configure(accounts::routes)
         .configure(schedule::routes)
         .configure(logs::routes)
+        .configure(series::routes)
         .configure(publishing::routes)
         .configure(tick::routes)
         .configure(ledger::routes)
@@ -291,7 +293,7 @@ mod tests {
                 }
                 assert_eq!(
                     op["responses"]["413"].is_object(),
-                    method == "post",
+                    ["post", "put", "patch"].contains(&method.as_str()),
                     "{what}"
                 );
             }

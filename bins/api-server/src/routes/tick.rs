@@ -8,8 +8,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::input::{no_body, Body, Query};
+use crate::error::{ApiResult, ErrorBody};
+use crate::input::{no_body, parse_bool, Body, Query};
 use crate::metrics::Metrics;
 use crate::state::AppState;
 
@@ -25,14 +25,6 @@ pub struct TickQuery {
     /// `true` counts and lists the due posts without changing anything; default `false`.
     #[param(value_type = Option<bool>)]
     pub dry_run: Option<String>,
-}
-
-fn parse_bool(name: &str, value: Option<&str>) -> Result<bool, ApiError> {
-    match value.map(str::to_ascii_lowercase).as_deref() {
-        None | Some("" | "false" | "0" | "no" | "off") => Ok(false),
-        Some("true" | "1" | "yes" | "on") => Ok(true),
-        Some(_) => Err(ApiError::bad_field(format!("{name} must be true or false"))),
-    }
 }
 
 /// The tick: moves every due `scheduled` log to `pending`.
@@ -58,7 +50,12 @@ pub async fn tick(
     let dry_run = parse_bool("dry_run", query.dry_run.as_deref())?;
     let outcome = state
         .db
-        .tick(DEFAULT_BATCH_SIZE, dry_run, Utc::now())
+        .tick(
+            std::sync::Arc::clone(&state.rules),
+            DEFAULT_BATCH_SIZE,
+            dry_run,
+            Utc::now(),
+        )
         .await?;
     if !dry_run {
         metrics.tick(&outcome);

@@ -75,7 +75,7 @@ both_backends! {
             ("limit=0", "invalid_field"), ("limit=501", "invalid_field"), ("status=done", "invalid_field"),
             ("platform=myspace", "invalid_field"), ("from=yesterday", "invalid_field"),
             ("cursor=nonsense", "invalid_field"), ("cursor=1.zz", "invalid_field"),
-            ("series_id=s1", "unknown_field"), ("offset=2", "unknown_field"),
+            ("series=s1", "unknown_field"), ("offset=2", "unknown_field"),
         ] {
             app.get(&format!("/publishing/logs?{query}")).await.assert_error(400, code);
         }

@@ -117,17 +117,17 @@ both_backends! {
         // Empty body, no Content-Type; dry run first.
         let r = app.post_raw("/publishing/scheduler/tick?dry_run=true", "").await;
         assert_eq!(r.body, json!({"moved": 1, "dry_run": true, "log_ids": [early.clone()],
-                                  "leases_expired": 0, "expired_log_ids": []}));
+                                  "leases_expired": 0, "expired_log_ids": [], "occurrences_made": 0}));
         assert_eq!(app.get(&format!("/publishing/logs/{early}")).await.body["status"], "scheduled");
         let r = app.send(app.request("POST", "/publishing/scheduler/tick")).await;
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(r.body, json!({"moved": 1, "dry_run": false, "log_ids": [early.clone()],
-                                  "leases_expired": 0, "expired_log_ids": []}));
+                                  "leases_expired": 0, "expired_log_ids": [], "occurrences_made": 0}));
         assert_eq!(app.get(&format!("/publishing/logs/{early}")).await.body["status"], "pending");
         assert_eq!(app.get(&format!("/publishing/logs/{late}")).await.body["status"], "scheduled");
         let r = app.post_raw("/publishing/scheduler/tick?dry_run=false", "").await;
         assert_eq!(r.body, json!({"moved": 0, "dry_run": false, "log_ids": [],
-                                  "leases_expired": 0, "expired_log_ids": []}));
+                                  "leases_expired": 0, "expired_log_ids": [], "occurrences_made": 0}));
         let before = app.counts();
         app.post_raw("/publishing/scheduler/tick?dry_run=maybe", "").await.assert_error(400, "invalid_field");
         assert_eq!(app.counts(), before);

@@ -18,5 +18,6 @@ mod openapi;
 mod process;
 mod publishing;
 mod schedule;
+mod series;
 mod startup;
 mod webhooks;

@@ -17,7 +17,7 @@ both_backends! {
         assert_eq!(output.status.code(), Some(0), "{output:?}");
         let lines = json_lines(&output);
         assert_eq!(lines.len(), 1);
-        assert_eq!(lines[0], json!({"moved": 7, "dry_run": false, "log_ids": due, "leases_expired": 0, "expired_log_ids": []}));
+        assert_eq!(lines[0], json!({"moved": 7, "dry_run": false, "log_ids": due, "leases_expired": 0, "expired_log_ids": [], "occurrences_made": 0}));
         // Keys in the endpoint's order.
         let text = String::from_utf8(output.stdout.clone()).unwrap();
         assert!(text.starts_with("{\"moved\":7,\"dry_run\":false,\"log_ids\":[\""), "{text}");
@@ -33,7 +33,7 @@ both_backends! {
 
         let again = run(db, &[]);
         assert_eq!(again.status.code(), Some(0));
-        assert_eq!(json_lines(&again), [json!({"moved": 0, "dry_run": false, "log_ids": [], "leases_expired": 0, "expired_log_ids": []})]);
+        assert_eq!(json_lines(&again), [json!({"moved": 0, "dry_run": false, "log_ids": [], "leases_expired": 0, "expired_log_ids": [], "occurrences_made": 0})]);
     }
 
     fn dry_run_lists_and_changes_nothing(db) {
@@ -43,7 +43,7 @@ both_backends! {
         let output = run(db, &["--dry-run"]);
         assert_eq!(output.status.code(), Some(0), "{output:?}");
         let lines = json_lines(&output);
-        assert_eq!(lines, [json!({"moved": 4, "dry_run": true, "log_ids": due, "leases_expired": 0, "expired_log_ids": []})]);
+        assert_eq!(lines, [json!({"moved": 4, "dry_run": true, "log_ids": due, "leases_expired": 0, "expired_log_ids": [], "occurrences_made": 0})]);
         assert_eq!(ids(&lines[0]), due);
         assert_eq!(count_status(conn, "scheduled"), 4);
         assert_eq!(count_status(conn, "pending"), 0);
@@ -55,7 +55,7 @@ both_backends! {
         assert_eq!(output.status.code(), Some(0), "{output:?}");
         assert_eq!(
             String::from_utf8(output.stdout).unwrap(),
-            "{\"moved\":0,\"dry_run\":false,\"log_ids\":[],\"leases_expired\":0,\"expired_log_ids\":[]}\n"
+            "{\"moved\":0,\"dry_run\":false,\"log_ids\":[],\"leases_expired\":0,\"expired_log_ids\":[],\"occurrences_made\":0}\n"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! The tick: moves every due publish log to `pending` for the publishing worker, with one
-//! `publish_scheduled_enqueued` event per log in the same transaction, and every `processing`
-//! log whose worker's lease ran out to `unconfirmed` (`publish_lease_expired`).
+//! `publish_scheduled_enqueued` event per log in the same transaction, every `processing`
+//! log whose worker's lease ran out to `unconfirmed` (`publish_lease_expired`), and makes the
+//! occurrences of recurring series that came within the horizon ([`crate::series`]).
 
 mod batch;
 pub(crate) mod due;
@@ -9,11 +10,13 @@ mod sqlite_functions;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use diesel::prelude::*;
+use scheduler_core::RuleSet;
 use serde::Serialize;
 
 use crate::conn::{write_transaction, Conn};
 use crate::error::Result;
 use crate::schema::publish_logs;
+use crate::series::extend_due;
 use due::{due_log, due_logs};
 
 pub(crate) use sqlite_functions::register as register_sqlite_functions;
@@ -36,6 +39,9 @@ pub struct TickOutcome {
     pub leases_expired: usize,
     /// Those logs, the lease that ended first first.
     pub expired_log_ids: Vec<String>,
+    /// How many logs were made for series occurrences that came within the horizon (on a dry
+    /// run: how many occurrences there are to make).
+    pub occurrences_made: usize,
     /// How long after its time the oldest log moved was moved, by the clock the tick reads
     /// (the database's on PostgreSQL); none when nothing moved, and on a dry run. Not part of
     /// the answer.
@@ -50,19 +56,24 @@ pub struct TickOutcome {
 /// SQLite. Any number of ticks may run at once: each log moves once, with one event. A dry run
 /// lists the due logs and changes nothing. Programs holding a [`crate::Db`] call its `tick`,
 /// which also lets SQLite's WAL start over between batches.
+///
+/// Then makes the occurrences of active series (`batch_size` series per transaction) that came
+/// within `rules`' series horizon; ticks at once make each occurrence once.
 pub fn tick(
     conn: &mut Conn,
+    rules: &RuleSet,
     batch_size: u32,
     dry_run: bool,
     host_now: DateTime<Utc>,
 ) -> Result<TickOutcome> {
-    tick_with(conn, batch_size, dry_run, host_now, |_| {})
+    tick_with(conn, rules, batch_size, dry_run, host_now, |_| {})
 }
 
 /// [`tick`], calling `between_batches` on the connection after each committed batch, outside
 /// any transaction.
 pub(crate) fn tick_with(
     conn: &mut Conn,
+    rules: &RuleSet,
     batch_size: u32,
     dry_run: bool,
     host_now: DateTime<Utc>,
@@ -107,12 +118,30 @@ pub(crate) fn tick_with(
         }
         (moved, expired)
     };
+    let occurrences_made = if dry_run {
+        extend_due(conn, rules, host_now, i64::MAX, true)?.logs
+    } else {
+        let batch_size = batch_size.max(1);
+        let mut made = 0;
+        loop {
+            let batch = write_transaction(conn, |conn| {
+                extend_due(conn, rules, host_now, i64::from(batch_size), false)
+            })?;
+            made += batch.logs;
+            if batch.series < batch_size as usize {
+                break;
+            }
+            between_batches(conn);
+        }
+        made
+    };
     Ok(TickOutcome {
         moved: log_ids.len(),
         dry_run,
         log_ids,
         leases_expired: expired_log_ids.len(),
         expired_log_ids,
+        occurrences_made,
         late_by,
     })
 }

@@ -80,7 +80,7 @@ both_backends! {
         let url = db.database_url();
         let outcomes = at_once(4, move |_| {
             let mut conn = connect(&url, false).unwrap();
-            tick(&mut conn, 100, false, at("2021-01-01T00:00:00Z")).unwrap()
+            tick(&mut conn, &RuleSet::default(), 100, false, at("2021-01-01T00:00:00Z")).unwrap()
         });
         let moved: Vec<&String> = outcomes.iter().flat_map(|o| &o.log_ids).collect();
         assert_eq!(outcomes.iter().map(|o| o.moved).sum::<usize>(), 2000);

@@ -244,10 +244,10 @@ both_backends! {
                 .execute(conn)
                 .unwrap();
         }
-        let dry = tick(conn, 1, true, host_now()).unwrap();
+        let dry = tick(conn, &RuleSet::default(), 1, true, host_now()).unwrap();
         assert_eq!((dry.leases_expired, dry.moved), (2, 0));
         assert_eq!(get_log(conn, &ids[0]).unwrap().status, Status::Processing);
-        let outcome = tick(conn, 1, false, host_now()).unwrap();
+        let outcome = tick(conn, &RuleSet::default(), 1, false, host_now()).unwrap();
         assert_eq!(outcome.expired_log_ids.iter().collect::<HashSet<_>>(), ids[..2].iter().collect());
         for id in &ids[..2] {
             let log = get_log(conn, id).unwrap();
@@ -289,7 +289,7 @@ both_backends! {
             step: TimeDelta::seconds(1), created_at: at("2019-12-01T00:00:00Z"),
             with_events: false, random_ids: false,
         });
-        tick(&mut db.conn(), 500, false, at("2021-01-01T00:00:00Z")).unwrap();
+        tick(&mut db.conn(), &RuleSet::default(), 500, false, at("2021-01-01T00:00:00Z")).unwrap();
         let url = db.database_url();
         let barrier = Arc::new(Barrier::new(4));
         let threads: Vec<_> = (0..4).map(|i| {

@@ -14,5 +14,6 @@ mod ledger;
 mod lists;
 mod monitoring;
 mod schedule;
+mod series;
 mod tick;
 mod webhooks;

@@ -66,7 +66,9 @@ fn seed_monitoring_queries_in_new_york() {
     // The next free slot from a day ahead: surely still in the future when the queries run.
     let tomorrow = Utc::now() + TimeDelta::days(1);
     let next = schedule(conn, &rules, &request(&account, &clip, None), tomorrow).unwrap();
-    let moved = tick(conn, 500, false, Utc::now()).unwrap().log_ids;
+    let moved = tick(conn, &RuleSet::default(), 500, false, Utc::now())
+        .unwrap()
+        .log_ids;
     assert_eq!(moved, [due.log.id.as_str()]);
 
     let mut session = PgConnection::establish(&db.url).unwrap();

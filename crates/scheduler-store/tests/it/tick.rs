@@ -43,12 +43,12 @@ both_backends! {
         let expected: Vec<String> = due.iter().map(|(_, id)| id.clone()).collect();
 
         let before = counts(conn);
-        let dry = tick(conn, 3, true, tick_time()).unwrap();
+        let dry = tick(conn, &RuleSet::default(), 3, true, tick_time()).unwrap();
         assert!(dry.dry_run);
         assert_eq!((dry.moved, &dry.log_ids), (7, &expected));
         assert_eq!(counts(conn), before, "a dry run wrote rows");
 
-        let outcome = tick(conn, 3, false, tick_time()).unwrap();
+        let outcome = tick(conn, &RuleSet::default(), 3, false, tick_time()).unwrap();
         assert!(!outcome.dry_run);
         assert_eq!((outcome.moved, &outcome.log_ids), (7, &expected));
         for id in &expected {
@@ -96,7 +96,7 @@ both_backends! {
             assert_eq!(first.created_at, tick_time());
         }
 
-        let again = tick(conn, 3, false, tick_time()).unwrap();
+        let again = tick(conn, &RuleSet::default(), 3, false, tick_time()).unwrap();
         assert_eq!((again.moved, again.log_ids.len()), (0, 0));
     }
 
@@ -115,8 +115,8 @@ both_backends! {
         ))
         .execute(conn)
         .unwrap();
-        assert_eq!(tick(conn, 500, true, tick_time()).unwrap().moved, 0);
-        assert_eq!(tick(conn, 500, false, tick_time()).unwrap().moved, 0);
+        assert_eq!(tick(conn, &RuleSet::default(), 500, true, tick_time()).unwrap().moved, 0);
+        assert_eq!(tick(conn, &RuleSet::default(), 500, false, tick_time()).unwrap().moved, 0);
         assert_eq!(get_log(conn, "log_far").unwrap().status, Status::Scheduled);
     }
 
@@ -142,7 +142,7 @@ both_backends! {
         .execute(conn)
         .unwrap();
 
-        let outcome = tick(conn, 500, false, tick_time()).unwrap();
+        let outcome = tick(conn, &RuleSet::default(), 500, false, tick_time()).unwrap();
         assert_eq!(outcome.log_ids, ["log_other_tool"]);
         let event = &list_events(conn, &EventFilter::default()).unwrap()[0];
         let enqueued_at = scheduler_core::rfc3339(event.created_at);
@@ -176,9 +176,9 @@ both_backends! {
             .execute(conn)
             .unwrap();
         }
-        let dry = tick(conn, 2, true, tick_time()).unwrap();
+        let dry = tick(conn, &RuleSet::default(), 2, true, tick_time()).unwrap();
         assert_eq!(dry.log_ids, ["log_a", "log_b", "log_c"]);
-        let outcome = tick(conn, 2, false, tick_time()).unwrap();
+        let outcome = tick(conn, &RuleSet::default(), 2, false, tick_time()).unwrap();
         assert_eq!(outcome.log_ids, ["log_a", "log_b", "log_c"]);
         let events = list_events(conn, &EventFilter::default()).unwrap();
         let in_ledger_order: Vec<&str> = events.iter().rev().map(|e| e.entity_id.as_str()).collect();
@@ -191,7 +191,7 @@ both_backends! {
         let (account, clip) = account_and_clip(conn, "UTC");
         let req = request(&account, &clip, Some("2020-01-01T19:00:00Z"));
         schedule(conn, &RuleSet::default(), &req, long_ago()).unwrap();
-        let outcome = tick(conn, 500, false, at("2019-01-01T00:00:00Z")).unwrap();
+        let outcome = tick(conn, &RuleSet::default(), 500, false, at("2019-01-01T00:00:00Z")).unwrap();
         assert_eq!(outcome.moved, usize::from(db.is_postgres()));
     }
 }
@@ -246,7 +246,9 @@ fn sqlite_wal_starts_over_during_a_long_tick() {
         .unwrap();
     drop(writer);
 
-    let outcome = db.tick_blocking(100, false, tick_time()).unwrap();
+    let outcome = db
+        .tick_blocking(&RuleSet::default(), 100, false, tick_time())
+        .unwrap();
     assert_eq!(outcome.moved, logs);
     // Never started over, it holds about 41,000 pages. A start-over can be missed when the
     // background thread's round and the tick's next transaction meet, and on a loaded machine

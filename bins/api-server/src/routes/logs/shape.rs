@@ -78,7 +78,7 @@ pub struct LogOut {
     /// While `processing`: when the worker's lease ends.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub lease_expires_at: Option<String>,
-    /// The recurring series it belongs to; null until series exist (contract section 10).
+    /// The recurring series it was made for; null for a post scheduled on its own.
     #[schema(max_length = 128)]
     pub series_id: Option<String>,
 }
@@ -109,7 +109,7 @@ impl TryFrom<PublishLog> for LogOut {
             permalink: l.permalink,
             last_error: l.last_error,
             lease_expires_at: l.lease_expires_at.map(rfc3339),
-            series_id: None,
+            series_id: l.series_id,
         })
     }
 }

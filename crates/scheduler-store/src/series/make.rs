@@ -1,0 +1,461 @@
+//! Making series' occurrences into publish logs: at creation, after a change, and at every
+//! tick for the series whose next occurrence has come within the horizon.
+//!
+//! A batch of series is made in one transaction: their occurrences in the horizon less those
+//! already made, planned per account in one pass (the accounts' posts read in one statement),
+//! the logs inserted with `ON CONFLICT DO NOTHING` on the unique (series, occurrence) key and
+//! events written for the rows that went in, and each series' next occurrence moved past the
+//! horizon.
+
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, Nullable, Text, Timestamp};
+use scheduler_core::{
+    local_text, Plan, PlannedOccurrence, Rejection, RuleSet, SeriesOccurrence, PAST_TOLERANCE,
+};
+
+use super::{Series, SeriesRow, SeriesStatus};
+use crate::account_lock::lock_accounts;
+use crate::calendar::plan_occurrences_for;
+use crate::conn::{on_backend, Conn};
+use crate::error::Result;
+use crate::events::{insert_events, Adjusted, Created, NewEvent};
+use crate::models::{Account, Status, SCHEDULE_TYPE_SCHEDULED};
+use crate::new_ordered_id;
+use crate::schema::{publish_logs, social_accounts};
+use crate::tick::due;
+
+/// What [`make`] did.
+#[derive(Debug, Default)]
+pub(crate) struct Made {
+    /// The logs made.
+    pub log_ids: Vec<String>,
+    /// Each series' next occurrence not made, in the order given.
+    pub next: Vec<Option<DateTime<Utc>>>,
+}
+
+/// Makes the occurrences of `batch` (series with their accounts) that lie within the horizon
+/// from `now` (or from where each series goes on, see [`Start`]) and have no log yet, and
+/// moves each series' `next_occurrence_at` past the horizon. The caller holds the accounts'
+/// locks (and, on PostgreSQL, the series rows).
+pub(crate) fn make(
+    conn: &mut Conn,
+    rules: &RuleSet,
+    batch: &[(&Series, &Account)],
+    now: DateTime<Utc>,
+    start: Start,
+) -> Result<Made> {
+    let (pending, next) = pending(conn, rules, batch, now, start)?;
+
+    // Each account's occurrences together, in time order, so that gaps and caps hold between
+    // its series as between any posts.
+    // Each account's occurrences with the index of their series in `batch`.
+    type AccountWork<'a> = (&'a Account, Vec<(usize, SeriesOccurrence)>);
+    let mut by_account: BTreeMap<&str, AccountWork> = BTreeMap::new();
+    for (index, occurrences) in pending.iter().enumerate() {
+        let account = batch[index].1;
+        let entry = by_account
+            .entry(account.id.as_str())
+            .or_insert_with(|| (account, Vec::new()));
+        entry.1.extend(occurrences.iter().map(|o| (index, *o)));
+    }
+    let mut work = Vec::with_capacity(by_account.len());
+    let mut owners = Vec::with_capacity(by_account.len());
+    for (account, mut occurrences) in by_account.into_values() {
+        occurrences.sort_by_key(|(index, o)| (o.at, o.local, *index));
+        owners.push(
+            occurrences
+                .iter()
+                .map(|(index, _)| *index)
+                .collect::<Vec<_>>(),
+        );
+        work.push((account, occurrences.into_iter().map(|(_, o)| o).collect()));
+    }
+    let planned = plan_occurrences_for(conn, rules, &work, now)?;
+
+    let now_naive = now.naive_utc();
+    let mut rows = Vec::new();
+    for (plans, owners) in planned.into_iter().zip(&owners) {
+        for (PlannedOccurrence { occurrence, plan }, &index) in plans.into_iter().zip(owners) {
+            let series = batch[index].0;
+            match plan {
+                Ok(plan) => rows.push(NewRow {
+                    series,
+                    occurrence: local_text(occurrence.local),
+                    plan,
+                    log_id: new_ordered_id("log"),
+                }),
+                Err(rejection) => skipped(series, occurrence, &rejection),
+            }
+        }
+    }
+    let inserted = insert_logs(conn, &rows, now_naive)?;
+
+    let mut events = Vec::new();
+    for row in rows.iter().filter(|row| inserted.contains(row.id())) {
+        events.extend(row.events(now));
+    }
+    insert_events(conn, &events)?;
+    set_next(conn, batch, &next)?;
+
+    let log_ids = rows
+        .into_iter()
+        .filter(|row| inserted.contains(row.id()))
+        .map(|row| row.log_id)
+        .collect();
+    Ok(Made { log_ids, next })
+}
+
+/// An occurrence no slot fits is not made; a person sees why in the series' next occurrences
+/// before it comes within the horizon.
+fn skipped(series: &Series, occurrence: SeriesOccurrence, rejection: &Rejection) {
+    log::warn!(
+        "series {}: occurrence {} not made: {rejection}",
+        series.id,
+        local_text(occurrence.local)
+    );
+}
+
+/// Each series' occurrences within the horizon from `now` that have no log, and where each
+/// goes on after the horizon.
+#[allow(clippy::type_complexity)]
+fn pending(
+    conn: &mut Conn,
+    rules: &RuleSet,
+    batch: &[(&Series, &Account)],
+    now: DateTime<Utc>,
+    start: Start,
+) -> Result<(Vec<Vec<SeriesOccurrence>>, Vec<Option<DateTime<Utc>>>)> {
+    let end = horizon_end(rules, now);
+    // An occurrence up to PAST_TOLERANCE ago is planned from now, as a request would be.
+    let from = now - PAST_TOLERANCE;
+    let spans: Vec<_> = batch
+        .iter()
+        .map(|(series, account)| {
+            let from = match start {
+                Start::Resume => series
+                    .next_occurrence_at
+                    .map_or(from, |next| next.max(from)),
+                Start::Afresh => from,
+            };
+            series.recurrence(account.timezone).span(from, end)
+        })
+        .collect();
+    let made = match start {
+        Start::Resume => HashSet::new(),
+        Start::Afresh => made_occurrences(conn, batch, now)?,
+    };
+    let pending = spans
+        .iter()
+        .zip(batch)
+        .map(|(span, (series, _))| {
+            span.within
+                .iter()
+                .filter(|o| !made.contains(&(series.id.clone(), local_text(o.local))))
+                .copied()
+                .collect()
+        })
+        .collect();
+    Ok((pending, spans.iter().map(|s| s.next).collect()))
+}
+
+/// Where a making starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Start {
+    /// From each series' `next_occurrence_at`: every occurrence before it was made (or was
+    /// past), none after it, so nothing needs looking up (the tick).
+    Resume,
+    /// From now, skipping the occurrences that already have a log (a new or changed rule).
+    Afresh,
+}
+
+/// The end of the horizon from `now`: occurrences before it are made.
+pub(super) fn horizon_end(rules: &RuleSet, now: DateTime<Utc>) -> DateTime<Utc> {
+    (now + rules.series_horizon().duration()).min(scheduler_core::latest_supported())
+}
+
+/// The (series, occurrence) keys of `batch` already made whose local time could lie at or
+/// after `now` in any zone (offsets are within ±14 hours; two days covers them).
+fn made_occurrences(
+    conn: &mut Conn,
+    batch: &[(&Series, &Account)],
+    now: DateTime<Utc>,
+) -> Result<HashSet<(String, String)>> {
+    use crate::schema::publish_logs::dsl as p;
+    let ids: Vec<&str> = batch.iter().map(|(s, _)| s.id.as_str()).collect();
+    let since = local_text((now - TimeDelta::days(2)).naive_utc());
+    let rows: Vec<(Option<String>, Option<String>)> = p::publish_logs
+        .filter(p::series_id.eq_any(&ids))
+        .filter(p::occurrence.ge(since))
+        .select((p::series_id, p::occurrence))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(series, occurrence)| Some((series?, occurrence?)))
+        .collect())
+}
+
+/// A log to make for an occurrence.
+struct NewRow<'a> {
+    series: &'a Series,
+    occurrence: String,
+    plan: Plan,
+    log_id: String,
+}
+
+impl NewRow<'_> {
+    fn id(&self) -> &str {
+        &self.log_id
+    }
+
+    /// Its `publish_scheduled_created` event, and `publish_scheduled_adjusted` when the rules
+    /// moved it.
+    fn events(&self, now: DateTime<Utc>) -> Vec<NewEvent> {
+        let series = self.series;
+        let plan = &self.plan;
+        let mut events = vec![NewEvent::about_log(
+            &self.log_id,
+            &Created {
+                clip_id: &series.clip_id,
+                occurrence: Some(&self.occurrence),
+                platform: series.platform.as_str(),
+                requested_for: plan.requested_for,
+                scheduled_by: series.scheduled_by.as_str(),
+                scheduled_for: plan.scheduled_for,
+                scheduled_window_end: plan.scheduled_window_end,
+                series_id: Some(&series.id),
+                social_account_id: &series.social_account_id,
+                status: Status::Scheduled.as_str(),
+            },
+            now,
+        )];
+        if plan.is_adjusted() {
+            events.push(NewEvent::about_log(
+                &self.log_id,
+                &Adjusted {
+                    adjusted_time: plan.scheduled_for,
+                    clip_id: &series.clip_id,
+                    original_time: plan.requested_for,
+                    platform: series.platform.as_str(),
+                    reason: &plan.reason,
+                },
+                now,
+            ));
+        }
+        events
+    }
+}
+
+/// An id `RETURNING` gave back.
+#[derive(QueryableByName)]
+struct InsertedId {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// A row of `publish_logs` for an occurrence.
+#[derive(Insertable)]
+#[diesel(table_name = publish_logs)]
+struct LogValues<'a> {
+    id: &'a str,
+    clip_id: &'a str,
+    platform: &'a str,
+    social_account_id: &'a str,
+    status: &'static str,
+    schedule_type: &'static str,
+    scheduled_for: NaiveDateTime,
+    scheduled_window_end: NaiveDateTime,
+    scheduled_by: &'static str,
+    requested_for: NaiveDateTime,
+    reason: &'a str,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    series_id: &'a str,
+    occurrence: &'a str,
+}
+
+/// Inserts the rows whose occurrence has no log yet (`ON CONFLICT DO NOTHING`); the ids of
+/// those that went in. PostgreSQL: one `INSERT … SELECT FROM unnest(…) … RETURNING id` for all;
+/// SQLite, where a statement costs no round trip: one row each, kept prepared.
+fn insert_logs(conn: &mut Conn, rows: &[NewRow], now: NaiveDateTime) -> Result<HashSet<String>> {
+    let values: Vec<LogValues> = rows
+        .iter()
+        .map(|row| LogValues {
+            id: &row.log_id,
+            clip_id: &row.series.clip_id,
+            platform: row.series.platform.as_str(),
+            social_account_id: &row.series.social_account_id,
+            status: Status::Scheduled.as_str(),
+            schedule_type: SCHEDULE_TYPE_SCHEDULED,
+            scheduled_for: row.plan.scheduled_for.naive_utc(),
+            scheduled_window_end: row.plan.scheduled_window_end.naive_utc(),
+            scheduled_by: row.series.scheduled_by.as_str(),
+            requested_for: row.plan.requested_for.naive_utc(),
+            reason: &row.plan.reason,
+            created_at: now,
+            updated_at: now,
+            series_id: &row.series.id,
+            occurrence: &row.occurrence,
+        })
+        .collect();
+    let mut inserted = HashSet::with_capacity(values.len());
+    match conn {
+        Conn::Pg(c) => {
+            let column = |f: for<'v> fn(&'v LogValues<'v>) -> &'v str| {
+                values.iter().map(f).collect::<Vec<_>>()
+            };
+            let time =
+                |f: fn(&LogValues) -> NaiveDateTime| values.iter().map(f).collect::<Vec<_>>();
+            // One statement over one array per column, the same text whatever the count, so
+            // PostgreSQL keeps it prepared (a multi-row VALUES is parsed and planned anew).
+            let ids: Vec<InsertedId> = diesel::sql_query(
+                "INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
+                 schedule_type, scheduled_for, scheduled_window_end, scheduled_by, requested_for, \
+                 reason, created_at, updated_at, series_id, occurrence) \
+                 SELECT r.id, r.clip_id, r.platform, r.account, $12, $13, r.slot, r.window_end, \
+                 r.scheduled_by, r.requested, r.reason, $14, $14, r.series, r.occurrence \
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
+                 $5::timestamptz[], $6::timestamptz[], $7::text[], $8::timestamptz[], \
+                 $9::text[], $10::text[], $11::text[]) \
+                 AS r(id, clip_id, platform, account, slot, window_end, scheduled_by, requested, \
+                 reason, series, occurrence) \
+                 ON CONFLICT DO NOTHING RETURNING id",
+            )
+            .bind::<Array<Text>, _>(column(|v| v.id))
+            .bind::<Array<Text>, _>(column(|v| v.clip_id))
+            .bind::<Array<Text>, _>(column(|v| v.platform))
+            .bind::<Array<Text>, _>(column(|v| v.social_account_id))
+            .bind::<Array<Timestamp>, _>(time(|v| v.scheduled_for))
+            .bind::<Array<Timestamp>, _>(time(|v| v.scheduled_window_end))
+            .bind::<Array<Text>, _>(column(|v| v.scheduled_by))
+            .bind::<Array<Timestamp>, _>(time(|v| v.requested_for))
+            .bind::<Array<Text>, _>(column(|v| v.reason))
+            .bind::<Array<Text>, _>(column(|v| v.series_id))
+            .bind::<Array<Text>, _>(column(|v| v.occurrence))
+            .bind::<Text, _>(Status::Scheduled.as_str())
+            .bind::<Text, _>(SCHEDULE_TYPE_SCHEDULED)
+            .bind::<Timestamp, _>(now)
+            .load(c)?;
+            inserted.extend(ids.into_iter().map(|r| r.id));
+        }
+        Conn::Sqlite(c) => {
+            for row in &values {
+                let count = diesel::insert_into(publish_logs::table)
+                    .values(row)
+                    .on_conflict_do_nothing()
+                    .execute(c)?;
+                if count == 1 {
+                    inserted.insert(row.id.to_owned());
+                }
+            }
+        }
+    }
+    Ok(inserted)
+}
+
+/// Stores each series' next occurrence not made. PostgreSQL: one statement over arrays;
+/// SQLite: one each.
+fn set_next(
+    conn: &mut Conn,
+    batch: &[(&Series, &Account)],
+    next: &[Option<DateTime<Utc>>],
+) -> Result<()> {
+    use crate::schema::publish_series::dsl as s;
+    let next: Vec<Option<NaiveDateTime>> = next.iter().map(|t| t.map(|t| t.naive_utc())).collect();
+    match conn {
+        Conn::Pg(c) if batch.len() > 1 => {
+            let ids: Vec<&str> = batch.iter().map(|(series, _)| series.id.as_str()).collect();
+            diesel::sql_query(
+                "UPDATE publish_series AS s SET next_occurrence_at = v.next \
+                 FROM unnest($1::text[], $2::timestamptz[]) AS v(id, next) WHERE s.id = v.id",
+            )
+            .bind::<Array<Text>, _>(ids)
+            .bind::<Array<Nullable<Timestamp>>, _>(next)
+            .execute(c)?;
+        }
+        _ => {
+            for ((series, _), next) in batch.iter().zip(next) {
+                let update = diesel::update(s::publish_series.find(&series.id))
+                    .set(s::next_occurrence_at.eq(next));
+                on_backend!(conn, |c| update.execute(c))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What one batch of the tick's series making did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Extended {
+    /// The series it took.
+    pub series: usize,
+    /// The logs it made (on a dry run: the occurrences there are to make).
+    pub logs: usize,
+}
+
+/// One batch of the tick: makes the occurrences of up to `limit` active series whose next
+/// occurrence has come within the horizon, soonest first, in the caller's write transaction.
+/// PostgreSQL skips series rows another transaction holds, so ticks at once share the work.
+/// `dry_run` counts the occurrences there are to make and writes nothing.
+pub(crate) fn extend_due(
+    conn: &mut Conn,
+    rules: &RuleSet,
+    host_now: DateTime<Utc>,
+    limit: i64,
+    dry_run: bool,
+) -> Result<Extended> {
+    use crate::schema::publish_series::dsl as s;
+    let now = due::now(conn, host_now)?;
+    let end = horizon_end(rules, now).naive_utc();
+    let due = s::publish_series
+        .filter(s::next_occurrence_at.lt(end))
+        .filter(s::status.eq(SeriesStatus::Active.as_str()))
+        .order((s::next_occurrence_at.asc(), s::id.asc()))
+        .limit(limit);
+    // Built in each arm: a `SelectBy` is typed by its backend.
+    let rows: Vec<SeriesRow> = match conn {
+        Conn::Pg(c) if !dry_run => due
+            .select(SeriesRow::as_select())
+            .for_no_key_update()
+            .skip_locked()
+            .load(c)?,
+        Conn::Pg(c) => due.select(SeriesRow::as_select()).load(c)?,
+        Conn::Sqlite(c) => due.select(SeriesRow::as_select()).load(c)?,
+    };
+    if rows.is_empty() {
+        return Ok(Extended::default());
+    }
+    let series: Vec<Series> = rows
+        .into_iter()
+        .map(Series::try_from)
+        .collect::<Result<_>>()?;
+    let account_ids: Vec<&str> = series
+        .iter()
+        .map(|s| s.social_account_id.as_str())
+        .collect();
+    let accounts: BTreeMap<String, Account> = social_accounts::table
+        .filter(social_accounts::id.eq_any(&account_ids))
+        .select(Account::as_select())
+        .load::<Account>(conn)?
+        .into_iter()
+        .map(|a| (a.id.clone(), a))
+        .collect();
+    // Every series' account exists: the foreign key says so.
+    let batch: Vec<(&Series, &Account)> = series
+        .iter()
+        .filter_map(|s| accounts.get(&s.social_account_id).map(|a| (s, a)))
+        .collect();
+    let logs = if dry_run {
+        let (pending, _) = pending(conn, rules, &batch, now, Start::Resume)?;
+        pending.iter().map(Vec::len).sum()
+    } else {
+        lock_accounts(conn, &account_ids)?;
+        make(conn, rules, &batch, now, Start::Resume)?.log_ids.len()
+    };
+    Ok(Extended {
+        series: series.len(),
+        logs,
+    })
+}
