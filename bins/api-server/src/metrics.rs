@@ -104,6 +104,7 @@ pub struct Metrics {
     claims: Counter,
     reports: Family<ReportLabels, Counter>,
     leases_expired: Counter,
+    occurrences_made: Counter,
     webhook_deliveries: Family<DeliveryLabels, Counter>,
     webhook_stats: std::sync::OnceLock<std::sync::Arc<scheduler_webhooks::Stats>>,
     database_up: Gauge,
@@ -177,6 +178,12 @@ impl Metrics {
             "Processing logs whose worker's lease ran out, made unconfirmed by the ticks this server ran",
             leases_expired.clone(),
         );
+        let occurrences_made = Counter::default();
+        registry.register(
+            "series_occurrences_made",
+            "Logs made for recurring series' occurrences by the ticks this server ran (creating or changing a series makes its first ones too; those are not counted here)",
+            occurrences_made.clone(),
+        );
         let webhook_deliveries = Family::<DeliveryLabels, Counter>::default();
         registry.register(
             "webhook_deliveries",
@@ -225,6 +232,7 @@ impl Metrics {
             claims,
             reports,
             leases_expired,
+            occurrences_made,
             webhook_deliveries,
             webhook_stats: std::sync::OnceLock::new(),
             database_up,
@@ -274,6 +282,8 @@ impl Metrics {
     pub fn tick(&self, outcome: &TickOutcome) {
         self.ticks_moved.inc_by(outcome.moved as u64);
         self.leases_expired.inc_by(outcome.leases_expired as u64);
+        self.occurrences_made
+            .inc_by(outcome.occurrences_made as u64);
         if let Some(late_by) = outcome.late_by {
             self.tick_lateness
                 .observe(late_by.num_milliseconds() as f64 / 1000.0);

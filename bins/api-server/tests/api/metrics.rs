@@ -71,6 +71,7 @@ both_backends! {
         let text = app.get("/metrics").await.text;
         assert_eq!(value(&text, "scheduler_tick_moved_logs_total"), Some(2.0));
         assert_eq!(value(&text, "scheduler_tick_lateness_seconds_count"), Some(1.0));
+        assert_eq!(value(&text, "scheduler_series_occurrences_made_total"), Some(0.0));
         assert_eq!(value(&text, "scheduler_due_backlog"), Some(0.0));
         assert_eq!(value(&text, "scheduler_due_oldest_age_seconds"), Some(0.0));
         assert_eq!(value(&text, "scheduler_pending_logs"), Some(2.0));
