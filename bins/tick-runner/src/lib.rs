@@ -107,6 +107,8 @@ pub struct Config {
     pub dry_run: bool,
     /// The rules series occurrences are planned by.
     pub rules: Arc<RuleSet>,
+    /// Whether they came from a file (`--rules`) rather than the built-in defaults.
+    pub rules_given: bool,
     /// Logs (and series) per transaction.
     pub batch_size: u32,
     /// `None`: tick once. `Some`: tick on every multiple of this since the epoch.
@@ -133,6 +135,7 @@ impl Cli {
         Ok(Config {
             database_url: self.database_url.clone(),
             rules: Arc::new(rules),
+            rules_given: self.rules.is_some(),
             dry_run: self.dry_run,
             batch_size: self.batch_size,
             interval: self.interval.map(Duration::from_secs),
@@ -187,6 +190,12 @@ impl clap::builder::TypedValueParser for DatabaseUrlParser {
 /// running tick commit its batches and then returns `Ok`.
 pub fn run(config: &Config, stop: &Arc<AtomicBool>, out: &mut impl Write) -> Result<()> {
     let db = open(config)?;
+    if !config.rules_given {
+        log::info!(
+            "no --rules: series occurrences are planned by the built-in rules (give the \
+             api-server's rules file if it has one)"
+        );
+    }
     let deliverer = config
         .webhooks
         .clone()

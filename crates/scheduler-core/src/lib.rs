@@ -43,11 +43,13 @@ pub use plan::{
 };
 pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
 pub use recurrence::{
-    instant as rfc5545_instant, plan_occurrences, Occurrence as SeriesOccurrence,
-    PlannedOccurrence, Recurrence, Span as SeriesSpan,
+    bounded_by_next, instant as rfc5545_instant, plan_occurrences, Occurrence as SeriesOccurrence,
+    PlannedOccurrence, Recurrence, Span as SeriesSpan, ToPlan,
 };
 pub use retry::RetryPolicy;
-pub use rrule::{ByDay, Freq, Rrule, RruleError, Until, MAX_COUNT, MAX_INTERVAL, MAX_RULE_LEN};
+pub use rrule::{
+    ByDay, Freq, Rrule, RruleError, Until, MAX_COUNT, MAX_INTERVAL, MAX_RULE_LEN, MAX_TIMES_A_DAY,
+};
 pub use rule_set::{RuleSet, RulesError};
 pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, SeriesHorizon, Window};
 pub use time::{

@@ -146,6 +146,9 @@ pub enum Rejection {
     /// No valid slot at or before the client's `scheduled_window_end`.
     #[error("No available slot before scheduled_window_end {}", rfc3339(*.0))]
     AfterWindowEnd(DateTime<Utc>),
+    /// A series' occurrence has no valid slot before the series' next occurrence.
+    #[error("No available slot before the series' next occurrence at {}", rfc3339(*.0))]
+    BeforeNextOccurrence(DateTime<Utc>),
     /// No valid slot within the horizon of the requested time.
     #[error("No available slot within {0} days")]
     BeyondHorizon(u16),

@@ -17,7 +17,7 @@ use chrono::{
 use crate::plan::{plan, Plan, Posts, Rejection, ScheduleRequest};
 use crate::rrule::{Freq, Rrule, Until};
 use crate::rules::{Horizon, PlatformRules};
-use crate::time::SUPPORTED_YEARS;
+use crate::time::{latest_supported, SUPPORTED_YEARS};
 use crate::zone::{WallTime, Zone};
 
 /// Periods in a row without an occurrence after which a rule is taken to have no more (a
@@ -59,14 +59,61 @@ impl Recurrence {
     }
 
     /// The occurrences in order, lazily (a rule without `COUNT` or `UNTIL` has no end: take
-    /// what you need).
+    /// what you need). They end at the last supported instant, 9999-12-31T23:59:59Z.
     pub fn occurrences(&self) -> impl Iterator<Item = Occurrence> + '_ {
-        LocalTimes::new(self)
+        self.walk(LocalTimes::new(self))
+    }
+
+    /// The occurrences in order from the rule's period holding `local` (or the one before):
+    /// every occurrence at or after `local` and perhaps some just before. Without `COUNT` the
+    /// walk starts there instead of at `dtstart`, so a series years old costs what a new one
+    /// does; with `COUNT` it must count from `dtstart`.
+    fn occurrences_near(&self, local: NaiveDateTime) -> impl Iterator<Item = Occurrence> + '_ {
+        let times = match self.rule.count {
+            None => LocalTimes::from_period(self, self.period_of(local)),
+            Some(_) => LocalTimes::new(self),
+        };
+        self.walk(times)
+    }
+
+    fn walk<'a>(&'a self, times: LocalTimes<'a>) -> impl Iterator<Item = Occurrence> + 'a {
+        let latest = latest_supported();
+        times
             .filter(|local| !self.exdates.contains(local))
             .map(|local| Occurrence {
                 local,
                 at: instant(self.zone, local),
             })
+            .take_while(move |o| o.at <= latest)
+    }
+
+    /// The occurrences at or after `from`, in the rule's order.
+    pub fn after(&self, from: DateTime<Utc>) -> impl Iterator<Item = Occurrence> + '_ {
+        self.occurrences_near(self.zone.local(from) - ORDER_SLACK)
+            .filter(move |o| o.at >= from)
+    }
+
+    /// The index of the rule's period (counted from `dtstart`'s, `INTERVAL` apart) that holds
+    /// `local`, or of the one before it when `local` falls between periods; 0 before `dtstart`.
+    fn period_of(&self, local: NaiveDateTime) -> u32 {
+        let start = self.dtstart.date();
+        let steps: i64 = match self.rule.freq {
+            Freq::Daily => (local.date() - start).num_days(),
+            Freq::Weekly => {
+                let week_of = |day: NaiveDate| {
+                    let back = (7 + day.weekday().num_days_from_monday()
+                        - self.rule.wkst.num_days_from_monday())
+                        % 7;
+                    day - chrono::TimeDelta::days(i64::from(back))
+                };
+                (week_of(local.date()) - week_of(start)).num_days() / 7
+            }
+            Freq::Monthly => {
+                let months = |day: NaiveDate| i64::from(day.year()) * 12 + i64::from(day.month0());
+                months(local.date()) - months(start)
+            }
+        };
+        u32::try_from(steps.max(0) / i64::from(self.rule.interval)).unwrap_or(u32::MAX)
     }
 
     /// The occurrences at or after `from` and before `to`, in the rule's order.
@@ -87,7 +134,7 @@ impl Recurrence {
         let mut within = Vec::new();
         let mut next: Option<Occurrence> = None;
         let mut stop = self.zone.local(to) + ORDER_SLACK;
-        for o in self.occurrences() {
+        for o in self.occurrences_near(self.zone.local(from) - ORDER_SLACK) {
             if next.is_some() && o.local > stop {
                 break;
             }
@@ -122,6 +169,58 @@ pub struct Span {
     pub next: Option<DateTime<Utc>>,
 }
 
+impl Span {
+    /// The span's occurrences to plan, each bound by the next ([`ToPlan::bounded`]).
+    pub fn to_plan(&self) -> Vec<ToPlan> {
+        bounded_by_next(&self.within, self.next)
+    }
+}
+
+/// `occurrences` (in the rule's order) to plan, each bound by the one after it, the last by
+/// `then` (the rule's next occurrence after them, if any).
+pub fn bounded_by_next(occurrences: &[Occurrence], then: Option<DateTime<Utc>>) -> Vec<ToPlan> {
+    occurrences
+        .iter()
+        .enumerate()
+        .map(|(i, &occurrence)| {
+            let following = occurrences.get(i + 1).map(|o| o.at).or(then);
+            ToPlan::bounded(occurrence, following)
+        })
+        .collect()
+}
+
+/// An occurrence to plan, and the latest slot it may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToPlan {
+    /// The occurrence.
+    pub occurrence: Occurrence,
+    /// The latest slot: the instant of the series' next occurrence, so that an occurrence
+    /// never lands after the next one and a rule denser than the windows cannot pile up a
+    /// backlog (the surplus has no slot). `None`: no bound.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl ToPlan {
+    /// `occurrence`, to land no later than `following` (the next occurrence's instant; when
+    /// that is not later, as for a skipped time moved onto the next, at its own instant).
+    pub fn bounded(occurrence: Occurrence, following: Option<DateTime<Utc>>) -> Self {
+        Self {
+            occurrence,
+            until: following.map(|f| f.max(occurrence.at)),
+        }
+    }
+}
+
+impl From<Occurrence> for ToPlan {
+    /// Without a bound.
+    fn from(occurrence: Occurrence) -> Self {
+        Self {
+            occurrence,
+            until: None,
+        }
+    }
+}
+
 /// An occurrence and where the rules put it, or why nowhere.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedOccurrence {
@@ -132,24 +231,25 @@ pub struct PlannedOccurrence {
     pub plan: Result<Plan, Rejection>,
 }
 
-/// Plans `occurrences` in order, each as a request at its own time, among the account's
-/// `others` (sorted) and the occurrences planned before it, so that the gap and the daily cap
-/// hold between them all. Pure: the store writes what this returns (and `dry_run` shows it).
+/// Plans `occurrences` in order, each as a request at its own time no later than its bound,
+/// among the account's `others` (sorted) and the occurrences planned before it, so that the
+/// gap and the daily cap hold between them all. Pure: the store writes what this returns (and
+/// `dry_run` shows it).
 pub fn plan_occurrences(
     rules: &PlatformRules,
     horizon: Horizon,
     zone: Zone,
-    occurrences: &[Occurrence],
+    occurrences: &[ToPlan],
     others: Posts<'_>,
     now: DateTime<Utc>,
 ) -> Vec<PlannedOccurrence> {
     let mut posts: Vec<DateTime<Utc>> = others.as_slice().to_vec();
     occurrences
         .iter()
-        .map(|&occurrence| {
+        .map(|&ToPlan { occurrence, until }| {
             let request = ScheduleRequest {
                 requested_for: Some(occurrence.at),
-                window_end: None,
+                window_end: until,
                 now,
             };
             let planned = plan(
@@ -158,7 +258,11 @@ pub fn plan_occurrences(
                 zone,
                 &request,
                 Posts::new(&posts).expect("kept sorted"),
-            );
+            )
+            .map_err(|rejection| match rejection {
+                Rejection::AfterWindowEnd(next) => Rejection::BeforeNextOccurrence(next),
+                other => other,
+            });
             if let Ok(slot) = &planned {
                 let at = posts.partition_point(|p| *p <= slot.scheduled_for);
                 posts.insert(at, slot.scheduled_for);
@@ -208,6 +312,19 @@ impl<'a> LocalTimes<'a> {
             given: 0,
             empty: 0,
             done: false,
+        }
+    }
+
+    /// From the period `period` on (`dtstart` given only from period 0); `COUNT` is not
+    /// counted, so only for rules without it.
+    fn from_period(series: &'a Recurrence, period: u32) -> Self {
+        if period == 0 {
+            return Self::new(series);
+        }
+        Self {
+            period,
+            pending: Vec::new().into_iter(),
+            ..Self::new(series)
         }
     }
 

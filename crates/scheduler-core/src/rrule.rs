@@ -80,6 +80,10 @@ pub const MAX_INTERVAL: u32 = 1_000;
 pub const MAX_COUNT: u32 = 100_000;
 /// The longest rule text taken.
 pub const MAX_RULE_LEN: usize = 1_000;
+/// The most times of day a rule may give (`BYHOUR` × `BYMINUTE`): every half hour. No platform
+/// takes more posts a day from one account, and a denser rule would only be planned into a
+/// backlog.
+pub const MAX_TIMES_A_DAY: usize = 48;
 
 fn invalid(part: &str, why: impl Into<String>) -> RruleError {
     RruleError::Invalid {
@@ -292,6 +296,16 @@ impl FromStr for Rrule {
         }
         if rule.freq == Freq::Weekly && !rule.by_month_day.is_empty() {
             return Err(invalid("BYMONTHDAY", "cannot be used with FREQ=WEEKLY"));
+        }
+        let times_a_day = rule.by_hour.len().max(1) * rule.by_minute.len().max(1);
+        if times_a_day > MAX_TIMES_A_DAY {
+            return Err(invalid(
+                "BYHOUR",
+                format!(
+                    "with BYMINUTE gives {times_a_day} times a day; a series posts at most \
+                     {MAX_TIMES_A_DAY} times a day"
+                ),
+            ));
         }
         rule.text = rule.render();
         Ok(rule)

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, Text, Timestamp};
 use scheduler_core::{
     plan_occurrences, Plan, PlannedOccurrence, Platform, Posts, Rejection, RuleSet,
-    ScheduleRequest, SeriesOccurrence,
+    ScheduleRequest, ToPlan,
 };
 
 use crate::conn::{on_backend, Conn};
@@ -64,23 +64,23 @@ pub(crate) fn plan_slot(
 pub(crate) fn plan_occurrences_for(
     conn: &mut Conn,
     rules: &RuleSet,
-    work: &[(&Account, Vec<SeriesOccurrence>)],
+    work: &[(&Account, Vec<ToPlan>)],
     now: DateTime<Utc>,
 ) -> Result<Vec<Vec<PlannedOccurrence>>> {
     let latest = scheduler_core::latest_supported();
-    let span = |account: &Account, occurrences: &[SeriesOccurrence], extra: TimeDelta| {
+    let span = |account: &Account, occurrences: &[ToPlan], extra: TimeDelta| {
         let reach = rules
             .get(&account.platform)
             .map_or(TimeDelta::zero(), |r| r.reach());
         let first = occurrences
             .iter()
-            .map(|o| o.at)
+            .map(|o| o.occurrence.at)
             .min()
             .unwrap_or(now)
             .max(now);
         let last = occurrences
             .iter()
-            .map(|o| o.at)
+            .map(|o| o.occurrence.at)
             .max()
             .unwrap_or(now)
             .max(now);
@@ -88,27 +88,26 @@ pub(crate) fn plan_occurrences_for(
         let until = (last + extra + reach).min(latest);
         (from, until)
     };
-    let plan_with =
-        |account: &Account, occurrences: &[SeriesOccurrence], times: &[DateTime<Utc>]| {
-            let posts = Posts::new(times).expect("post times are sorted");
-            match rules.get(&account.platform) {
-                Some(platform_rules) => plan_occurrences(
-                    platform_rules,
-                    rules.horizon(),
-                    account.timezone,
-                    occurrences,
-                    posts,
-                    now,
-                ),
-                None => occurrences
-                    .iter()
-                    .map(|&occurrence| PlannedOccurrence {
-                        occurrence,
-                        plan: Err(Rejection::UnknownPlatform(account.platform.to_string())),
-                    })
-                    .collect(),
-            }
-        };
+    let plan_with = |account: &Account, occurrences: &[ToPlan], times: &[DateTime<Utc>]| {
+        let posts = Posts::new(times).expect("post times are sorted");
+        match rules.get(&account.platform) {
+            Some(platform_rules) => plan_occurrences(
+                platform_rules,
+                rules.horizon(),
+                account.timezone,
+                occurrences,
+                posts,
+                now,
+            ),
+            None => occurrences
+                .iter()
+                .map(|o| PlannedOccurrence {
+                    occurrence: o.occurrence,
+                    plan: Err(Rejection::UnknownPlatform(account.platform.to_string())),
+                })
+                .collect(),
+        }
+    };
     let needs_more = |planned: &[PlannedOccurrence], until: DateTime<Utc>| {
         until < latest
             && planned.iter().any(|p| {
@@ -118,8 +117,7 @@ pub(crate) fn plan_occurrences_for(
             })
     };
 
-    let busy: Vec<&(&Account, Vec<SeriesOccurrence>)> =
-        work.iter().filter(|(_, o)| !o.is_empty()).collect();
+    let busy: Vec<&(&Account, Vec<ToPlan>)> = work.iter().filter(|(_, o)| !o.is_empty()).collect();
     let Some((from, until)) = busy
         .iter()
         .map(|(account, occurrences)| span(account, occurrences, TimeDelta::days(2)))

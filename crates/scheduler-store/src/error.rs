@@ -123,9 +123,10 @@ impl From<scheduler_core::Rejection> for Refusal {
         let kind = match &rejection {
             R::UnknownPlatform(_) => RefusalKind::UnknownPlatform,
             R::InThePast(_) => RefusalKind::PastTime,
-            R::AfterWindowEnd(_) | R::BeyondHorizon(_) | R::BeyondSupportedRange(_) => {
-                RefusalKind::NoSlot
-            }
+            R::AfterWindowEnd(_)
+            | R::BeforeNextOccurrence(_)
+            | R::BeyondHorizon(_)
+            | R::BeyondSupportedRange(_) => RefusalKind::NoSlot,
             R::OutOfRange { .. } => RefusalKind::OutOfRange,
         };
         Self::new(kind, rejection.to_string())

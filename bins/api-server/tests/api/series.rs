@@ -174,9 +174,13 @@ both_backends! {
     async fn what_a_series_refuses_names_the_reason_and_writes_nothing(backend) {
         let (app, _rules) = spawn_year_ahead(backend).await;
         app.account("acc_u", "instagram", "UTC").await;
+        app.account("acc_ny", "instagram", "America/New_York").await;
         app.clip("clip_a").await;
         let base = json!({"clip_id": "clip_a", "social_account_id": "acc_u", "platform": "instagram",
                           "dtstart": tomorrow_at("19:00:00"), "rrule": "FREQ=DAILY"});
+        let mut in_new_york = base.clone();
+        in_new_york["social_account_id"] = json!("acc_ny");
+        in_new_york["dtstart"] = json!("9999-12-31T23:00:00");
         let with = |key: &str, value: Value| {
             let mut body = base.clone();
             body[key] = value;
@@ -187,6 +191,8 @@ both_backends! {
             (with("rrule", json!("FREQ=DAILY;BYSETPOS=1")), 422, "invalid_field", "BYSETPOS"),
             (with("rrule", json!("FREQ=YEARLY")), 422, "invalid_field", "YEARLY"),
             (with("rrule", json!("FREQ=DAILY;COUNT=3;UNTIL=20300101")), 422, "invalid_field", "rrule"),
+            (with("rrule", json!("FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6;BYMINUTE=0,8,16,24,32,40,48")), 422, "invalid_field", "49 times a day"),
+            (in_new_york.clone(), 422, "out_of_range", "after the last supported instant"),
             (with("dtstart", json!("2030-01-01T19:00:00Z")), 422, "invalid_field", "dtstart"),
             (with("dtstart", json!("10000-01-01T19:00:00")), 422, "invalid_field", "dtstart"),
             (with("dtstart", json!("1969-12-31T19:00:00")), 422, "out_of_range", "dtstart"),

@@ -6,8 +6,8 @@
 use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike, Utc, Weekday};
 use proptest::prelude::*;
 use scheduler_core::{
-    plan_occurrences, Horizon, MinGap, PlatformRules, Posts, Recurrence, Rejection, Rrule,
-    RruleError, RuleSet, Window, Zone,
+    bounded_by_next, plan_occurrences, Horizon, MinGap, PlatformRules, Posts, Recurrence,
+    Rejection, Rrule, RruleError, RuleSet, ToPlan, Window, Zone,
 };
 
 use crate::at;
@@ -260,6 +260,10 @@ fn rules_read_back_and_refuse_what_the_contract_does_not_take() {
         round("FREQ=WEEKLY;BYDAY=FR,MO,MO;WKST=SU;INTERVAL=2"),
         "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR;WKST=SU"
     );
+    // Every half hour, the most a rule may give.
+    let every_half_hour = "FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,\
+                           20,21,22,23;BYMINUTE=0,30";
+    assert_eq!(round(every_half_hour), every_half_hour);
     assert_eq!(
         round("FREQ=DAILY;BYHOUR=9,0;BYMINUTE=30;UNTIL=20270101T120000Z"),
         "FREQ=DAILY;BYHOUR=0,9;BYMINUTE=30;UNTIL=20270101T120000Z"
@@ -293,6 +297,8 @@ fn rules_read_back_and_refuse_what_the_contract_does_not_take() {
         "FREQ=MONTHLY;BYMONTHDAY=32",
         "FREQ=DAILY;BYHOUR=24",
         "FREQ=DAILY;BYMINUTE=60",
+        // 49 times a day: more than every half hour.
+        "FREQ=DAILY;BYHOUR=0,1,2,3,4,5,6;BYMINUTE=0,8,16,24,32,40,48",
         "FREQ=DAILY;UNTIL=2027-01-01",
         "FREQ=DAILY;WKST=XX",
         "FREQ=DAILY;BYDAY=",
@@ -604,6 +610,12 @@ proptest! {
             prop_assert_eq!(series.between(from, to), inside);
             // A span ending in the middle says where the series goes on: the earliest instant
             // at or after its end (the list reaches far enough past it to know).
+            // A span starting late walks from its own period, not from dtstart.
+            let middle = got[got.len() / 2].at;
+            let later: Vec<_> = got.iter().filter(|o| o.at >= middle && o.at < last.at).copied().collect();
+            prop_assert_eq!(series.between(middle, last.at), later);
+            let from_middle: Vec<_> = got.iter().filter(|o| o.at >= middle).take(5).copied().collect();
+            prop_assert_eq!(series.after(middle).take(from_middle.len()).collect::<Vec<_>>(), from_middle);
             let to = got[got.len() / 2].at + TimeDelta::minutes(30);
             if last.local > to.naive_utc() + TimeDelta::days(3) {
                 let span = series.span(from, to);
@@ -663,11 +675,12 @@ fn occurrences_are_planned_like_requests_and_respect_each_other() {
     let series = Recurrence::new(local("2027-03-01T18:30:00"), rule, [], zone);
     let occurrences: Vec<_> = series.occurrences().collect();
     let others = [at("2027-03-03T00:00:00Z")]; // 19:00 local on 2 March
+    let unbounded: Vec<ToPlan> = occurrences.iter().map(|&o| o.into()).collect();
     let planned = plan_occurrences(
         &instagram(),
         Horizon::default(),
         zone,
-        &occurrences,
+        &unbounded,
         Posts::new(&others).unwrap(),
         at("2027-02-01T00:00:00Z"),
     );
@@ -702,12 +715,49 @@ fn occurrences_are_planned_like_requests_and_respect_each_other() {
             ),
         ]
     );
+    // Bound by the next occurrence, the third (18:30 on the 2nd) cannot land before the fourth
+    // (18:59) and has no slot; the fourth takes 20:00. A rule denser than the window never
+    // piles up.
+    let bounded = plan_occurrences(
+        &instagram(),
+        Horizon::default(),
+        zone,
+        &bounded_by_next(&occurrences, None),
+        Posts::new(&others).unwrap(),
+        at("2027-02-01T00:00:00Z"),
+    );
+    assert_eq!(
+        bounded[2].plan,
+        Err(Rejection::BeforeNextOccurrence(at("2027-03-02T23:59:00Z")))
+    );
+    assert_eq!(
+        bounded[2].plan.as_ref().unwrap_err().to_string(),
+        "No available slot before the series' next occurrence at 2027-03-02T23:59:00Z"
+    );
+    let slots: Vec<_> = bounded
+        .iter()
+        .map(|p| {
+            p.plan
+                .as_ref()
+                .ok()
+                .map(|plan| scheduler_core::rfc3339(plan.scheduled_for))
+        })
+        .collect();
+    assert_eq!(
+        slots,
+        [
+            Some("2027-03-01T23:30:00Z".to_owned()),
+            Some("2027-03-02T00:30:00Z".to_owned()),
+            None,
+            Some("2027-03-03T01:00:00Z".to_owned()),
+        ]
+    );
     // Occurrences already past are not made (a series never fires its past at once).
     let late = plan_occurrences(
         &instagram(),
         Horizon::default(),
         zone,
-        &occurrences,
+        &unbounded,
         Posts::default(),
         at("2027-03-02T12:00:00Z"),
     );
@@ -739,13 +789,16 @@ proptest! {
         let base = dtstart.and_utc() - TimeDelta::days(1);
         let mut others: Vec<_> = others.into_iter().map(|m| base + TimeDelta::minutes(m)).collect();
         others.sort();
-        let planned = plan_occurrences(&rules, Horizon::default(), zone, &occurrences, Posts::new(&others).unwrap(), base - TimeDelta::days(1));
-        let slots: Vec<_> = planned.iter().filter_map(|p| p.plan.as_ref().ok().map(|plan| (p.occurrence, plan.scheduled_for))).collect();
+        let to_plan = bounded_by_next(&occurrences, None);
+        let planned = plan_occurrences(&rules, Horizon::default(), zone, &to_plan, Posts::new(&others).unwrap(), base - TimeDelta::days(1));
+        let slots: Vec<_> = planned.iter().zip(&to_plan).filter_map(|(p, t)| p.plan.as_ref().ok().map(|plan| (p.occurrence, plan.scheduled_for, t.until))).collect();
         let gap = TimeDelta::minutes(i64::from(gap));
-        for (i, (occurrence, slot)) in slots.iter().enumerate() {
+        for (i, (occurrence, slot, until)) in slots.iter().enumerate() {
             prop_assert!(*slot >= occurrence.at);
+            // Never after the next occurrence.
+            prop_assert!(until.is_none_or(|u| *slot <= u), "{} after {:?}", slot, until);
             prop_assert!(window.contains_hour(zone.local(*slot).hour()), "{} outside {}", slot, window);
-            for other in others.iter().chain(slots.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, (_, s))| s)) {
+            for other in others.iter().chain(slots.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, (_, s, _))| s)) {
                 prop_assert!((*slot - *other).abs() >= gap, "{} and {} closer than {}", slot, other, gap);
             }
         }

@@ -9,11 +9,12 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Nullable, Text, Timestamp};
 use scheduler_core::{
-    local_text, Plan, PlannedOccurrence, Rejection, RuleSet, SeriesOccurrence, PAST_TOLERANCE,
+    local_text, Plan, PlannedOccurrence, Rejection, RuleSet, SeriesOccurrence, ToPlan,
+    PAST_TOLERANCE,
 };
 
 use super::{Series, SeriesRow, SeriesStatus};
@@ -50,9 +51,8 @@ pub(crate) fn make(
     let (pending, next) = pending(conn, rules, batch, now, start)?;
 
     // Each account's occurrences together, in time order, so that gaps and caps hold between
-    // its series as between any posts.
-    // Each account's occurrences with the index of their series in `batch`.
-    type AccountWork<'a> = (&'a Account, Vec<(usize, SeriesOccurrence)>);
+    // its series as between any posts; each with the index of its series in `batch`.
+    type AccountWork<'a> = (&'a Account, Vec<(usize, ToPlan)>);
     let mut by_account: BTreeMap<&str, AccountWork> = BTreeMap::new();
     for (index, occurrences) in pending.iter().enumerate() {
         let account = batch[index].1;
@@ -64,7 +64,7 @@ pub(crate) fn make(
     let mut work = Vec::with_capacity(by_account.len());
     let mut owners = Vec::with_capacity(by_account.len());
     for (account, mut occurrences) in by_account.into_values() {
-        occurrences.sort_by_key(|(index, o)| (o.at, o.local, *index));
+        occurrences.sort_by_key(|(index, o)| (o.occurrence.at, o.occurrence.local, *index));
         owners.push(
             occurrences
                 .iter()
@@ -118,8 +118,8 @@ fn skipped(series: &Series, occurrence: SeriesOccurrence, rejection: &Rejection)
     );
 }
 
-/// Each series' occurrences within the horizon from `now` that have no log, and where each
-/// goes on after the horizon.
+/// Each series' occurrences within the horizon from `now` that have no log, each bound by the
+/// series' next occurrence, and where each series goes on after the horizon.
 #[allow(clippy::type_complexity)]
 fn pending(
     conn: &mut Conn,
@@ -127,7 +127,7 @@ fn pending(
     batch: &[(&Series, &Account)],
     now: DateTime<Utc>,
     start: Start,
-) -> Result<(Vec<Vec<SeriesOccurrence>>, Vec<Option<DateTime<Utc>>>)> {
+) -> Result<(Vec<Vec<ToPlan>>, Vec<Option<DateTime<Utc>>>)> {
     let end = horizon_end(rules, now);
     // An occurrence up to PAST_TOLERANCE ago is planned from now, as a request would be.
     let from = now - PAST_TOLERANCE;
@@ -143,18 +143,23 @@ fn pending(
             series.recurrence(account.timezone).span(from, end)
         })
         .collect();
-    let made = match start {
-        Start::Resume => HashSet::new(),
-        Start::Afresh => made_occurrences(conn, batch, now)?,
-    };
+    let keys: Vec<(&str, String)> = spans
+        .iter()
+        .zip(batch)
+        .flat_map(|(span, (series, _))| {
+            span.within
+                .iter()
+                .map(|o| (series.id.as_str(), local_text(o.local)))
+        })
+        .collect();
+    let made = made_occurrences(conn, &keys)?;
     let pending = spans
         .iter()
         .zip(batch)
         .map(|(span, (series, _))| {
-            span.within
-                .iter()
-                .filter(|o| !made.contains(&(series.id.clone(), local_text(o.local))))
-                .copied()
+            span.to_plan()
+                .into_iter()
+                .filter(|o| !made.contains(&(series.id.clone(), local_text(o.occurrence.local))))
                 .collect()
         })
         .collect();
@@ -164,10 +169,9 @@ fn pending(
 /// Where a making starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Start {
-    /// From each series' `next_occurrence_at`: every occurrence before it was made (or was
-    /// past), none after it, so nothing needs looking up (the tick).
+    /// From each series' `next_occurrence_at`, where the last making stopped (the tick).
     Resume,
-    /// From now, skipping the occurrences that already have a log (a new or changed rule).
+    /// From now (a new or changed rule).
     Afresh,
 }
 
@@ -176,25 +180,53 @@ pub(super) fn horizon_end(rules: &RuleSet, now: DateTime<Utc>) -> DateTime<Utc> 
     (now + rules.series_horizon().duration()).min(scheduler_core::latest_supported())
 }
 
-/// The (series, occurrence) keys of `batch` already made whose local time could lie at or
-/// after `now` in any zone (offsets are within ±14 hours; two days covers them).
-fn made_occurrences(
-    conn: &mut Conn,
-    batch: &[(&Series, &Account)],
-    now: DateTime<Utc>,
-) -> Result<HashSet<(String, String)>> {
+/// Which of the (series, occurrence) `keys` already have a log, looked up by the unique key.
+/// PostgreSQL: one statement joining the keys to it; SQLite: one lookup each.
+fn made_occurrences(conn: &mut Conn, keys: &[(&str, String)]) -> Result<HashSet<(String, String)>> {
     use crate::schema::publish_logs::dsl as p;
-    let ids: Vec<&str> = batch.iter().map(|(s, _)| s.id.as_str()).collect();
-    let since = local_text((now - TimeDelta::days(2)).naive_utc());
-    let rows: Vec<(Option<String>, Option<String>)> = p::publish_logs
-        .filter(p::series_id.eq_any(&ids))
-        .filter(p::occurrence.ge(since))
-        .select((p::series_id, p::occurrence))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(series, occurrence)| Some((series?, occurrence?)))
-        .collect())
+    let mut made = HashSet::new();
+    if keys.is_empty() {
+        return Ok(made);
+    }
+    match conn {
+        Conn::Pg(c) => {
+            let series: Vec<&str> = keys.iter().map(|(s, _)| *s).collect();
+            let occurrences: Vec<&str> = keys.iter().map(|(_, o)| o.as_str()).collect();
+            let rows: Vec<MadeKey> = diesel::sql_query(
+                "SELECT l.series_id, l.occurrence \
+                 FROM unnest($1::text[], $2::text[]) AS k(series_id, occurrence) \
+                 JOIN publish_logs AS l \
+                   ON l.series_id = k.series_id AND l.occurrence = k.occurrence",
+            )
+            .bind::<Array<Text>, _>(series)
+            .bind::<Array<Text>, _>(occurrences)
+            .load(c)?;
+            made.extend(rows.into_iter().map(|r| (r.series_id, r.occurrence)));
+        }
+        Conn::Sqlite(c) => {
+            for (series, occurrence) in keys {
+                let found = diesel::select(diesel::dsl::exists(
+                    p::publish_logs
+                        .filter(p::series_id.eq(*series))
+                        .filter(p::occurrence.eq(occurrence)),
+                ))
+                .get_result::<bool>(c)?;
+                if found {
+                    made.insert(((*series).to_owned(), occurrence.clone()));
+                }
+            }
+        }
+    }
+    Ok(made)
+}
+
+/// A row of [`made_occurrences`]' statement.
+#[derive(QueryableByName)]
+struct MadeKey {
+    #[diesel(sql_type = Text)]
+    series_id: String,
+    #[diesel(sql_type = Text)]
+    occurrence: String,
 }
 
 /// A log to make for an occurrence.

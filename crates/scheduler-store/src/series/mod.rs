@@ -6,11 +6,13 @@
 //!   an occurrence not made yet. Occurrences within the horizon (`series_horizon_days`) are
 //!   made when the series is created or changed, and by every tick after that ([`make`]).
 //! - A log made for an occurrence carries `series_id` and `occurrence` (its local date-time);
-//!   a unique key on the two makes each occurrence once, however many makers run at once. A log
-//!   a person cancels keeps its occurrence, so it is not made again; one cancelled because the
-//!   rule changed gives it up (`occurrence` NULL), so a later change may bring it back.
-//! - Lock order: the series row (PostgreSQL `FOR NO KEY UPDATE`), then the account's lock. The
-//!   tick skips series rows another transaction holds.
+//!   a unique key on the two makes each occurrence once, however many makers run at once.
+//! - Lock order: the series row (PostgreSQL `FOR NO KEY UPDATE`), then the account's lock, in
+//!   every change and cancel. The tick skips series rows another transaction holds.
+//! - An occurrence has at most one live log: a unique key on (series, occurrence). A log a
+//!   person cancels keeps its occurrence, so it is not made again; one cancelled because the
+//!   rule changed gives it up (`occurrence` NULL), so changing the rule back makes it again, as
+//!   a new log with its own `publish_scheduled_created`.
 
 mod make;
 mod read;
@@ -19,7 +21,10 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
-use scheduler_core::{local_text, parse_local, Platform, Recurrence, Rrule, RuleSet, Zone};
+use scheduler_core::{
+    latest_supported, local_text, parse_local, rfc3339, rfc5545_instant, Platform, Recurrence,
+    Rrule, RuleSet, Zone,
+};
 use serde::Serialize;
 
 use crate::account_lock::lock_accounts;
@@ -223,8 +228,23 @@ fn unsaved(new: &NewSeries, platform: Platform, now: DateTime<Utc>) -> Series {
     }
 }
 
+/// `out_of_range` when `dtstart` falls after the last supported instant in the account's zone;
 /// `past_time` unless the series has an occurrence at or after `now`.
 fn require_future(series: &Series, account: &Account, now: DateTime<Utc>) -> Result<()> {
+    let first = rfc5545_instant(account.timezone, series.dtstart);
+    if first > latest_supported() {
+        return Err(Refusal::new(
+            RefusalKind::OutOfRange,
+            format!(
+                "dtstart {} is {} in {}, after the last supported instant {}",
+                local_text(series.dtstart),
+                rfc3339(first),
+                account.timezone,
+                rfc3339(latest_supported())
+            ),
+        )
+        .into());
+    }
     let recurrence = series.recurrence(account.timezone);
     if recurrence.span(now, now).next.is_none() {
         return Err(Refusal::new(
@@ -262,6 +282,7 @@ pub fn update_series(
         }
         let account = get_account(conn, &series.social_account_id)?;
         lock_accounts(conn, &[&account.id])?;
+        let before = (series.dtstart, series.rule.clone(), series.exdates.clone());
         if let Some(dtstart) = change.dtstart {
             series.dtstart = dtstart;
         }
@@ -272,6 +293,10 @@ pub fn update_series(
             series.exdates = exdates.clone();
             series.exdates.sort_unstable();
             series.exdates.dedup();
+        }
+        if (series.dtstart, series.rule.clone(), series.exdates.clone()) == before {
+            // Nothing changes: no event, nothing made or cancelled.
+            return read::view(conn, rules, series, &account, now);
         }
         series.updated_at = now;
         require_future(&series, &account, now)?;
@@ -367,6 +392,8 @@ pub fn cancel_series(
         let now = now.trunc_subsecs(0);
         let mut series = lock_series(conn, id)?;
         let account = get_account(conn, &series.social_account_id)?;
+        // The account's writers wait, as for any change to its posts.
+        lock_accounts(conn, &[&account.id])?;
         if series.status == SeriesStatus::Active {
             use crate::schema::publish_logs::dsl as p;
             let update = diesel::update(

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::prelude::*;
-use scheduler_core::{local_text, RuleSet, SeriesOccurrence};
+use scheduler_core::{bounded_by_next, local_text, RuleSet, SeriesOccurrence, ToPlan};
 
 use super::{require_future, unsaved, NewSeries, Series, SeriesRow, SeriesStatus, SeriesView};
 use super::{Upcoming, NEXT_SHOWN};
@@ -171,12 +171,16 @@ fn upcoming(
     account: &Account,
     now: DateTime<Utc>,
 ) -> Result<Vec<Upcoming>> {
-    let next: Vec<SeriesOccurrence> = series
+    // One more than shown: the last one shown is bound by it.
+    let mut next: Vec<SeriesOccurrence> = series
         .recurrence(account.timezone)
-        .occurrences()
-        .filter(|o| o.at >= now)
-        .take(NEXT_SHOWN)
+        .after(now)
+        .take(NEXT_SHOWN + 1)
         .collect();
+    let then = (next.len() > NEXT_SHOWN)
+        .then(|| next.pop().map(|o| o.at))
+        .flatten();
+    let bounded = bounded_by_next(&next, then);
     let keys: Vec<String> = next.iter().map(|o| local_text(o.local)).collect();
     use crate::schema::publish_logs::dsl as p;
     type Row = (Option<String>, String, String, MaybeUtcTime, Option<String>);
@@ -191,11 +195,11 @@ fn upcoming(
             Some((occurrence?, (id, status, at.into(), reason)))
         })
         .collect();
-    let unmade: Vec<SeriesOccurrence> = next
-        .iter()
+    let unmade: Vec<ToPlan> = bounded
+        .into_iter()
         .zip(&keys)
         .filter(|(_, key)| !made.contains_key(*key))
-        .map(|(o, _)| *o)
+        .map(|(o, _)| o)
         .collect();
     let mut planned = plan_occurrences_for(conn, rules, &[(account, unmade)], now)?
         .pop()

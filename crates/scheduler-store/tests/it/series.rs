@@ -159,6 +159,33 @@ both_backends! {
         assert_eq!(rfc3339(later.log.scheduled_for.unwrap()), "2030-01-17T20:00:00Z");
     }
 
+    fn a_rule_denser_than_the_window_never_piles_up(db) {
+        let conn = &mut db.conn();
+        let rules = horizon(3);
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let now = at("2030-01-14T10:00:00Z");
+        // Ten times a day into Instagram's five hours (18:00-23:00, 60 min apart).
+        let view = create_series(conn, &rules, &new_series(&account, &clip, "2030-01-14T18:00:00", "FREQ=DAILY;BYHOUR=18,19,20,21,22;BYMINUTE=0,30"), now).unwrap();
+        let logs = series_logs(conn, &view.series.id);
+        // Each occurrence lands no later than the next one (22:30's on the next day's 18:00),
+        // so the posts made never reach past the horizon's last occurrence.
+        let slots: Vec<DateTime<Utc>> = logs.iter().map(|l| l.scheduled_for.unwrap()).collect();
+        assert!(slots.len() <= 16, "{} logs", slots.len());
+        assert!(slots.iter().all(|s| *s <= at("2030-01-17T18:00:00Z")), "{slots:?}");
+        let recurrence = view.series.recurrence(account.timezone);
+        for log in &logs {
+            let occurrence = parse_local(log.occurrence.as_deref().unwrap()).unwrap().and_utc();
+            let next = recurrence.after(occurrence + TimeDelta::seconds(1)).next().unwrap();
+            assert!(log.scheduled_for.unwrap() <= next.at, "{log:?}");
+        }
+        // The surplus is shown with its reason, and a post a few days on is not pushed.
+        let skipped = view.next_occurrences.iter().find(|o| o.log.is_none()).unwrap();
+        assert_eq!(skipped.scheduled_for, None);
+        assert!(skipped.reason.starts_with("No available slot before the series' next occurrence at"), "{}", skipped.reason);
+        let later = schedule(conn, &rules, &request(&account, &clip, Some("2030-01-20T18:00:00Z")), now).unwrap();
+        assert_eq!(later.reason, "Scheduled as requested");
+    }
+
     fn occurrences_beyond_the_horizon_are_shown_planned_and_made_by_a_later_tick(db) {
         let conn = &mut db.conn();
         let rules = horizon(3);
@@ -241,6 +268,11 @@ both_backends! {
         assert_eq!(slots(conn, &id, Status::Cancelled).iter().map(|(o, _)| o.as_str()).collect::<Vec<_>>(), ["2030-03-07T19:00:00"]);
         assert_eq!(view.series.rule.to_string(), "FREQ=WEEKLY;BYDAY=MO,TH");
         assert_eq!(events_of(conn, "series_updated").len(), 2);
+        // A change that changes nothing writes nothing.
+        let before = crate::support::counts(conn);
+        update_series(conn, &rules, &id, &SeriesChange::default(), now + TimeDelta::days(3)).unwrap();
+        update_series(conn, &rules, &id, &both, now + TimeDelta::days(3)).unwrap();
+        assert_eq!(crate::support::counts(conn), before);
 
         // A Thursday cancelled by the first change gives its occurrence up, and comes back.
         let (account2, clip2) = account_and_clip(conn, "UTC");
