@@ -154,21 +154,35 @@ pub struct BatchOut {
     pub results: Vec<BatchResult>,
 }
 
-/// Checks one schedule request; every error is a 400 or 422.
-fn parse_request(rules: &RuleSet, value: Value) -> Result<NewSchedule, ApiError> {
-    let input: ScheduleIn = from_value(value)?;
-    check_id("clip_id", &input.clip_id)?;
-    check_id("social_account_id", &input.social_account_id)?;
-    check_text("platform", &input.platform, MAX_NAME_LEN)?;
-    rules.known_platform(&input.platform)?;
-    let scheduled_by = match &input.scheduled_by {
-        None => ScheduledBy::Manual,
+/// Checks what every request to publish names (clip, account, platform: 422 for an id no row
+/// can have or an unknown platform) and reads `scheduled_by` (default `manual`).
+pub(crate) fn check_target(
+    rules: &RuleSet,
+    (clip_id, account_id, platform): (&str, &str, &str),
+    scheduled_by: Option<&str>,
+) -> Result<ScheduledBy, ApiError> {
+    check_id("clip_id", clip_id)?;
+    check_id("social_account_id", account_id)?;
+    check_text("platform", platform, MAX_NAME_LEN)?;
+    rules.known_platform(platform)?;
+    match scheduled_by {
+        None => Ok(ScheduledBy::Manual),
         Some(name) => name
             .parse()
             .map_err(|e: scheduler_store::models::UnknownValue| {
                 ApiError::unacceptable(e.to_string())
-            })?,
-    };
+            }),
+    }
+}
+
+/// Checks one schedule request; every error is a 400 or 422.
+fn parse_request(rules: &RuleSet, value: Value) -> Result<NewSchedule, ApiError> {
+    let input: ScheduleIn = from_value(value)?;
+    let scheduled_by = check_target(
+        rules,
+        (&input.clip_id, &input.social_account_id, &input.platform),
+        input.scheduled_by.as_deref(),
+    )?;
     Ok(NewSchedule {
         scheduled_for: parse_opt_time("scheduled_for", input.scheduled_for.as_deref())?,
         scheduled_window_end: parse_opt_time(

@@ -16,10 +16,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::error::{ApiError, ApiResult, ErrorBody, ErrorCode};
 use crate::idempotency::{created, Idempotency, Idempotent};
 use crate::input::{
-    check_id, check_text, filter_text, from_value, limit, no_body, parse_bool, path_id, Body,
-    JsonBody, Query, MAX_NAME_LEN,
+    filter_text, from_value, limit, no_body, parse_bool, path_id, Body, JsonBody, Query,
 };
 use crate::openapi::Platform;
+use crate::routes::schedule::check_target;
 use crate::state::AppState;
 
 /// This module's routes.
@@ -248,18 +248,11 @@ fn exdates(texts: &[String]) -> Result<Vec<NaiveDateTime>, ApiError> {
 /// Checks a series request; every error is a 400 or 422.
 fn parse_series(rules: &RuleSet, value: Value) -> Result<NewSeries, ApiError> {
     let input: SeriesIn = from_value(value)?;
-    check_id("clip_id", &input.clip_id)?;
-    check_id("social_account_id", &input.social_account_id)?;
-    check_text("platform", &input.platform, MAX_NAME_LEN)?;
-    rules.known_platform(&input.platform)?;
-    let scheduled_by = match &input.scheduled_by {
-        None => ScheduledBy::Manual,
-        Some(name) => name
-            .parse()
-            .map_err(|e: scheduler_store::models::UnknownValue| {
-                ApiError::unacceptable(e.to_string())
-            })?,
-    };
+    let scheduled_by = check_target(
+        rules,
+        (&input.clip_id, &input.social_account_id, &input.platform),
+        input.scheduled_by.as_deref(),
+    )?;
     Ok(NewSeries {
         dtstart: local("dtstart", &input.dtstart)?,
         rule: rule(&input.rrule)?,

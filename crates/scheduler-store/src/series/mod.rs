@@ -170,15 +170,7 @@ pub fn create_series(
 ) -> Result<SeriesView> {
     write_transaction(conn, |conn| {
         let now = now.trunc_subsecs(0);
-        let (account, platform) = target(
-            conn,
-            &new.clip_id,
-            &new.social_account_id,
-            &new.platform,
-            true,
-        )?;
-        let mut series = unsaved(new, platform, now);
-        require_future(&series, &account, now)?;
+        let (account, series) = checked(conn, new, now, true)?;
         use crate::schema::publish_series::dsl as s;
         let insert = diesel::insert_into(publish_series::table).values((
             s::id.eq(&series.id),
@@ -195,16 +187,41 @@ pub fn create_series(
         ));
         on_backend!(conn, |c| insert.execute(c))?;
         insert_events(conn, &[series_event(&series, EventKind::Created, now)])?;
-        let next = make::make(
-            conn,
-            rules,
-            &[(&series, &account)],
-            now,
-            make::Start::Afresh,
-        )?;
-        series.next_occurrence_at = next.next[0];
-        read::view(conn, rules, series, &account, now)
+        make_and_view(conn, rules, series, &account, now)
     })
+}
+
+/// Makes the occurrences of a new or changed `series` within the horizon, and answers it.
+fn make_and_view(
+    conn: &mut Conn,
+    rules: &RuleSet,
+    mut series: Series,
+    account: &Account,
+    now: DateTime<Utc>,
+) -> Result<SeriesView> {
+    let made = make::make(conn, rules, &[(&series, account)], now, make::Start::Afresh)?;
+    series.next_occurrence_at = made.next[0];
+    read::view(conn, rules, series, account, now)
+}
+
+/// The account `new` names and the series it would be, checked as creating it checks (with
+/// `lock`, under the account's lock).
+fn checked(
+    conn: &mut Conn,
+    new: &NewSeries,
+    now: DateTime<Utc>,
+    lock: bool,
+) -> Result<(Account, Series)> {
+    let (account, platform) = target(
+        conn,
+        &new.clip_id,
+        &new.social_account_id,
+        &new.platform,
+        lock,
+    )?;
+    let series = unsaved(new, platform, now);
+    require_future(&series, &account, now)?;
+    Ok((account, series))
 }
 
 /// The series `new` would be, before it is stored.
@@ -310,15 +327,7 @@ pub fn update_series(
         ));
         on_backend!(conn, |c| update.execute(c))?;
         insert_events(conn, &[series_event(&series, EventKind::Updated, now)])?;
-        let next = make::make(
-            conn,
-            rules,
-            &[(&series, &account)],
-            now,
-            make::Start::Afresh,
-        )?;
-        series.next_occurrence_at = next.next[0];
-        read::view(conn, rules, series, &account, now)
+        make_and_view(conn, rules, series, &account, now)
     })
 }
 

@@ -6,14 +6,13 @@ use chrono::{DateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use scheduler_core::{bounded_by_next, local_text, RuleSet, SeriesOccurrence, ToPlan};
 
-use super::{require_future, unsaved, NewSeries, Series, SeriesRow, SeriesStatus, SeriesView};
+use super::{checked, NewSeries, Series, SeriesRow, SeriesStatus, SeriesView};
 use super::{Upcoming, NEXT_SHOWN};
 use crate::accounts::get_account;
 use crate::calendar::plan_occurrences_for;
 use crate::conn::{on_backend, Conn};
 use crate::error::{Result, StoreError};
 use crate::models::{Account, MaybeUtcTime};
-use crate::schedule::target;
 use crate::schema::publish_series;
 
 /// The most series one [`list_series`] page holds.
@@ -127,15 +126,7 @@ pub fn preview_series(
     now: DateTime<Utc>,
 ) -> Result<SeriesView> {
     let now = now.trunc_subsecs(0);
-    let (account, platform) = target(
-        conn,
-        &new.clip_id,
-        &new.social_account_id,
-        &new.platform,
-        false,
-    )?;
-    let series = unsaved(new, platform, now);
-    require_future(&series, &account, now)?;
+    let (account, series) = checked(conn, new, now, false)?;
     view(conn, rules, series, &account, now)
 }
 
