@@ -67,16 +67,20 @@ impl Recurrence {
     /// The occurrences in order from the rule's period holding `local` (or the one before):
     /// every occurrence at or after `local` and perhaps some just before. Without `COUNT` the
     /// walk starts there instead of at `dtstart`, so a series years old costs what a new one
-    /// does; with `COUNT` it must count from `dtstart`.
-    fn occurrences_near(&self, local: NaiveDateTime) -> impl Iterator<Item = Occurrence> + '_ {
-        let times = match self.rule.count {
-            None => LocalTimes::from_period(self, self.period_of(local)),
-            Some(_) => LocalTimes::new(self),
+    /// does; with `COUNT` it counts the local times from `dtstart` (at most [`crate::MAX_COUNT`],
+    /// date arithmetic only) and works out instants from `local` on.
+    pub fn occurrences_near(&self, local: NaiveDateTime) -> impl Iterator<Item = Occurrence> + '_ {
+        let times: Box<dyn Iterator<Item = NaiveDateTime> + '_> = match self.rule.count {
+            None => Box::new(LocalTimes::from_period(self, self.period_of(local))),
+            Some(_) => Box::new(LocalTimes::new(self).skip_while(move |l| *l < local)),
         };
         self.walk(times)
     }
 
-    fn walk<'a>(&'a self, times: LocalTimes<'a>) -> impl Iterator<Item = Occurrence> + 'a {
+    fn walk<'a>(
+        &'a self,
+        times: impl Iterator<Item = NaiveDateTime> + 'a,
+    ) -> impl Iterator<Item = Occurrence> + 'a {
         let latest = latest_supported();
         times
             .filter(|local| !self.exdates.contains(local))
@@ -179,13 +183,23 @@ impl Span {
 /// `occurrences` (in the rule's order) to plan, each bound by the one after it, the last by
 /// `then` (the rule's next occurrence after them, if any).
 pub fn bounded_by_next(occurrences: &[Occurrence], then: Option<DateTime<Utc>>) -> Vec<ToPlan> {
+    // The earliest instant of every occurrence after each: instants need not follow the
+    // rule's order (a skipped 02:30 becomes 03:30, after 03:00).
+    let mut earliest_after = then;
+    let mut bounds: Vec<Option<DateTime<Utc>>> = occurrences
+        .iter()
+        .rev()
+        .map(|o| {
+            let bound = earliest_after;
+            earliest_after = Some(earliest_after.map_or(o.at, |e| e.min(o.at)));
+            bound
+        })
+        .collect();
+    bounds.reverse();
     occurrences
         .iter()
-        .enumerate()
-        .map(|(i, &occurrence)| {
-            let following = occurrences.get(i + 1).map(|o| o.at).or(then);
-            ToPlan::bounded(occurrence, following)
-        })
+        .zip(bounds)
+        .map(|(&occurrence, following)| ToPlan::bounded(occurrence, following))
         .collect()
 }
 
@@ -249,9 +263,11 @@ pub fn plan_occurrences(
         .map(|&ToPlan { occurrence, until }| {
             let request = ScheduleRequest {
                 requested_for: Some(occurrence.at),
-                window_end: until,
+                window_end: None,
                 now,
             };
+            // Planned as any request, then held to its bound: past it, no slot; within it, the
+            // latest acceptable time is the window's end or the bound, whichever comes first.
             let planned = plan(
                 rules,
                 horizon,
@@ -259,9 +275,15 @@ pub fn plan_occurrences(
                 &request,
                 Posts::new(&posts).expect("kept sorted"),
             )
-            .map_err(|rejection| match rejection {
-                Rejection::AfterWindowEnd(next) => Rejection::BeforeNextOccurrence(next),
-                other => other,
+            .and_then(|mut slot| match until {
+                Some(until) if slot.scheduled_for > until => {
+                    Err(Rejection::BeforeNextOccurrence(until))
+                }
+                Some(until) => {
+                    slot.scheduled_window_end = slot.scheduled_window_end.min(until);
+                    Ok(slot)
+                }
+                None => Ok(slot),
             });
             if let Ok(slot) = &planned {
                 let at = posts.partition_point(|p| *p <= slot.scheduled_for);
@@ -380,10 +402,12 @@ impl<'a> LocalTimes<'a> {
                 month_days(rule, first, start.day())
             }
         };
-        if days
-            .first()
-            .is_some_and(|d| !SUPPORTED_YEARS.contains(&d.year()))
-        {
+        // A week may run into the year 10000: its days past 9999 are dropped, and the walk
+        // ends with the first period that has none left.
+        let mut days = days;
+        let whole = days.len();
+        days.retain(|d| SUPPORTED_YEARS.contains(&d.year()));
+        if whole > 0 && days.is_empty() {
             return None;
         }
         let hours = if rule.by_hour.is_empty() {

@@ -804,3 +804,52 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn each_occurrence_is_bound_by_the_earliest_one_after_it() {
+    let o = |l: &str, a: &str| scheduler_core::SeriesOccurrence {
+        local: local(l),
+        at: at(a),
+    };
+    // In New York's March gap, 02:00 and 02:30 move to 03:00 and 03:30, after (or on) the
+    // real 03:00: each is bound by the earliest instant that follows it in the rule.
+    let occurrences = [
+        o("2027-03-14T02:00:00", "2027-03-14T07:00:00Z"),
+        o("2027-03-14T02:30:00", "2027-03-14T07:30:00Z"),
+        o("2027-03-14T03:00:00", "2027-03-14T07:00:00Z"),
+    ];
+    let bounds: Vec<_> = bounded_by_next(&occurrences, Some(at("2027-03-15T07:00:00Z")))
+        .iter()
+        .map(|t| t.until.map(scheduler_core::rfc3339))
+        .collect();
+    assert_eq!(
+        bounds,
+        [
+            Some("2027-03-14T07:00:00Z".to_owned()),
+            Some("2027-03-14T07:30:00Z".to_owned()),
+            Some("2027-03-15T07:00:00Z".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn no_occurrence_leaves_the_supported_years() {
+    // A week from Monday 9999-12-27 runs into the year 10000; in a zone 14 hours ahead those
+    // days' instants would still be in 9999. Neither is given.
+    let zone = Zone::parse("Pacific/Kiritimati").unwrap();
+    let rule: Rrule = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR,SA,SU".parse().unwrap();
+    let series = Recurrence::new(local("9999-12-20T10:00:00"), rule, [], zone);
+    let all: Vec<_> = series.occurrences().collect();
+    assert_eq!(all.last().unwrap().local, local("9999-12-31T10:00:00"));
+    assert!(all
+        .iter()
+        .all(|o| o.at <= scheduler_core::latest_supported()));
+    let new_york = Zone::parse("America/New_York").unwrap();
+    let daily: Rrule = "FREQ=DAILY".parse().unwrap();
+    let late = Recurrence::new(local("9999-12-31T10:00:00"), daily, [], new_york);
+    assert_eq!(
+        late.occurrences().count(),
+        1,
+        "15:00Z on the last day, and nothing after"
+    );
+}

@@ -355,12 +355,15 @@ fn cancel_unfitting(
             })
         })
         .collect::<Result<_>>()?;
-    let Some(last) = made.iter().map(|(_, local)| *local).max() else {
+    let (Some(first), Some(last)) = (
+        made.iter().map(|(_, local)| *local).min(),
+        made.iter().map(|(_, local)| *local).max(),
+    ) else {
         return Ok(());
     };
     let recurrence = series.recurrence(account.timezone);
     let fitting: HashSet<NaiveDateTime> = recurrence
-        .occurrences()
+        .occurrences_near(first)
         .take_while(|o| o.local <= last)
         .map(|o| o.local)
         .collect();
