@@ -45,6 +45,7 @@ struct AccountRow<'a> {
     handle: Option<&'a str>,
     timezone: &'a str,
     created_at: NaiveDateTime,
+    calendar_key: &'a str,
 }
 
 #[derive(Insertable)]
@@ -54,6 +55,26 @@ struct ClipRow<'a> {
     title: Option<&'a str>,
     media_url: Option<&'a str>,
     created_at: NaiveDateTime,
+}
+
+/// A new calendar key: `cal_` and 244 random bits (two version-4 UUIDs) in hex, as the
+/// migration gives the accounts made before keys existed.
+fn new_calendar_key() -> String {
+    format!(
+        "cal_{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+/// Whether `key` is the account's calendar key, compared in constant time (the feed answers
+/// without a token: how long a wrong key takes must not tell how much of it was right).
+pub fn calendar_key_matches(account: &Account, key: &str) -> bool {
+    let Some(own) = account.calendar_key.as_deref() else {
+        return false;
+    };
+    let (a, b) = (own.as_bytes(), key.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
 }
 
 /// Whether `id` is an acceptable id for a client to choose (and so for any row to have): 1 to
@@ -98,12 +119,14 @@ pub fn create_account(
         None => Zone::UTC,
     };
     let id = chosen_id(new.id.as_deref(), "acc")?;
+    let calendar_key = new_calendar_key();
     let row = AccountRow {
         id: &id,
         platform: platform.as_str(),
         handle: new.handle.as_deref(),
         timezone: timezone.name(),
         created_at: now.trunc_subsecs(0).naive_utc(),
+        calendar_key: &calendar_key,
     };
     write_transaction(conn, |conn| {
         diesel::insert_into(social_accounts::table)

@@ -23,6 +23,7 @@ mod account_lock;
 pub mod accounts;
 mod backlog;
 mod calendar;
+pub mod calendar_feed;
 mod conn;
 pub mod cursor;
 mod db;
@@ -44,8 +45,11 @@ mod url;
 mod wal;
 pub mod webhooks;
 
-pub use accounts::{create_account, create_clip, get_account, get_clip, NewAccount, NewClip};
+pub use accounts::{
+    calendar_key_matches, create_account, create_clip, get_account, get_clip, NewAccount, NewClip,
+};
 pub use backlog::{backlog, Backlog};
+pub use calendar_feed::{calendar_posts, CalendarFilter, CalendarPost};
 pub use conn::{savepoint, write_transaction, Conn};
 pub use db::{ConnectionManager, Db, Mode, OpenOptions, PooledConn};
 pub use error::{Refusal, RefusalKind, Result, StoreError};

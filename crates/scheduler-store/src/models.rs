@@ -185,6 +185,8 @@ pub struct Account {
     /// When it was created.
     #[diesel(deserialize_as = UtcTime)]
     pub created_at: DateTime<Utc>,
+    /// The read-only key of its iCalendar feed (`cal_` and 64 hex digits).
+    pub calendar_key: Option<String>,
 }
 
 /// A clip to publish.

@@ -9,6 +9,7 @@ diesel::table! {
         handle -> Nullable<Text>,
         timezone -> Text,
         created_at -> Timestamp,
+        calendar_key -> Nullable<Text>,
     }
 }
 

@@ -74,6 +74,13 @@ pub struct AccountOut {
     /// When it was created (RFC 3339, UTC, whole seconds).
     #[schema(value_type = String, format = DateTime)]
     pub created_at: String,
+    /// The read-only key of its iCalendar feed, `GET /accounts/{id}/calendar.ics?key=…`:
+    /// whoever has it can read the account's posts there, and nothing else.
+    #[schema(
+        example = "cal_3f2a9c0d1e2b4a5f8c7d6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a1b0c9d8e7f6a5b",
+        max_length = 128
+    )]
+    pub calendar_key: Option<String>,
 }
 
 impl From<Account> for AccountOut {
@@ -84,6 +91,7 @@ impl From<Account> for AccountOut {
             handle: a.handle,
             timezone: a.timezone.name().to_owned(),
             created_at: rfc3339(a.created_at),
+            calendar_key: a.calendar_key,
         }
     }
 }

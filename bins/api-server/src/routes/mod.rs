@@ -18,6 +18,7 @@ use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 pub mod accounts;
+pub mod calendar;
 pub mod health;
 pub mod ledger;
 pub mod logs;
@@ -67,6 +68,7 @@ where
     app.openapi(ApiDoc::openapi())
         .configure(health::routes)
         .configure(accounts::routes)
+        .configure(calendar::routes)
         .configure(schedule::routes)
         .configure(logs::routes)
         .configure(series::routes)
@@ -269,7 +271,11 @@ mod tests {
     fn every_operation_but_the_open_ones_requires_the_token() {
         // What `openapi::finish` adds to every operation.
         let doc = serde_json::to_value(super::document(&Default::default())).unwrap();
-        let open = ["get /healthz", "get /openapi.json"];
+        let open = [
+            "get /healthz",
+            "get /openapi.json",
+            "get /accounts/{id}/calendar.ics",
+        ];
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {
                 let what = format!("{method} {path}");

@@ -16,6 +16,9 @@ both_backends! {
         let mut expected = json!({"id": "acc_1", "platform": "instagram", "handle": "@me",
                                   "timezone": "America/New_York"});
         expected["created_at"] = r.body["created_at"].clone();
+        let key = r.body["calendar_key"].as_str().unwrap();
+        assert!(key.starts_with("cal_") && key.len() == 68 && key[4..].bytes().all(|b| b.is_ascii_hexdigit()), "{key}");
+        expected["calendar_key"] = r.body["calendar_key"].clone();
         assert_eq!(r.body, expected);
         let got = app.get("/accounts/acc_1").await;
         assert_eq!(got.status, 200);
@@ -75,7 +78,7 @@ both_backends! {
         assert!(r.body["id"].as_str().unwrap().starts_with("acc_"));
         assert_eq!(r.body["timezone"], "UTC");
         assert_eq!(r.body["handle"], serde_json::Value::Null);
-        assert_eq!(r.body.as_object().unwrap().len(), 5);
+        assert_eq!(r.body.as_object().unwrap().len(), 6);
     }
 
     async fn account_errors_write_nothing(backend) {

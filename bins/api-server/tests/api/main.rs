@@ -5,6 +5,7 @@ mod support;
 
 mod accounts;
 mod auth;
+mod calendar;
 mod concurrency;
 mod cors;
 mod errors;

@@ -1,0 +1,325 @@
+//! The calendar (contract section 11): an account's iCalendar feed, for Google Calendar or
+//! Outlook to subscribe to with the account's read-only key.
+
+use actix_web::http::header;
+use actix_web::{get, web, HttpResponse};
+use chrono::{TimeDelta, Utc};
+use icalendar::{Calendar, Component, EventLike, EventStatus};
+use scheduler_core::{latest_supported, rfc3339};
+use scheduler_store::calendar_feed::MAX_CALENDAR_POSTS;
+use scheduler_store::{calendar_key_matches, CalendarFilter, CalendarPost, Status, StoreError};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::input::{filter_text, parse_time, path_id, Query};
+use crate::openapi::Platform;
+use crate::state::AppState;
+
+/// This module's routes.
+pub fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(account_calendar).service(calendar_events);
+}
+
+/// How far back the feed shows posts.
+const FEED_PAST: TimeDelta = TimeDelta::days(90);
+
+/// How long a post lasts in a calendar: a post is a moment, shown as a short event.
+const POST_LENGTH: TimeDelta = TimeDelta::minutes(15);
+
+/// The statuses the feed shows: what is planned, under way or out.
+const FEED_STATUSES: [Status; 4] = [
+    Status::Scheduled,
+    Status::Pending,
+    Status::Processing,
+    Status::Published,
+];
+
+/// The feed's query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedKey {
+    /// The account's `calendar_key` (from `GET /accounts/{id}`).
+    #[param(max_length = 128, pattern = r"^[\x21-\x7e]*$")]
+    pub key: Option<String>,
+}
+
+/// An account's posts as an iCalendar feed.
+///
+/// RFC 5545 text for a calendar program to subscribe to: the account's scheduled, pending,
+/// processing and published posts from 90 days ago on, each a 15-minute event at its time
+/// with a stable `UID` (`<log id>@publishing-scheduler`), a `SEQUENCE` that grows each time
+/// its time changes, and cancelled posts left out. Needs no bearer token: the account's
+/// `calendar_key` opens it, and shows nothing else.
+#[utoipa::path(
+    tag = "calendar",
+    security(()),
+    params(
+        ("id" = String, Path, description = "The account's id", min_length = 1, max_length = 128, pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"),
+        FeedKey,
+    ),
+    responses(
+        (status = 200, description = "The feed", content_type = "text/calendar", body = String),
+        (status = 404, description = "No account has that id, or the key is not its key (`not_found`)", body = ErrorBody),
+    )
+)]
+#[get("/accounts/{id}/calendar.ics")]
+pub async fn account_calendar(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    Query(query): Query<FeedKey>,
+) -> ApiResult<HttpResponse> {
+    // One answer for an unknown account and a wrong key: the feed tells nobody which accounts
+    // exist.
+    let hidden = || ApiError::not_found("no calendar feed at this address");
+    let id = path_id("account", id).map_err(|_| hidden())?;
+    let key = query.key.ok_or_else(hidden)?;
+    let now = Utc::now();
+    let found = state
+        .read(move |conn, _| {
+            let account = match scheduler_store::get_account(conn, &id) {
+                Ok(account) => account,
+                Err(StoreError::NotFound { .. }) => return Ok(None),
+                Err(other) => return Err(other.into()),
+            };
+            if !calendar_key_matches(&account, &key) {
+                return Ok(None);
+            }
+            let filter = CalendarFilter {
+                accounts: vec![account.id.clone()],
+                platform: None,
+                statuses: FEED_STATUSES.to_vec(),
+                from: now - FEED_PAST,
+                to: latest_supported(),
+            };
+            let posts = scheduler_store::calendar_posts(conn, &filter)?;
+            Ok(Some((account, posts)))
+        })
+        .await?;
+    let (account, posts) = found.ok_or_else(hidden)?;
+    let name = format!(
+        "{} on {}",
+        account.handle.as_deref().unwrap_or(&account.id),
+        account.platform
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
+        // Calendar programs poll it; a proxy must not serve a stale copy.
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(feed(&name, &posts).to_string()))
+}
+
+/// The calendar named `name` holding `posts`.
+fn feed(name: &str, posts: &[CalendarPost]) -> Calendar {
+    let mut calendar = Calendar::empty();
+    for (key, value) in [
+        ("VERSION", "2.0"),
+        ("PRODID", "-//publishing-scheduler//calendar feed//EN"),
+        ("CALSCALE", "GREGORIAN"),
+        ("METHOD", "PUBLISH"),
+        // RFC 7986 and its widespread forerunner: how often to poll.
+        ("REFRESH-INTERVAL;VALUE=DURATION", "PT15M"),
+        ("X-PUBLISHED-TTL", "PT15M"),
+    ] {
+        calendar.append_property(icalendar::Property::new(key, value));
+    }
+    calendar.name(name);
+    for post in posts {
+        calendar.push(event(post));
+    }
+    calendar.done()
+}
+
+/// One post as a `VEVENT`.
+fn event(post: &CalendarPost) -> icalendar::Event {
+    let log = &post.log;
+    // Every log the feed selects has a time (it selects by it).
+    let at = log.scheduled_for.unwrap_or(log.created_at);
+    let title = post.clip_title.as_deref().unwrap_or(&log.clip_id);
+    let summary = match log.status {
+        Status::Scheduled => format!("{}: {title}", log.platform),
+        other => format!("{}: {title} ({other})", log.platform),
+    };
+    let local = post.timezone.local(at);
+    let mut description = vec![
+        format!("Status: {}", log.status),
+        format!(
+            "At {} in {} ({})",
+            local.format("%H:%M"),
+            post.timezone,
+            rfc3339(at)
+        ),
+        format!("Account: {}", log.social_account_id),
+        format!("Post: {}", log.id),
+    ];
+    if let Some(reason) = &log.reason {
+        description.push(format!("Reason: {reason}"));
+    }
+    if let Some(series) = &log.series_id {
+        description.push(format!("Series: {series}"));
+    }
+    let mut event = icalendar::Event::new();
+    event
+        .uid(&format!("{}@publishing-scheduler", log.id))
+        .timestamp(log.updated_at)
+        .last_modified(log.updated_at)
+        .sequence(post.sequence)
+        .starts(at)
+        .ends(at + POST_LENGTH)
+        .summary(&summary)
+        .description(&description.join("\n"))
+        .status(if log.status == Status::Published {
+            EventStatus::Confirmed
+        } else {
+            EventStatus::Tentative
+        });
+    if let Some(permalink) = &log.permalink {
+        event.url(permalink);
+    }
+    event.done()
+}
+
+/// The longest span `GET /calendar/events` answers for: a month view and its edges, with room.
+const MAX_SPAN: TimeDelta = TimeDelta::days(62);
+
+/// `GET /calendar/events`'s query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Posts at or after this time (RFC 3339).
+    #[param(format = DateTime)]
+    pub start: String,
+    /// Posts before this time (RFC 3339); after `start`, at most 62 days.
+    #[param(format = DateTime)]
+    pub end: String,
+    /// Only this account's posts.
+    #[param(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    pub social_account_id: Option<String>,
+    /// Only this platform's posts.
+    #[param(value_type = Option<Platform>)]
+    pub platform: Option<String>,
+    /// Only posts with this status.
+    #[param(value_type = Option<Status>)]
+    pub status: Option<String>,
+}
+
+/// A post as the calendar page shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarEventOut {
+    /// The post's log id.
+    #[schema(max_length = 128)]
+    pub id: String,
+    /// The clip's title, or its id when it has none.
+    pub title: String,
+    /// When it is published (RFC 3339, UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub start: String,
+    /// Where it stands.
+    #[schema(value_type = Status)]
+    pub status: String,
+    /// The platform.
+    #[schema(value_type = Platform)]
+    pub platform: String,
+    /// The account.
+    #[schema(max_length = 128)]
+    pub social_account_id: String,
+    /// The clip.
+    #[schema(max_length = 128)]
+    pub clip_id: String,
+    /// The account's zone.
+    pub timezone: String,
+    /// The post's time on the account's wall clock (`2030-06-15T19:00:00`).
+    pub local_time: String,
+    /// Why its time differs from the one asked for, or `Scheduled as requested`.
+    pub reason: Option<String>,
+    /// The recurring series it was made for.
+    #[schema(max_length = 128)]
+    pub series_id: Option<String>,
+    /// Whether it can be moved or cancelled: only `scheduled` posts can.
+    pub editable: bool,
+}
+
+/// The posts of a span, for the calendar page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CalendarEvents {
+    /// By time, then id.
+    pub events: Vec<CalendarEventOut>,
+    /// Whether more posts fall in the span than the 10,000 answered (the earliest).
+    pub truncated: bool,
+}
+
+/// The posts of a span, for a calendar.
+///
+/// Every post (every status) whose time falls in `[start, end)`, at most 62 days, with its
+/// clip's title and its time on the account's wall clock: what the calendar page shows.
+#[utoipa::path(
+    tag = "calendar",
+    params(EventsQuery),
+    responses(
+        (status = 200, description = "The span's posts", body = CalendarEvents),
+        (status = 400, description = "A missing or bad `start` or `end`, a bad filter (`invalid_field`), or an unknown parameter (`unknown_field`)", body = ErrorBody),
+        (status = 422, description = "An `end` not after `start` or more than 62 days after it (`invalid_field`), a time outside the years 1970 to 9999 (`out_of_range`)", body = ErrorBody),
+    )
+)]
+#[get("/calendar/events")]
+pub async fn calendar_events(
+    state: web::Data<AppState>,
+    Query(query): Query<EventsQuery>,
+) -> ApiResult<web::Json<CalendarEvents>> {
+    let start = parse_time("start", &query.start)?;
+    let end = parse_time("end", &query.end)?;
+    if end <= start || end - start > MAX_SPAN {
+        return Err(ApiError::unacceptable(
+            "end must be after start, at most 62 days later",
+        ));
+    }
+    let platform = filter_text("platform", query.platform)?
+        .map(|name| {
+            state
+                .rules
+                .known_platform(&name)
+                .map_err(|e| ApiError::bad_field(e.to_string()))
+        })
+        .transpose()?;
+    let status = filter_text("status", query.status)?
+        .map(|name| {
+            name.parse::<Status>()
+                .map_err(|e| ApiError::bad_field(e.to_string()))
+        })
+        .transpose()?;
+    let filter = CalendarFilter {
+        accounts: filter_text("social_account_id", query.social_account_id)?
+            .into_iter()
+            .collect(),
+        platform,
+        statuses: status.into_iter().collect(),
+        from: start,
+        to: end,
+    };
+    let posts = state
+        .read(move |conn, _| Ok(scheduler_store::calendar_posts(conn, &filter)?))
+        .await?;
+    let truncated = posts.len() as i64 >= MAX_CALENDAR_POSTS;
+    let events = posts
+        .into_iter()
+        .map(|p| {
+            let at = p.log.scheduled_for.unwrap_or(p.log.created_at);
+            CalendarEventOut {
+                title: p.clip_title.unwrap_or_else(|| p.log.clip_id.clone()),
+                start: rfc3339(at),
+                status: p.log.status.to_string(),
+                platform: p.log.platform.to_string(),
+                timezone: p.timezone.to_string(),
+                local_time: scheduler_core::local_text(p.timezone.local(at)),
+                editable: p.log.status == Status::Scheduled,
+                id: p.log.id,
+                social_account_id: p.log.social_account_id,
+                clip_id: p.log.clip_id,
+                reason: p.log.reason,
+                series_id: p.log.series_id,
+            }
+        })
+        .collect();
+    Ok(web::Json(CalendarEvents { events, truncated }))
+}

@@ -1,0 +1,1 @@
+ALTER TABLE social_accounts DROP COLUMN calendar_key;
