@@ -4,7 +4,8 @@
 #   1. Spectral (`spectral:oas`): no error and no warning;
 #   2. openapi-python-client generates a client without a warning, and tests/openapi/
 #      client_check.py uses it (typed datetimes and enums, codes, Location, the rejected shape);
-#   3. schemathesis with every check (tests/openapi/schemathesis.toml), no failure, no 5xx,
+#   3. the calendar feed parsed by Python's `icalendar` (tests/openapi/ics_check.py);
+#   4. schemathesis with every check (tests/openapi/schemathesis.toml), no failure, no 5xx,
 #      and no panic in the server's log.
 # Bounded: a fixed number of examples per operation (MAX_EXAMPLES), a fixed seed (SEED), a
 # request timeout and an overall timeout (TOTAL_TIMEOUT seconds).
@@ -21,6 +22,7 @@ cd "$(dirname "$0")/.."
 SCHEMATHESIS_VERSION=4.32.5
 PYTHON_CLIENT_VERSION=0.29.1
 SPECTRAL_VERSION=6.16.3
+ICALENDAR_VERSION=7.3.2
 PROFILE=${PROFILE:-debug}
 MAX_EXAMPLES=${MAX_EXAMPLES:-40}
 SEED=${SEED:-20261128}
@@ -49,6 +51,7 @@ command -v npm >/dev/null || die "node and npm are missing"
 mkdir -p "$TOOLS_DIR"
 st_venv=$(python_tool schemathesis "$SCHEMATHESIS_VERSION")
 client_venv=$(python_tool openapi-python-client "$PYTHON_CLIENT_VERSION")
+ical_venv=$(python_tool icalendar "$ICALENDAR_VERSION")
 spectral_dir="$TOOLS_DIR/spectral-$SPECTRAL_VERSION"
 spectral="$spectral_dir/node_modules/.bin/spectral"
 if [ ! -x "$spectral" ]; then
@@ -99,6 +102,8 @@ if grep -qi 'warning\|error' "$work/generate.log"; then
   die "openapi-python-client reported a problem with the document"
 fi
 "$client_venv/bin/python" tests/openapi/client_check.py "$work" "$base" "$TOKEN"
+step "the calendar feed, read by icalendar $ICALENDAR_VERSION"
+"$ical_venv/bin/python" tests/openapi/ics_check.py "$base" "$TOKEN"
 # A clip named `batch`, so that `GET /publishing/schedule/batch` has something to answer.
 curl -fsS -H "Authorization: Bearer $TOKEN" -X POST "$base/clips" -d '{"id": "batch"}' >/dev/null
 

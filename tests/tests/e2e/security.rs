@@ -1,5 +1,6 @@
-//! With a token configured, every route of the OpenAPI document but `/healthz` and
-//! `/openapi.json` answers 401 with a JSON error without the token (or with a wrong one), and
+//! With a token configured, every route of the OpenAPI document but `/healthz`,
+//! `/openapi.json` and the calendar feed (opened by its own key) answers 401 with a JSON error
+//! without the token (or with a wrong one), and
 //! the error answers across the error paths leak no SQL, file path or stack trace.
 
 use serde_json::json;
@@ -22,16 +23,21 @@ both_backends! {
             let security = &doc["paths"][template][method.to_lowercase()]["security"];
             let open = *security == json!([]);
             assert!(open || *security == json!([{"bearer": []}]), "{method} {template}: {security}");
+            // The calendar feed is open to its key, checked by the handler.
+            let keyed = template == "/accounts/{id}/calendar.ics";
             assert_eq!(
                 open,
-                template == "/healthz" || template == "/openapi.json",
-                "{method} {template}: only /healthz and /openapi.json are open"
+                template == "/healthz" || template == "/openapi.json" || keyed,
+                "{method} {template}: only /healthz, /openapi.json and the calendar feed are open"
             );
             let path = template.replace(['{', '}'], "");
             let body = (method == "POST").then_some("{}");
             for token in [None, Some("wrong"), Some(""), Some("e2e-secret-tokenX")] {
                 let r = server.call_auth(method, &path, body, token).unwrap();
-                if open {
+                if keyed {
+                    // No such account, and no key: the one answer that says nothing.
+                    r.assert_error(404, "not_found");
+                } else if open {
                     assert_eq!(r.status, 200, "{method} {path}: {}", r.text);
                 } else {
                     r.assert_error(401, "unauthorized");
