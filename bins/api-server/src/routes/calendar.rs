@@ -15,6 +15,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::input::{filter_text, parse_time, path_id, Query};
 use crate::openapi::Platform;
+use crate::routes::logs::platform_and_status;
 use crate::state::AppState;
 
 /// This module's routes.
@@ -274,20 +275,7 @@ pub async fn calendar_events(
             "end must be after start, at most 62 days later",
         ));
     }
-    let platform = filter_text("platform", query.platform)?
-        .map(|name| {
-            state
-                .rules
-                .known_platform(&name)
-                .map_err(|e| ApiError::bad_field(e.to_string()))
-        })
-        .transpose()?;
-    let status = filter_text("status", query.status)?
-        .map(|name| {
-            name.parse::<Status>()
-                .map_err(|e| ApiError::bad_field(e.to_string()))
-        })
-        .transpose()?;
+    let (platform, status) = platform_and_status(&state.rules, query.platform, query.status)?;
     let filter = CalendarFilter {
         accounts: filter_text("social_account_id", query.social_account_id)?
             .into_iter()

@@ -144,20 +144,7 @@ pub async fn list_logs(
     Query(query): Query<LogsQuery>,
 ) -> ApiResult<web::Json<LogList>> {
     let parse = |name: &str, value: Option<String>| filter_text(name, value);
-    let platform = parse("platform", query.platform)?
-        .map(|name| {
-            state
-                .rules
-                .known_platform(&name)
-                .map_err(|e| ApiError::bad_field(e.to_string()))
-        })
-        .transpose()?;
-    let status = parse("status", query.status)?
-        .map(|name| {
-            name.parse::<Status>()
-                .map_err(|e| ApiError::bad_field(e.to_string()))
-        })
-        .transpose()?;
+    let (platform, status) = platform_and_status(&state.rules, query.platform, query.status)?;
     let after = query
         .cursor
         .filter(|c| !c.is_empty())
@@ -183,6 +170,29 @@ pub async fn list_logs(
         items: out(page.logs)?,
         next_cursor: page.next.map(|c| c.to_string()),
     }))
+}
+
+/// The `platform` and `status` filters of a list: empty is no filter; an unknown platform or
+/// status is 400 `invalid_field`.
+pub(crate) fn platform_and_status(
+    rules: &scheduler_core::RuleSet,
+    platform: Option<String>,
+    status: Option<String>,
+) -> Result<(Option<scheduler_core::Platform>, Option<Status>), ApiError> {
+    let platform = filter_text("platform", platform)?
+        .map(|name| {
+            rules
+                .known_platform(&name)
+                .map_err(|e| ApiError::bad_field(e.to_string()))
+        })
+        .transpose()?;
+    let status = filter_text("status", status)?
+        .map(|name| {
+            name.parse::<Status>()
+                .map_err(|e| ApiError::bad_field(e.to_string()))
+        })
+        .transpose()?;
+    Ok((platform, status))
 }
 
 /// Every scheduled log of the clip whose id is `batch`.
