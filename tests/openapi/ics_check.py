@@ -52,9 +52,12 @@ assert status == 200, body
 status, headers, body = call("GET", f"/accounts/acc_ics/calendar.ics?key={key}", token=False)
 assert status == 200, body
 assert headers["Content-Type"] == "text/calendar; charset=utf-8", headers["Content-Type"]
+assert headers["Cache-Control"] == "private, no-cache", headers["Cache-Control"]
 calendar = icalendar.Calendar.from_ical(body)
 assert str(calendar["VERSION"]) == "2.0"
 assert "publishing-scheduler" in str(calendar["PRODID"])
+assert calendar.decoded("REFRESH-INTERVAL") == datetime.timedelta(minutes=15), calendar["REFRESH-INTERVAL"]
+assert str(calendar["X-WR-CALNAME"]) == "@ics on instagram", calendar["X-WR-CALNAME"]
 events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
 assert set(events) == {f"{logs[0]}@publishing-scheduler", f"{logs[1]}@publishing-scheduler"}, events
 first, moved = events[f"{logs[0]}@publishing-scheduler"], events[f"{logs[1]}@publishing-scheduler"]
@@ -66,6 +69,7 @@ assert int(first["SEQUENCE"]) == 0 and int(moved["SEQUENCE"]) == 1
 assert str(first["SUMMARY"]) == "instagram: Ünïcode; commas, and a title long enough to fold over the 75-octet line limit", first["SUMMARY"]
 assert "At 19:00 in Europe/Berlin" in str(first["DESCRIPTION"]), first["DESCRIPTION"]
 assert str(first["STATUS"]) == "TENTATIVE"
+assert str(first["TRANSP"]) == "TRANSPARENT"
 
 status, _, _ = call("GET", f"/accounts/acc_ics/calendar.ics?key={key}x", token=False)
 assert status == 404

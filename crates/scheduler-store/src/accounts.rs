@@ -67,14 +67,34 @@ fn new_calendar_key() -> String {
     )
 }
 
-/// Whether `key` is the account's calendar key, compared in constant time (the feed answers
-/// without a token: how long a wrong key takes must not tell how much of it was right).
-pub fn calendar_key_matches(account: &Account, key: &str) -> bool {
-    let Some(own) = account.calendar_key.as_deref() else {
-        return false;
-    };
-    let (a, b) = (own.as_bytes(), key.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+/// Gives every account without a calendar key one (accounts made before keys existed, or
+/// written by another program); how many it gave. Run at start-up by the program that
+/// migrates.
+pub fn fill_calendar_keys(conn: &mut Conn) -> Result<usize> {
+    let mut filled = 0;
+    loop {
+        let keyless: Vec<String> = social_accounts::table
+            .filter(social_accounts::calendar_key.is_null())
+            .select(social_accounts::id)
+            .limit(500)
+            .load(conn)?;
+        if keyless.is_empty() {
+            return Ok(filled);
+        }
+        write_transaction(conn, |conn| {
+            for id in &keyless {
+                let update = diesel::update(
+                    social_accounts::table
+                        .find(id)
+                        .filter(social_accounts::calendar_key.is_null()),
+                )
+                .set(social_accounts::calendar_key.eq(new_calendar_key()));
+                on_backend!(conn, |c| update.execute(c))?;
+            }
+            Ok::<_, StoreError>(())
+        })?;
+        filled += keyless.len();
+    }
 }
 
 /// Whether `id` is an acceptable id for a client to choose (and so for any row to have): 1 to

@@ -4,13 +4,15 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::Bool;
 use scheduler_core::{Platform, Zone};
 
 use crate::conn::{on_backend, Conn};
-use crate::error::Result;
-use crate::events::EventType;
-use crate::models::{Account, PublishLog, Status};
+use crate::error::{Result, StoreError};
+use crate::events::{EventType, ENTITY_PUBLISH_LOG};
+use crate::models::{PublishLog, Status, SCHEDULE_TYPE_SCHEDULED};
 use crate::schema::{clips, ledger_events, social_accounts};
 
 /// The most posts one calendar answer holds.
@@ -29,6 +31,8 @@ pub struct CalendarFilter {
     pub from: DateTime<Utc>,
     /// Posts whose time is before this.
     pub to: DateTime<Utc>,
+    /// At most this many, the earliest (clamped to [`MAX_CALENDAR_POSTS`]).
+    pub limit: i64,
 }
 
 /// A post as a calendar shows it.
@@ -53,12 +57,17 @@ const TIME_CHANGES: [EventType; 4] = [
     EventType::Confirmed,
 ];
 
-/// The posts `filter` selects, by time then id, at most [`MAX_CALENDAR_POSTS`] (the earliest).
+/// The posts `filter` selects, by time then id, at most its limit (the earliest).
 pub fn calendar_posts(conn: &mut Conn, filter: &CalendarFilter) -> Result<Vec<CalendarPost>> {
     use crate::schema::publish_logs::dsl as p;
+    // The condition of the partial index on (scheduled_for, id), as a literal (SQLite uses a
+    // partial index only for a query that states its condition): every log this scheduler
+    // writes has it.
+    let scheduled_type = format!("schedule_type = '{SCHEDULE_TYPE_SCHEDULED}'");
     let mut query = p::publish_logs
         .inner_join(social_accounts::table)
         .inner_join(clips::table)
+        .filter(sql::<Bool>(&scheduled_type))
         .filter(p::scheduled_for.ge(filter.from.naive_utc()))
         .filter(p::scheduled_for.lt(filter.to.naive_utc()))
         .into_boxed();
@@ -72,16 +81,21 @@ pub fn calendar_posts(conn: &mut Conn, filter: &CalendarFilter) -> Result<Vec<Ca
         let statuses: Vec<&str> = filter.statuses.iter().map(Status::as_str).collect();
         query = query.filter(p::status.eq_any(statuses));
     }
-    let rows: Vec<(PublishLog, Account, Option<String>)> = query
+    let rows: Vec<(PublishLog, String, Option<String>)> = query
         .order((p::scheduled_for.asc(), p::id.asc()))
-        .limit(MAX_CALENDAR_POSTS)
-        .select((PublishLog::as_select(), Account::as_select(), clips::title))
+        .limit(filter.limit.clamp(0, MAX_CALENDAR_POSTS))
+        .select((
+            PublishLog::as_select(),
+            social_accounts::timezone,
+            clips::title,
+        ))
         .load(conn)?;
     let ids: Vec<&str> = rows.iter().map(|(log, _, _)| log.id.as_str()).collect();
     let mut changes: HashMap<String, i64> = HashMap::new();
     // In pieces: a statement's parameters are bounded (SQLite: 32,766).
     for chunk in ids.chunks(1_000) {
         let counts = ledger_events::table
+            .filter(ledger_events::entity_type.eq(ENTITY_PUBLISH_LOG))
             .filter(ledger_events::entity_id.eq_any(chunk))
             .filter(ledger_events::event_type.eq_any(TIME_CHANGES.map(|t| t.as_str())))
             .group_by(ledger_events::entity_id)
@@ -89,15 +103,22 @@ pub fn calendar_posts(conn: &mut Conn, filter: &CalendarFilter) -> Result<Vec<Ca
         let counted: Vec<(String, i64)> = on_backend!(conn, |c| counts.load(c))?;
         changes.extend(counted);
     }
-    Ok(rows
-        .into_iter()
-        .map(|(log, account, clip_title)| CalendarPost {
-            sequence: changes
-                .get(&log.id)
-                .map_or(0, |n| u32::try_from(*n).unwrap_or(u32::MAX)),
-            log,
-            clip_title,
-            timezone: account.timezone,
+    rows.into_iter()
+        .map(|(log, timezone, clip_title)| {
+            let timezone = Zone::parse(&timezone).map_err(|_| {
+                StoreError::Corrupt(format!(
+                    "account {} has the zone {timezone:?}",
+                    log.social_account_id
+                ))
+            })?;
+            Ok(CalendarPost {
+                sequence: changes
+                    .get(&log.id)
+                    .map_or(0, |n| u32::try_from(*n).unwrap_or(u32::MAX)),
+                log,
+                clip_title,
+                timezone,
+            })
         })
-        .collect())
+        .collect()
 }

@@ -141,6 +141,10 @@ impl Db {
         }
         if options.mode == Mode::Migrate {
             run_migrations(&mut first)?;
+            let filled = crate::accounts::fill_calendar_keys(&mut first)?;
+            if filled > 0 {
+                log::info!("gave {filled} accounts a calendar key");
+            }
         }
         drop(first);
         let pool = |size: u32, read_only: bool| {

@@ -46,7 +46,7 @@ mod wal;
 pub mod webhooks;
 
 pub use accounts::{
-    calendar_key_matches, create_account, create_clip, get_account, get_clip, NewAccount, NewClip,
+    create_account, create_clip, fill_calendar_keys, get_account, get_clip, NewAccount, NewClip,
 };
 pub use backlog::{backlog, Backlog};
 pub use calendar_feed::{calendar_posts, CalendarFilter, CalendarPost};

@@ -1,7 +1,5 @@
 -- The calendar (contract section 11): each account's read-only key for its iCalendar feed,
--- which works without the bearer token and shows that account's posts only.
+-- which works without the bearer token and shows that account's posts only. The server gives
+-- every account without one a key (random, from the operating system) when it starts, and
+-- every new account one when it is made; NULL until then.
 ALTER TABLE social_accounts ADD COLUMN calendar_key TEXT;
--- 244 random bits, as the server makes them for new accounts. The column takes NULL, as on
--- SQLite: an account another program writes without a key has no feed until it gets one.
-UPDATE social_accounts SET calendar_key =
-    'cal_' || replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '');

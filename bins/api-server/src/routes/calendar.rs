@@ -7,8 +7,9 @@ use chrono::{TimeDelta, Utc};
 use icalendar::{Calendar, Component, EventLike, EventStatus};
 use scheduler_core::{latest_supported, rfc3339};
 use scheduler_store::calendar_feed::MAX_CALENDAR_POSTS;
-use scheduler_store::{calendar_key_matches, CalendarFilter, CalendarPost, Status, StoreError};
+use scheduler_store::{CalendarFilter, CalendarPost, Status, StoreError};
 use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -62,6 +63,7 @@ pub struct FeedKey {
     ),
     responses(
         (status = 200, description = "The feed", content_type = "text/calendar", body = String),
+        (status = 400, description = "An unknown query parameter (`unknown_field`) or `key` given twice (`invalid_field`)", body = ErrorBody),
         (status = 404, description = "No account has that id, or the key is not its key (`not_found`)", body = ErrorBody),
     )
 )]
@@ -84,17 +86,28 @@ pub async fn account_calendar(
                 Err(StoreError::NotFound { .. }) => return Ok(None),
                 Err(other) => return Err(other.into()),
             };
-            if !calendar_key_matches(&account, &key) {
+            let own = account.calendar_key.as_deref().unwrap_or_default();
+            // In constant time: how long a wrong key takes must not tell how much was right.
+            if own.is_empty() || !bool::from(own.as_bytes().ct_eq(key.as_bytes())) {
                 return Ok(None);
             }
-            let filter = CalendarFilter {
+            // The coming posts first, then as much of the last 90 days as the cap leaves:
+            // what is ahead matters most.
+            let filter = |from, to, limit| CalendarFilter {
                 accounts: vec![account.id.clone()],
-                platform: None,
+                // The account's one platform: its posts' index range by time.
+                platform: Some(account.platform.clone()),
                 statuses: FEED_STATUSES.to_vec(),
-                from: now - FEED_PAST,
-                to: latest_supported(),
+                from,
+                to,
+                limit,
             };
-            let posts = scheduler_store::calendar_posts(conn, &filter)?;
+            let ahead = filter(now, latest_supported(), MAX_CALENDAR_POSTS);
+            let ahead = scheduler_store::calendar_posts(conn, &ahead)?;
+            let room = MAX_CALENDAR_POSTS - ahead.len() as i64;
+            let mut posts =
+                scheduler_store::calendar_posts(conn, &filter(now - FEED_PAST, now, room))?;
+            posts.extend(ahead);
             Ok(Some((account, posts)))
         })
         .await?;
@@ -106,34 +119,55 @@ pub async fn account_calendar(
     );
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
-        // Calendar programs poll it; a proxy must not serve a stale copy.
-        .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .body(feed(&name, &posts).to_string()))
+        // Calendar programs poll it; no cache may keep this key's answer for others or serve
+        // a stale copy.
+        .insert_header((header::CACHE_CONTROL, "private, no-cache"))
+        .body(feed(&name, &posts, now).to_string()))
 }
 
-/// The calendar named `name` holding `posts`.
-fn feed(name: &str, posts: &[CalendarPost]) -> Calendar {
+/// The calendar named `name` holding `posts`, as written at `now`.
+fn feed(name: &str, posts: &[CalendarPost], now: chrono::DateTime<Utc>) -> Calendar {
     let mut calendar = Calendar::empty();
     for (key, value) in [
         ("VERSION", "2.0"),
         ("PRODID", "-//publishing-scheduler//calendar feed//EN"),
         ("CALSCALE", "GREGORIAN"),
         ("METHOD", "PUBLISH"),
-        // RFC 7986 and its widespread forerunner: how often to poll.
-        ("REFRESH-INTERVAL;VALUE=DURATION", "PT15M"),
-        ("X-PUBLISHED-TTL", "PT15M"),
     ] {
         calendar.append_property(icalendar::Property::new(key, value));
     }
-    calendar.name(name);
+    // The crate escapes `X-WR-CALNAME` as text but writes `NAME` as it is: escaped here.
+    let name = clean(name);
+    calendar.append_property(icalendar::Property::new("NAME", escaped(&name)));
+    calendar.append_property(icalendar::Property::new("X-WR-CALNAME", &name));
+    // RFC 7986's REFRESH-INTERVAL and its widespread forerunner: how often to poll.
+    calendar.ttl(&TimeDelta::minutes(15));
     for post in posts {
-        calendar.push(event(post));
+        calendar.push(event(post, now));
     }
     calendar.done()
 }
 
+/// `text` with line breaks as `\n` only and no other control character: a carriage return,
+/// which the crate would write as it is, must not end a content line and start another.
+fn clean(text: &str) -> String {
+    text.replace("\r\n", "\n")
+        .replace('\r', "\n")
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect()
+}
+
+/// RFC 5545's TEXT escaping (3.3.11), for a property the crate writes as it is.
+fn escaped(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\n', "\\n")
+}
+
 /// One post as a `VEVENT`.
-fn event(post: &CalendarPost) -> icalendar::Event {
+fn event(post: &CalendarPost, now: chrono::DateTime<Utc>) -> icalendar::Event {
     let log = &post.log;
     // Every log the feed selects has a time (it selects by it).
     let at = log.scheduled_for.unwrap_or(log.created_at);
@@ -163,23 +197,35 @@ fn event(post: &CalendarPost) -> icalendar::Event {
     let mut event = icalendar::Event::new();
     event
         .uid(&format!("{}@publishing-scheduler", log.id))
-        .timestamp(log.updated_at)
+        // With METHOD:PUBLISH, when the feed was written; the post's own change is
+        // LAST-MODIFIED.
+        .timestamp(now)
         .last_modified(log.updated_at)
         .sequence(post.sequence)
         .starts(at)
         .ends(at + POST_LENGTH)
-        .summary(&summary)
-        .description(&description.join("\n"))
+        .summary(&clean(&summary))
+        .description(&clean(&description.join("\n")))
         .status(if log.status == Status::Published {
             EventStatus::Confirmed
         } else {
             EventStatus::Tentative
-        });
-    if let Some(permalink) = &log.permalink {
+        })
+        // A post takes nobody's time: it must not show as busy.
+        .add_property("TRANSP", "TRANSPARENT");
+    // Only a permalink that is one URI (the crate writes it as it is).
+    if let Some(permalink) = log
+        .permalink
+        .as_deref()
+        .filter(|p| !p.is_empty() && !p.chars().any(|c| c.is_whitespace() || c.is_control()))
+    {
         event.url(permalink);
     }
     event.done()
 }
+
+/// The most posts `GET /calendar/events` answers.
+const MAX_EVENTS: i64 = MAX_CALENDAR_POSTS - 1;
 
 /// The longest span `GET /calendar/events` answers for: a month view and its edges, with room.
 const MAX_SPAN: TimeDelta = TimeDelta::days(62);
@@ -246,7 +292,7 @@ pub struct CalendarEventOut {
 pub struct CalendarEvents {
     /// By time, then id.
     pub events: Vec<CalendarEventOut>,
-    /// Whether more posts fall in the span than the 10,000 answered (the earliest).
+    /// Whether more posts fall in the span than the 9,999 answered (the earliest).
     pub truncated: bool,
 }
 
@@ -284,13 +330,16 @@ pub async fn calendar_events(
         statuses: status.into_iter().collect(),
         from: start,
         to: end,
+        // One more than answered, to know whether there were more.
+        limit: MAX_EVENTS + 1,
     };
     let posts = state
         .read(move |conn, _| Ok(scheduler_store::calendar_posts(conn, &filter)?))
         .await?;
-    let truncated = posts.len() as i64 >= MAX_CALENDAR_POSTS;
+    let truncated = posts.len() as i64 > MAX_EVENTS;
     let events = posts
         .into_iter()
+        .take(MAX_EVENTS as usize)
         .map(|p| {
             let at = p.log.scheduled_for.unwrap_or(p.log.created_at);
             CalendarEventOut {

@@ -116,6 +116,25 @@ both_backends! {
             let body: serde_json::Value = r.json().await.unwrap();
             assert_eq!(body, json!({"error": "no calendar feed at this address", "code": "not_found"}));
         }
+        // Line breaks in a handle or a title cannot add lines to the feed.
+        let r = app.post("/accounts", &json!({"id": "acc_evil", "platform": "instagram", "handle": "x\r\nBEGIN:VEVENT\rUID:evil"})).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        let evil_key = r.body["calendar_key"].as_str().unwrap().to_owned();
+        assert_eq!(app.post("/clips", &json!({"id": "clip_evil", "title": "a\rEND:VEVENT\r\nBEGIN:VEVENT"})).await.status, 201);
+        assert_eq!(app.schedule("clip_evil", "acc_evil", "2030-06-15T23:00:00Z").await.status, 201);
+        let r = feed(&app, &format!("/accounts/acc_evil/calendar.ics?key={evil_key}")).await;
+        assert_eq!(r.headers()["cache-control"], "private, no-cache");
+        let text = r.text().await.unwrap();
+        let lines = content_lines(&text);
+        assert_eq!(lines.iter().filter(|l| l.starts_with("BEGIN:VEVENT")).count(), 1, "{text}");
+        assert!(!lines.iter().any(|l| l.starts_with("UID:evil")), "{text}");
+        for name in ["NAME", "X-WR-CALNAME"] {
+            assert!(lines.contains(&format!("{name}:x\\nBEGIN:VEVENT\\nUID:evil on instagram")), "{text}");
+        }
+        let event = &events(&text)[0];
+        assert_eq!(value(event, "SUMMARY"), "instagram: a\\nEND:VEVENT\\nBEGIN:VEVENT");
+        assert_eq!(value(event, "TRANSP"), "TRANSPARENT");
+
         // The key opens the feed and nothing else.
         let r = feed(&app, "/accounts/acc_cal").await;
         assert_eq!(r.status(), 401);

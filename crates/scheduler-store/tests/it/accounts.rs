@@ -118,3 +118,22 @@ both_backends! {
         ));
     }
 }
+
+both_backends! {
+    fn every_account_gets_a_calendar_key_of_its_own(db) {
+        let conn = &mut db.conn();
+        let made = create_account(conn, &RuleSet::default(), &NewAccount { platform: "instagram".into(), ..NewAccount::default() }, now()).unwrap();
+        let key = made.calendar_key.clone().unwrap();
+        assert!(key.starts_with("cal_") && key.len() == 68, "{key}");
+        // Accounts another program wrote without one get one, each its own, and those that
+        // have one keep it.
+        let (a, _) = scheduler_testkit::insert_account_and_clip(conn);
+        let (b, _) = scheduler_testkit::insert_account_and_clip(conn);
+        assert_eq!(get_account(conn, &a).unwrap().calendar_key, None);
+        assert_eq!(scheduler_store::fill_calendar_keys(conn).unwrap(), 2);
+        let (ka, kb) = (get_account(conn, &a).unwrap().calendar_key.unwrap(), get_account(conn, &b).unwrap().calendar_key.unwrap());
+        assert!(ka.starts_with("cal_") && ka != kb && ka != key);
+        assert_eq!(get_account(conn, &made.id).unwrap().calendar_key, Some(key));
+        assert_eq!(scheduler_store::fill_calendar_keys(conn).unwrap(), 0);
+    }
+}
