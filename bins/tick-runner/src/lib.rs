@@ -9,6 +9,9 @@
 //! - stderr: logs (`RUST_LOG`, default `info`) and, on failure, one line with the cause.
 //! - The database is never created or migrated here: a missing SQLite file or a schema that is
 //!   not fully migrated is an error.
+//!
+//! A little over 400 lines with its unit tests (the command line, the output line, the
+//! interval boundaries); the program itself is under 350.
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -34,6 +34,7 @@ mod retry;
 mod rrule;
 mod rule_set;
 mod rules;
+mod series_plan;
 mod time;
 mod zone;
 
@@ -43,8 +44,7 @@ pub use plan::{
 };
 pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
 pub use recurrence::{
-    bounded_by_next, instant as rfc5545_instant, plan_occurrences, Occurrence as SeriesOccurrence,
-    PlannedOccurrence, Recurrence, Span as SeriesSpan, ToPlan,
+    instant as rfc5545_instant, Occurrence as SeriesOccurrence, Recurrence, Span as SeriesSpan,
 };
 pub use retry::RetryPolicy;
 pub use rrule::{
@@ -52,6 +52,7 @@ pub use rrule::{
 };
 pub use rule_set::{RuleSet, RulesError};
 pub use rules::{DailyCap, Horizon, MinGap, PlatformRules, RuleError, SeriesHorizon, Window};
+pub use series_plan::{bounded_by_next, plan_occurrences, PlannedOccurrence, ToPlan};
 pub use time::{
     ceil_to_second, floor_to_second, is_supported, latest_supported, local_text, parse_local,
     rfc3339, LocalTimeError, SUPPORTED_YEARS,

@@ -2,6 +2,9 @@
 //! `WEEKLY` or `MONTHLY`, `INTERVAL`, `BYDAY` (with `MONTHLY` also `1MO`, `-1FR`),
 //! `BYMONTHDAY`, `BYHOUR`, `BYMINUTE`, `COUNT`, `UNTIL`, `WKST`. Parsed once into [`Rrule`];
 //! any other part is refused by name.
+//!
+//! Long because it is one job done both ways: reading every part (each with its own bounds
+//! and error) and writing the rule back in a fixed order; the two must stay in step.
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,6 +1,9 @@
 //! Writing the ledger: the event types, one typed metadata definition per type, and the
 //! inserts, kept prepared on each backend. Every state change of a publish log writes its event
 //! in the same transaction.
+//!
+//! Long because each event type's metadata is declared here, once, beside the inserts that
+//! write them all: a new event type is one struct and one line.
 
 use std::convert::identity;
 

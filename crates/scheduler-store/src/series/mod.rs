@@ -14,34 +14,37 @@
 //!   rule changed gives it up (`occurrence` NULL), so changing the rule back makes it again, as
 //!   a new log with its own `publish_scheduled_created`.
 
+mod change;
+mod events;
 mod make;
 mod read;
-
-use std::collections::HashSet;
+mod row;
+mod write;
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use scheduler_core::{
-    latest_supported, local_text, parse_local, rfc3339, rfc5545_instant, Platform, Recurrence,
-    Rrule, RuleSet, Zone,
+    latest_supported, local_text, rfc3339, rfc5545_instant, Platform, Recurrence, Rrule, RuleSet,
+    Zone,
 };
-use serde::Serialize;
 
-use crate::account_lock::lock_accounts;
-use crate::accounts::get_account;
 use crate::conn::{on_backend, write_transaction, Conn};
-use crate::error::{Refusal, RefusalKind, Result, StoreError};
-use crate::events::{insert_events, Cancelled, NewEvent};
-use crate::models::{stored_names, Account, PublishLog, ScheduledBy, Status, UtcTime};
+use crate::error::{Refusal, RefusalKind, Result};
+use crate::events::insert_events;
+use crate::models::{stored_names, Account, ScheduledBy, Status};
 use crate::new_ordered_id;
 use crate::schedule::target;
 use crate::schema::publish_series;
 
+pub use change::{cancel_series, update_series};
+use events::{series_event, EventKind};
 pub(crate) use make::extend_due;
 pub use read::{
     get_series, list_series, preview_series, SeriesFilter, SeriesPage, DEFAULT_SERIES_PAGE,
     MAX_SERIES_PAGE,
 };
+use row::exdates_json;
+pub(crate) use row::SeriesRow;
 
 stored_names! {
     /// The `status` of a series.
@@ -275,302 +278,4 @@ fn require_future(series: &Series, account: &Account, now: DateTime<Utc>) -> Res
         .into());
     }
     Ok(())
-}
-
-/// Changes a series' rule, `dtstart` or `exdates`: its `scheduled` occurrences that the new
-/// rule no longer gives are cancelled (and give their occurrence up), the new rule's are made
-/// within the horizon, and a `series_updated` event is written, in one write transaction.
-/// [`StoreError::NotFound`], [`StoreError::InvalidState`] for a cancelled series, and
-/// `past_time` when the new rule has no occurrence from now on.
-pub fn update_series(
-    conn: &mut Conn,
-    rules: &RuleSet,
-    id: &str,
-    change: &SeriesChange,
-    now: DateTime<Utc>,
-) -> Result<SeriesView> {
-    write_transaction(conn, |conn| {
-        let now = now.trunc_subsecs(0);
-        let mut series = lock_series(conn, id)?;
-        if series.status == SeriesStatus::Cancelled {
-            return Err(StoreError::InvalidState(format!(
-                "publish series {id} is cancelled"
-            )));
-        }
-        let account = get_account(conn, &series.social_account_id)?;
-        lock_accounts(conn, &[&account.id])?;
-        let before = (series.dtstart, series.rule.clone(), series.exdates.clone());
-        if let Some(dtstart) = change.dtstart {
-            series.dtstart = dtstart;
-        }
-        if let Some(rule) = &change.rule {
-            series.rule = rule.clone();
-        }
-        if let Some(exdates) = &change.exdates {
-            series.exdates = exdates.clone();
-            series.exdates.sort_unstable();
-            series.exdates.dedup();
-        }
-        if (series.dtstart, series.rule.clone(), series.exdates.clone()) == before {
-            // Nothing changes: no event, nothing made or cancelled.
-            return read::view(conn, rules, series, &account, now);
-        }
-        series.updated_at = now;
-        require_future(&series, &account, now)?;
-        cancel_unfitting(conn, &series, &account, now)?;
-        use crate::schema::publish_series::dsl as s;
-        let update = diesel::update(s::publish_series.find(id)).set((
-            s::dtstart.eq(local_text(series.dtstart)),
-            s::rrule.eq(series.rule.to_string()),
-            s::exdates.eq(exdates_json(&series.exdates)),
-            s::updated_at.eq(now.naive_utc()),
-        ));
-        on_backend!(conn, |c| update.execute(c))?;
-        insert_events(conn, &[series_event(&series, EventKind::Updated, now)])?;
-        make_and_view(conn, rules, series, &account, now)
-    })
-}
-
-/// Cancels the series' `scheduled` logs whose occurrence its (new) rule no longer gives; they
-/// give their occurrence up.
-fn cancel_unfitting(
-    conn: &mut Conn,
-    series: &Series,
-    account: &Account,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    use crate::schema::publish_logs::dsl as p;
-    let made: Vec<(String, Option<String>)> = p::publish_logs
-        .filter(p::series_id.eq(&series.id))
-        .filter(p::status.eq(Status::Scheduled.as_str()))
-        .filter(p::occurrence.is_not_null())
-        .select((p::id, p::occurrence))
-        .load(conn)?;
-    let made: Vec<(String, NaiveDateTime)> = made
-        .into_iter()
-        .map(|(id, occurrence)| {
-            let text = occurrence.unwrap_or_default();
-            parse_local(&text).map(|local| (id, local)).map_err(|_| {
-                StoreError::Corrupt(format!("publish log has the occurrence {text:?}"))
-            })
-        })
-        .collect::<Result<_>>()?;
-    let (Some(first), Some(last)) = (
-        made.iter().map(|(_, local)| *local).min(),
-        made.iter().map(|(_, local)| *local).max(),
-    ) else {
-        return Ok(());
-    };
-    let recurrence = series.recurrence(account.timezone);
-    let fitting: HashSet<NaiveDateTime> = recurrence
-        .occurrences_near(first)
-        .take_while(|o| o.local <= last)
-        .map(|o| o.local)
-        .collect();
-    let mut events = Vec::new();
-    for (log_id, _) in made.iter().filter(|(_, local)| !fitting.contains(local)) {
-        let update = diesel::update(
-            p::publish_logs
-                .filter(p::id.eq(log_id))
-                .filter(p::status.eq(Status::Scheduled.as_str())),
-        )
-        .set((
-            p::status.eq(Status::Cancelled.as_str()),
-            p::occurrence.eq(None::<String>),
-            p::updated_at.eq(now.naive_utc()),
-        ));
-        let log: Option<PublishLog> = on_backend!(conn, |c| update
-            .returning(PublishLog::as_returning())
-            .get_result(c)
-            .optional())?;
-        if let Some(log) = log {
-            events.push(cancelled_event(&log, now));
-        }
-    }
-    insert_events(conn, &events)?;
-    Ok(())
-}
-
-/// Cancels a series: its `scheduled` occurrences are cancelled and no more are made, with a
-/// `series_cancelled` event. Cancelling a cancelled series changes nothing.
-/// [`StoreError::NotFound`] for an unknown series.
-pub fn cancel_series(
-    conn: &mut Conn,
-    rules: &RuleSet,
-    id: &str,
-    now: DateTime<Utc>,
-) -> Result<SeriesView> {
-    write_transaction(conn, |conn| {
-        let now = now.trunc_subsecs(0);
-        let mut series = lock_series(conn, id)?;
-        let account = get_account(conn, &series.social_account_id)?;
-        // The account's writers wait, as for any change to its posts.
-        lock_accounts(conn, &[&account.id])?;
-        if series.status == SeriesStatus::Active {
-            use crate::schema::publish_logs::dsl as p;
-            let update = diesel::update(
-                p::publish_logs
-                    .filter(p::series_id.eq(id))
-                    .filter(p::status.eq(Status::Scheduled.as_str())),
-            )
-            .set((
-                p::status.eq(Status::Cancelled.as_str()),
-                p::updated_at.eq(now.naive_utc()),
-            ));
-            let mut logs: Vec<PublishLog> = on_backend!(conn, |c| update
-                .returning(PublishLog::as_returning())
-                .get_results(c))?;
-            logs.sort_by(|a, b| (a.scheduled_for, &a.id).cmp(&(b.scheduled_for, &b.id)));
-            series.status = SeriesStatus::Cancelled;
-            series.next_occurrence_at = None;
-            series.updated_at = now;
-            use crate::schema::publish_series::dsl as s;
-            let update = diesel::update(s::publish_series.find(id)).set((
-                s::status.eq(SeriesStatus::Cancelled.as_str()),
-                s::next_occurrence_at.eq(None::<NaiveDateTime>),
-                s::updated_at.eq(now.naive_utc()),
-            ));
-            on_backend!(conn, |c| update.execute(c))?;
-            let mut events: Vec<NewEvent> =
-                logs.iter().map(|log| cancelled_event(log, now)).collect();
-            events.push(series_event(&series, EventKind::Cancelled, now));
-            insert_events(conn, &events)?;
-        }
-        read::view(conn, rules, series, &account, now)
-    })
-}
-
-/// The series `id`, locked against other writers of it until the transaction ends
-/// (PostgreSQL; SQLite's write transaction holds the database).
-fn lock_series(conn: &mut Conn, id: &str) -> Result<Series> {
-    let query = publish_series::table.find(id);
-    // Built in each arm: a `SelectBy` is typed by its backend.
-    let row: Option<SeriesRow> = match conn {
-        Conn::Pg(c) => query
-            .select(SeriesRow::as_select())
-            .for_no_key_update()
-            .get_result(c)
-            .optional()?,
-        Conn::Sqlite(c) => query
-            .select(SeriesRow::as_select())
-            .get_result(c)
-            .optional()?,
-    };
-    row.ok_or_else(|| StoreError::not_found("publish series", id))?
-        .try_into()
-}
-
-/// A `publish_scheduled_cancelled` event for `log`.
-fn cancelled_event(log: &PublishLog, now: DateTime<Utc>) -> NewEvent {
-    NewEvent::about_log(
-        &log.id,
-        &Cancelled {
-            clip_id: &log.clip_id,
-            platform: log.platform.as_str(),
-            scheduled_for: log.scheduled_for,
-            social_account_id: &log.social_account_id,
-        },
-        now,
-    )
-}
-
-/// Which series event.
-#[derive(Debug, Clone, Copy)]
-enum EventKind {
-    Created,
-    Updated,
-    Cancelled,
-}
-
-/// The series' event of `kind`.
-fn series_event(series: &Series, kind: EventKind, now: DateTime<Utc>) -> NewEvent {
-    use crate::events::{SeriesCancelled, SeriesCreated, SeriesFacts, SeriesUpdated};
-    let exdates: Vec<String> = series.exdates.iter().map(|t| local_text(*t)).collect();
-    let facts = SeriesFacts {
-        clip_id: &series.clip_id,
-        dtstart: local_text(series.dtstart),
-        exdates,
-        platform: series.platform.as_str(),
-        rrule: series.rule.to_string(),
-        scheduled_by: series.scheduled_by.as_str(),
-        series_id: &series.id,
-        social_account_id: &series.social_account_id,
-        status: series.status.as_str(),
-    };
-    match kind {
-        EventKind::Created => NewEvent::about_series(&series.id, &SeriesCreated(facts), now),
-        EventKind::Updated => NewEvent::about_series(&series.id, &SeriesUpdated(facts), now),
-        EventKind::Cancelled => NewEvent::about_series(&series.id, &SeriesCancelled(facts), now),
-    }
-}
-
-/// `exdates` as stored: a JSON array of local date-times.
-fn exdates_json(exdates: &[NaiveDateTime]) -> String {
-    #[derive(Serialize)]
-    struct Texts(Vec<String>);
-    serde_json::to_string(&Texts(exdates.iter().map(|t| local_text(*t)).collect()))
-        .expect("strings serialize")
-}
-
-/// A series row as stored.
-#[derive(Debug, Queryable, Selectable)]
-#[diesel(table_name = publish_series, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-pub(crate) struct SeriesRow {
-    id: String,
-    clip_id: String,
-    social_account_id: String,
-    platform: String,
-    dtstart: String,
-    rrule: String,
-    exdates: String,
-    scheduled_by: String,
-    status: String,
-    #[diesel(deserialize_as = crate::models::MaybeUtcTime)]
-    next_occurrence_at: Option<DateTime<Utc>>,
-    #[diesel(deserialize_as = UtcTime)]
-    created_at: DateTime<Utc>,
-    #[diesel(deserialize_as = UtcTime)]
-    updated_at: DateTime<Utc>,
-}
-
-impl TryFrom<SeriesRow> for Series {
-    type Error = StoreError;
-
-    fn try_from(row: SeriesRow) -> Result<Self> {
-        let corrupt = |what: &str, value: &str| {
-            StoreError::Corrupt(format!(
-                "publish series {} has the {what} {value:?}",
-                row.id
-            ))
-        };
-        let exdates: Vec<String> =
-            serde_json::from_str(&row.exdates).map_err(|_| corrupt("exdates", &row.exdates))?;
-        Ok(Series {
-            platform: Platform::parse(&row.platform)
-                .map_err(|_| corrupt("platform", &row.platform))?,
-            dtstart: parse_local(&row.dtstart).map_err(|_| corrupt("dtstart", &row.dtstart))?,
-            rule: row
-                .rrule
-                .parse()
-                .map_err(|_| corrupt("rrule", &row.rrule))?,
-            exdates: exdates
-                .iter()
-                .map(|t| parse_local(t).map_err(|_| corrupt("exdate", t)))
-                .collect::<Result<_>>()?,
-            scheduled_by: row
-                .scheduled_by
-                .parse()
-                .map_err(|_| corrupt("scheduled_by", &row.scheduled_by))?,
-            status: row
-                .status
-                .parse()
-                .map_err(|_| corrupt("status", &row.status))?,
-            next_occurrence_at: row.next_occurrence_at,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
-            clip_id: row.clip_id,
-            social_account_id: row.social_account_id,
-            id: row.id,
-        })
-    }
 }
