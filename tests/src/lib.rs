@@ -3,6 +3,8 @@
 //! contract's guarantees on what is stored ([`Audit`], [`assert_no_leak`]). Rows written
 //! straight into the database come from `scheduler_testkit` ([`insert_due_logs`]).
 
+pub mod webdriver;
+
 use std::collections::{HashMap, HashSet};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex};

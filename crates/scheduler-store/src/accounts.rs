@@ -97,6 +97,19 @@ pub fn fill_calendar_keys(conn: &mut Conn) -> Result<usize> {
     }
 }
 
+/// Gives the account a new calendar key, so that the old one opens nothing from now on; the
+/// account with it, or [`StoreError::NotFound`].
+pub fn rotate_calendar_key(conn: &mut Conn, id: &str) -> Result<Account> {
+    write_transaction(conn, |conn| {
+        let update = diesel::update(social_accounts::table.find(id))
+            .set(social_accounts::calendar_key.eq(new_calendar_key()));
+        if on_backend!(conn, |c| update.execute(c))? == 0 {
+            return Err(StoreError::not_found("account", id));
+        }
+        get_account(conn, id)
+    })
+}
+
 /// Whether `id` is an acceptable id for a client to choose (and so for any row to have): 1 to
 /// [`MAX_ID_LEN`] characters, none of them whitespace or control characters, so that ids fit in
 /// a URL path and a log line (and PostgreSQL, which refuses a NUL, never sees one); and not `.`
@@ -167,6 +180,33 @@ pub fn get_account(conn: &mut Conn, id: &str) -> Result<Account> {
         .get_result(c)
         .optional())?
     .ok_or_else(|| StoreError::not_found("account", id))
+}
+
+/// The most accounts [`list_accounts`] answers at once.
+pub const MAX_ACCOUNTS_PAGE: u32 = 500;
+
+/// Accounts by id, after `after` (a page's last id), at most `limit` (1 to
+/// [`MAX_ACCOUNTS_PAGE`]), and the id to go on after when there are more.
+pub fn list_accounts(
+    conn: &mut Conn,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<Account>, Option<String>)> {
+    let limit = limit.clamp(1, MAX_ACCOUNTS_PAGE);
+    // Every id is at least one character, so after "" is from the first.
+    let query = social_accounts::table
+        .filter(social_accounts::id.gt(after.unwrap_or("").to_owned()))
+        .order(social_accounts::id.asc())
+        .limit(i64::from(limit) + 1);
+    let mut accounts: Vec<Account> =
+        on_backend!(conn, |c| query.select(Account::as_select()).load(c))?;
+    let next = if accounts.len() > limit as usize {
+        accounts.truncate(limit as usize);
+        accounts.last().map(|a| a.id.clone())
+    } else {
+        None
+    };
+    Ok((accounts, next))
 }
 
 /// Creates a clip; [`StoreError::Conflict`] when the id is taken.

@@ -46,7 +46,8 @@ mod wal;
 pub mod webhooks;
 
 pub use accounts::{
-    create_account, create_clip, fill_calendar_keys, get_account, get_clip, NewAccount, NewClip,
+    create_account, create_clip, fill_calendar_keys, get_account, get_clip, list_accounts,
+    rotate_calendar_key, NewAccount, NewClip, MAX_ACCOUNTS_PAGE,
 };
 pub use backlog::{backlog, Backlog};
 pub use calendar_feed::{calendar_posts, CalendarFilter, CalendarPost};

@@ -2,6 +2,7 @@
 //! and `tick-runner` binaries started as separate processes. Each test runs on SQLite and,
 //! when `TEST_DATABASE_URL` is set, on PostgreSQL. See `docs/reliability.md`.
 
+mod calendar;
 mod crash;
 mod hostile;
 mod many_instances;

@@ -1,5 +1,6 @@
 //! With a token configured, every route of the OpenAPI document but `/healthz`,
-//! `/openapi.json` and the calendar feed (opened by its own key) answers 401 with a JSON error
+//! `/openapi.json`, the calendar page's own files (which hold no data) and the calendar feed
+//! (opened by its own key) answers 401 with a JSON error
 //! without the token (or with a wrong one), and
 //! the error answers across the error paths leak no SQL, file path or stack trace.
 
@@ -25,10 +26,11 @@ both_backends! {
             assert!(open || *security == json!([{"bearer": []}]), "{method} {template}: {security}");
             // The calendar feed is open to its key, checked by the handler.
             let keyed = template == "/accounts/{id}/calendar.ics";
+            let page = ["/calendar", "/calendar/calendar.js", "/calendar/calendar.css"].contains(&template.as_str());
             assert_eq!(
                 open,
-                template == "/healthz" || template == "/openapi.json" || keyed,
-                "{method} {template}: only /healthz, /openapi.json and the calendar feed are open"
+                template == "/healthz" || template == "/openapi.json" || keyed || page,
+                "{method} {template}: only /healthz, /openapi.json, the calendar page and the calendar feed are open"
             );
             let path = template.replace(['{', '}'], "");
             let body = (method == "POST").then_some("{}");

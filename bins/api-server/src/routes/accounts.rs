@@ -1,22 +1,28 @@
-//! `POST /accounts`, `GET /accounts/{id}`, `POST /clips`, `GET /clips/{id}`.
+//! `POST /accounts`, `GET /accounts`, `GET /accounts/{id}`, `POST /accounts/{id}/calendar-key`,
+//! `POST /clips`, `GET /clips/{id}`.
 
 use actix_web::{get, post, web, HttpResponse};
 use scheduler_core::rfc3339;
 use scheduler_store::{Account, Clip, NewAccount, NewClip};
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiResult, ErrorBody};
 use crate::idempotency::{created, Idempotency, Idempotent};
-use crate::input::{check_id, check_text, from_value, path_id, MAX_NAME_LEN, MAX_TEXT_LEN};
+use crate::input::{
+    check_id, check_text, filter_text, from_value, limit, no_body, path_id, Body, Query,
+    MAX_NAME_LEN, MAX_TEXT_LEN,
+};
 use crate::openapi::Platform;
 use crate::state::AppState;
 
 /// This module's routes.
 pub fn routes(cfg: &mut ServiceConfig) {
     cfg.service(create_account)
+        .service(list_accounts)
         .service(get_account)
+        .service(rotate_calendar_key)
         .service(create_clip)
         .service(get_clip);
 }
@@ -197,6 +203,61 @@ pub async fn create_account(
         .map(|written| written.response)
 }
 
+/// `GET /accounts`'s query.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AccountsQuery {
+    /// At most this many, 1 to 500; default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 500)]
+    pub limit: Option<String>,
+    /// The `next_cursor` of the page before; omitted: the first page.
+    #[param(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    pub cursor: Option<String>,
+}
+
+/// A page of accounts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountList {
+    /// By id.
+    pub items: Vec<AccountOut>,
+    /// Where the next page starts (`cursor`), or null after the last.
+    pub next_cursor: Option<String>,
+}
+
+/// The social accounts.
+///
+/// By id, a page at a time: follow `next_cursor` until it is null. The calendar page offers
+/// them as its account filter.
+#[utoipa::path(
+    tag = "accounts",
+    params(AccountsQuery),
+    responses(
+        (status = 200, description = "A page of accounts", body = AccountList),
+        (status = 400, description = "A bad limit or cursor (`invalid_field`), or an unknown parameter (`unknown_field`)", body = ErrorBody),
+    )
+)]
+#[get("/accounts")]
+pub async fn list_accounts(
+    state: web::Data<AppState>,
+    Query(query): Query<AccountsQuery>,
+) -> ApiResult<web::Json<AccountList>> {
+    let limit = limit(query.limit, 100, scheduler_store::MAX_ACCOUNTS_PAGE)?;
+    let after = filter_text("cursor", query.cursor)?;
+    let (accounts, next) = state
+        .read(move |conn, _| {
+            Ok(scheduler_store::list_accounts(
+                conn,
+                after.as_deref(),
+                limit,
+            )?)
+        })
+        .await?;
+    Ok(web::Json(AccountList {
+        items: accounts.into_iter().map(Into::into).collect(),
+        next_cursor: next,
+    }))
+}
+
 /// One social account.
 ///
 /// The account as it was created.
@@ -216,6 +277,33 @@ pub async fn get_account(
     let id = path_id("account", id)?;
     let account = state
         .read(move |conn, _| Ok(scheduler_store::get_account(conn, &id)?))
+        .await?;
+    Ok(web::Json(account.into()))
+}
+
+/// Give an account a new calendar key.
+///
+/// For a key that leaked: the old key's feed answers 404 from now on, and calendars subscribed
+/// with it stop updating; subscribe again with the new one. Answers the account with its new
+/// `calendar_key`. Takes no body (or `{}`).
+#[utoipa::path(
+    tag = "accounts",
+    params(("id" = String, Path, description = "The account's id", min_length = 1, max_length = 128, pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$")),
+    responses(
+        (status = 200, description = "The account with its new key", body = AccountOut),
+        (status = 404, description = "No account has that id (`not_found`)", body = ErrorBody),
+    )
+)]
+#[post("/accounts/{id}/calendar-key")]
+pub async fn rotate_calendar_key(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    Body(body): Body,
+) -> ApiResult<web::Json<AccountOut>> {
+    no_body(&body)?;
+    let id = path_id("account", id)?;
+    let account = state
+        .write(move |conn, _| Ok(scheduler_store::rotate_calendar_key(conn, &id)?))
         .await?;
     Ok(web::Json(account.into()))
 }

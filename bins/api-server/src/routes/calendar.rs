@@ -240,8 +240,8 @@ pub struct EventsQuery {
     /// Posts before this time (RFC 3339); after `start`, at most 62 days.
     #[param(format = DateTime)]
     pub end: String,
-    /// Only this account's posts.
-    #[param(max_length = 128, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
+    /// Only these accounts' posts: one id, or several separated by commas (at most 100).
+    #[param(max_length = 12900, pattern = r"^[^\x00-\x1f\x7f-\x9f]*$")]
     pub social_account_id: Option<String>,
     /// Only this platform's posts.
     #[param(value_type = Option<Platform>)]
@@ -249,6 +249,29 @@ pub struct EventsQuery {
     /// Only posts with this status.
     #[param(value_type = Option<Status>)]
     pub status: Option<String>,
+}
+
+/// The most accounts one `GET /calendar/events` filters by.
+const MAX_FILTER_ACCOUNTS: usize = 100;
+
+/// `social_account_id` of `GET /calendar/events`: ids separated by commas, none empty, at most
+/// [`MAX_FILTER_ACCOUNTS`]; absent or empty: every account.
+fn account_list(value: Option<String>) -> Result<Vec<String>, ApiError> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(Vec::new());
+    };
+    let ids: Vec<String> = value.split(',').map(str::to_owned).collect();
+    if ids.len() > MAX_FILTER_ACCOUNTS {
+        return Err(ApiError::bad_field(format!(
+            "social_account_id takes at most {MAX_FILTER_ACCOUNTS} accounts"
+        )));
+    }
+    ids.into_iter()
+        .map(|id| {
+            filter_text("social_account_id", Some(id))?
+                .ok_or_else(|| ApiError::bad_field("social_account_id must not hold an empty id"))
+        })
+        .collect()
 }
 
 /// A post as the calendar page shows it.
@@ -323,9 +346,7 @@ pub async fn calendar_events(
     }
     let (platform, status) = platform_and_status(&state.rules, query.platform, query.status)?;
     let filter = CalendarFilter {
-        accounts: filter_text("social_account_id", query.social_account_id)?
-            .into_iter()
-            .collect(),
+        accounts: account_list(query.social_account_id)?,
         platform,
         statuses: status.into_iter().collect(),
         from: start,

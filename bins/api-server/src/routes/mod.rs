@@ -19,6 +19,7 @@ use crate::state::AppState;
 
 pub mod accounts;
 pub mod calendar;
+pub mod calendar_page;
 pub mod health;
 pub mod ledger;
 pub mod logs;
@@ -69,6 +70,7 @@ where
         .configure(health::routes)
         .configure(accounts::routes)
         .configure(calendar::routes)
+        .configure(calendar_page::routes)
         .configure(schedule::routes)
         .configure(logs::routes)
         .configure(series::routes)

@@ -5,6 +5,29 @@ use serde_json::json;
 use crate::support::{assert_instant, both_backends, spawn};
 
 both_backends! {
+    async fn accounts_listed_by_id_a_page_at_a_time(backend) {
+        let app = spawn(backend).await;
+        assert_eq!(app.get("/accounts").await.body, json!({"items": [], "next_cursor": null}));
+        for id in ["acc_c", "acc_a", "acc_b"] {
+            app.account(id, "tiktok", "Europe/Berlin").await;
+        }
+        let r = app.get("/accounts?limit=2").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let ids: Vec<_> = r.body["items"].as_array().unwrap().iter().map(|a| a["id"].clone()).collect();
+        assert_eq!(ids, [json!("acc_a"), json!("acc_b")]);
+        assert_eq!(r.body["items"][0]["timezone"], "Europe/Berlin");
+        assert!(r.body["items"][0]["calendar_key"].as_str().unwrap().starts_with("cal_"));
+        assert_eq!(r.body["next_cursor"], "acc_b");
+        let r = app.get("/accounts?limit=2&cursor=acc_b").await;
+        assert_eq!(r.body["items"].as_array().unwrap().len(), 1);
+        assert_eq!(r.body["items"][0]["id"], "acc_c");
+        assert_eq!(r.body["next_cursor"], json!(null));
+        for query in ["limit=0", "limit=501", "limit=x"] {
+            app.get(&format!("/accounts?{query}")).await.assert_error(400, "invalid_field");
+        }
+        app.get("/accounts?platform=tiktok").await.assert_error(400, "unknown_field");
+    }
+
     async fn account_created_and_read(backend) {
         let app = spawn(backend).await;
         let r = app

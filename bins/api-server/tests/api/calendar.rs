@@ -175,6 +175,8 @@ both_backends! {
             ("platform=instagram", vec![a.clone(), b.clone()]),
             ("status=scheduled", vec![c.clone(), a.clone()]),
             ("social_account_id=acc_ny&status=cancelled", vec![b.clone()]),
+            ("social_account_id=acc_tt,acc_ny", vec![c.clone(), a.clone(), b.clone()]),
+            ("social_account_id=acc_tt,acc_none", vec![c.clone()]),
         ] {
             let r = app.get(&format!("/calendar/events?{span}&{filter}")).await;
             let got: Vec<_> = r.body["events"].as_array().unwrap().iter().map(|e| e["id"].clone()).collect();
@@ -187,8 +189,51 @@ both_backends! {
             ("start=yesterday&end=2030-06-01T00:00:00Z", 400, "invalid_field"),
             ("start=2030-06-01T00:00:00Z&end=2030-07-01T00:00:00Z&status=done", 400, "invalid_field"),
             ("start=2030-06-01T00:00:00Z&end=2030-07-01T00:00:00Z&view=month", 400, "unknown_field"),
+            ("start=2030-06-01T00:00:00Z&end=2030-07-01T00:00:00Z&social_account_id=acc_ny,,acc_tt", 400, "invalid_field"),
+            ("start=2030-06-01T00:00:00Z&end=2030-07-01T00:00:00Z&social_account_id=acc_ny,", 400, "invalid_field"),
         ] {
             app.get(&format!("/calendar/events?{query}")).await.assert_error(status, code);
         }
+    }
+
+    async fn a_new_calendar_key_closes_the_old_ones_feed(backend) {
+        let app = crate::support::spawn(backend).await;
+        let old = app.account("acc_k", "instagram", "UTC").await["calendar_key"].as_str().unwrap().to_owned();
+        assert_eq!(feed(&app, &format!("/accounts/acc_k/calendar.ics?key={old}")).await.status(), 200);
+        let r = app.post_raw("/accounts/acc_k/calendar-key", "").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let new = r.body["calendar_key"].as_str().unwrap().to_owned();
+        assert!(new.starts_with("cal_") && new.len() == 68 && new != old, "{new}");
+        assert_eq!(app.get("/accounts/acc_k").await.body["calendar_key"], json!(new));
+        assert_eq!(feed(&app, &format!("/accounts/acc_k/calendar.ics?key={old}")).await.status(), 404);
+        assert_eq!(feed(&app, &format!("/accounts/acc_k/calendar.ics?key={new}")).await.status(), 200);
+        app.post_raw("/accounts/acc_none/calendar-key", "").await.assert_error(404, "not_found");
+        app.post("/accounts/acc_k/calendar-key", &json!({"key": "mine"})).await.assert_error(400, "unknown_field");
+    }
+
+    async fn the_page_and_its_assets_need_no_token_and_load_nothing_from_elsewhere(backend) {
+        let app = spawn_with(backend, |c| c.api_token = Some("secret-token".into())).await;
+        let anonymous = reqwest::Client::builder().no_proxy().build().unwrap();
+        for (path, kind) in [
+            ("/calendar", "text/html"),
+            ("/calendar?date=2030-06-01&view=week&social_account_id=a,b&platform=tiktok&status=scheduled", "text/html"),
+            ("/calendar/calendar.js", "text/javascript"),
+            ("/calendar/calendar.css", "text/css"),
+        ] {
+            let r = anonymous.get(format!("{}{path}", app.address)).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            let headers = r.headers().clone();
+            assert!(headers["content-type"].to_str().unwrap().starts_with(kind), "{path}");
+            let policy = headers["content-security-policy"].to_str().unwrap();
+            assert!(policy.contains("default-src 'none'") && policy.contains("script-src 'self'"), "{policy}");
+            assert_eq!(headers["x-content-type-options"], "nosniff");
+            let body = r.text().await.unwrap();
+            assert!(!body.contains("http://") && !body.contains("https://"), "{path} names another origin");
+        }
+        // The data behind it still needs the token.
+        let r = anonymous.get(format!("{}/calendar/events?start=2030-06-01T00:00:00Z&end=2030-06-02T00:00:00Z", app.address)).send().await.unwrap();
+        assert_eq!(r.status(), 401);
+        let r = anonymous.get(format!("{}/calendar?colour=red", app.address)).send().await.unwrap();
+        assert_eq!(r.status(), 400);
     }
 }
