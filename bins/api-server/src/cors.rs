@@ -15,6 +15,11 @@
 //! host of an origin it lists: a rebinding page's own reads carry no `Origin` at all. (With a
 //! token, the token is what keeps such a page out; `--allow-unauthenticated` says every client
 //! that reaches the address may drive the server, so it lifts the `Host` check.)
+//!
+//! With a token, a page is also the server's own when its origin is the request's `Host` by
+//! any name, so that the calendar page works wherever the server is reached: a rebinding page
+//! is another origin to the browser, so it can neither read the token the real page keeps nor
+//! send it.
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -42,6 +47,7 @@ const EXPOSED_HEADERS: &str = "location, allow, www-authenticate";
 pub struct AllowedOrigins {
     origins: Vec<String>,
     check_host: bool,
+    token: bool,
 }
 
 impl AllowedOrigins {
@@ -74,7 +80,13 @@ impl AllowedOrigins {
         Ok(Self {
             origins,
             check_host,
+            token: false,
         })
+    }
+
+    /// Whether the server needs a token: then its own pages may reach it by any name.
+    pub fn with_token(self, token: bool) -> Self {
+        Self { token, ..self }
     }
 
     fn contains(&self, origin: &str) -> bool {
@@ -142,13 +154,13 @@ fn normalise(origin: &str) -> Option<String> {
 }
 
 /// Whether `origin` is the server's own: its host and port are the request's `Host`, and
-/// that is `localhost` or an IP address (see the module's documentation). A server reached by
-/// another name lists its public origin in `--cors-origins`.
-fn is_own(origin: &str, req: &ServiceRequest) -> bool {
+/// that is `localhost` or an IP address, or the server needs a token (see the module's
+/// documentation).
+fn is_own(origin: &str, req: &ServiceRequest, token: bool) -> bool {
     let Some((scheme, authority)) = origin.split_once("://") else {
         return false;
     };
-    host(req, scheme).as_deref() == Some(authority) && names_no_one_else(authority)
+    host(req, scheme).as_deref() == Some(authority) && (token || names_no_one_else(authority))
 }
 
 /// Where a request stands with the origin check.
@@ -184,7 +196,7 @@ fn verdict(req: &ServiceRequest) -> Verdict {
     let Some(origin) = normalise(text) else {
         return Verdict::Forbidden(text.to_owned());
     };
-    if is_own(&origin, req) {
+    if is_own(&origin, req, allowed.is_some_and(|a| a.token)) {
         return Verdict::NotCrossOrigin;
     }
     let listed = allowed.is_some_and(|allowed| allowed.contains(&origin));

@@ -68,7 +68,8 @@ impl Application {
             &config.cors_origins,
             token.is_none() && !config.allow_unauthenticated,
         )
-        .map_err(anyhow::Error::msg)?;
+        .map_err(anyhow::Error::msg)?
+        .with_token(token.is_some());
         let url = DatabaseUrl::parse(&config.database_url).context("invalid database URL")?;
         let options = OpenOptions {
             mode: Mode::Migrate,

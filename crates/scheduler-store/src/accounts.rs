@@ -152,6 +152,14 @@ pub fn create_account(
         None => Zone::UTC,
     };
     let id = chosen_id(new.id.as_deref(), "acc")?;
+    if id.contains(',') {
+        // Lists of accounts (the calendar's filter) are ids separated by commas.
+        return Err(Refusal::new(
+            RefusalKind::InvalidField,
+            "an account id must not contain a comma",
+        )
+        .into());
+    }
     let calendar_key = new_calendar_key();
     let row = AccountRow {
         id: &id,

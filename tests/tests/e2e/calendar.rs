@@ -11,7 +11,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, TimeDelta, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, NaiveDate, NaiveTime, Offset, TimeDelta, TimeZone, Timelike, Utc,
+};
 use chrono_tz::Tz;
 use diesel::prelude::*;
 use e2e::webdriver::{Browser, Element};
@@ -25,7 +27,7 @@ const TOKEN: &str = "calendar-test-token";
 /// Windows open all day on TikTok (so any future time is a slot), Instagram's 18:00–23:00.
 const RULES: &str = "[platforms.tiktok]\nstart_hour = 0\nend_hour = 24\nmin_gap_minutes = 30\n";
 
-/// A zone whose clock reads about noon now (10:00 to 13:59), as `Etc/GMT…` names it.
+/// A zone whose clock reads 12:xx now (whole hours from UTC), as `Etc/GMT…` names it.
 fn noon_zone(now: DateTime<Utc>) -> Tz {
     let mut offset = 12 - now.hour() as i32;
     if offset > 14 {
@@ -153,6 +155,15 @@ impl Page<'_> {
     }
 }
 
+/// The zone's offset from UTC at noon of `day`.
+fn offset_at_noon(zone: Tz, day: NaiveDate) -> i32 {
+    at(zone, day, 12, 0)
+        .with_timezone(&zone)
+        .offset()
+        .fix()
+        .local_minus_utc()
+}
+
 /// `scheduled_for` and `status` of a log, from the table.
 fn stored(db: &TestDb, id: &str) -> (DateTime<Utc>, String) {
     use scheduler_store::schema::publish_logs::dsl as p;
@@ -258,6 +269,20 @@ both_backends! {
         page.ready();
         assert_eq!(page.day_of(&bts), (bts_day + TimeDelta::days(1)).to_string());
         std::fs::write(shots.join(format!("{name}-month.png")), browser.screenshot()).unwrap();
+
+        // Across New York's next clock change, a month-view drop still keeps the time there:
+        // 20:30 before the change, 20:30 after it.
+        let change = (8..400)
+            .map(|d| today + TimeDelta::days(d))
+            .find(|&day| offset_at_noon(ny, day) != offset_at_noon(ny, day - TimeDelta::days(1)))
+            .expect("New York changes its clocks within a year");
+        let across = schedule("clip_bts", "acc_nyc", at(ny, change - TimeDelta::days(2), 20, 30));
+        page.open(&format!("date={change}&view=month"));
+        let from: NaiveDate = page.day_of(&across).parse().unwrap();
+        let onto = browser.find(&format!(".day[data-date='{}']", from + TimeDelta::days(3)));
+        browser.drag(&page.post(&across), &onto, 0, 20);
+        wait_stored(&db, &across, at(ny, change + TimeDelta::days(1), 20, 30));
+        page.wait_message("Scheduled as requested");
 
         // Week view: dropped at 10:00 in New York, outside Instagram's window, the teaser lands
         // where the server put it (18:00 New York that day), with the reason.

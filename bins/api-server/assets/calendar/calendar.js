@@ -2,6 +2,11 @@
 // click for a post's facts and ledger history. No framework and no build step: the server
 // embeds this file as it is. Times are laid out on the viewer's clock; each post also shows
 // its time on its account's clock, which is the one its posting windows are in.
+//
+// One file of about 750 lines, on purpose: the server sends it as it is, with no bundler to
+// join modules. Its parts, in order: dates on the viewer's calendar, the account's clock,
+// state, the API and the token prompt, the span and the address, loading, rendering (month,
+// then week and day), the details dialog, moving (a drop and the server's answer), wiring.
 'use strict';
 
 (() => {
@@ -14,6 +19,7 @@
   const DRAG_THRESHOLD_PX = 5;
   const TOKEN_KEY = 'publishing-scheduler.token';
   const DAY_MS = 86400000;
+  const MAX_ACCOUNTS = 100;
 
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs, ...children) => {
@@ -57,19 +63,24 @@
   const dayDiff = (a, b) => Math.round((startOfDay(b) - startOfDay(a)) / DAY_MS);
 
   // ---- The account's clock ----
+  // Null for a zone this browser's time zone data does not know (the server's may be newer).
   function zoneFormat(zone) {
-    let fmt = zoneFormats.get(zone);
-    if (!fmt) {
-      fmt = {
-        parts: new Intl.DateTimeFormat('en-US', {
-          timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
-          hour: 'numeric', minute: 'numeric', second: 'numeric',
-        }),
-        short: new Intl.DateTimeFormat(undefined, { timeZone: zone, timeZoneName: 'short' }),
-      };
+    if (!zoneFormats.has(zone)) {
+      let fmt = null;
+      try {
+        fmt = {
+          parts: new Intl.DateTimeFormat('en-US', {
+            timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric',
+            hour: 'numeric', minute: 'numeric', second: 'numeric',
+          }),
+          short: new Intl.DateTimeFormat(undefined, { timeZone: zone, timeZoneName: 'short' }),
+        };
+      } catch {
+        fmt = null;
+      }
       zoneFormats.set(zone, fmt);
     }
-    return fmt;
+    return zoneFormats.get(zone);
   }
   // How far the zone's clock is ahead of UTC at instant `ms`.
   function zoneOffset(zone, ms) {
@@ -78,15 +89,18 @@
     const asUtc = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour % 24, +parts.minute, +parts.second);
     return asUtc - Math.floor(ms / 1000) * 1000;
   }
-  // The instant the zone's clock reads the wall time given (as UTC fields of `wall`); a time
-  // the clocks skip gives an instant near it, and the server plans from there.
+  // The instant the zone's clock reads the wall time given (as UTC fields of `wall`): of two
+  // (clocks set back), the first; a time the clocks skip moves forward by the gap, as the
+  // server's planner does.
   function zonedInstant(zone, wall) {
     const guess = wall.getTime();
-    const first = guess - zoneOffset(zone, guess);
-    return new Date(guess - zoneOffset(zone, first));
+    const offsets = [zoneOffset(zone, guess - DAY_MS), zoneOffset(zone, guess + DAY_MS)];
+    const valid = offsets.map((o) => guess - o).filter((t) => zoneOffset(zone, t) === guess - t);
+    return new Date(valid.length ? Math.min(...valid) : guess - Math.min(...offsets));
   }
   function zoneName(zone, at) {
-    const part = zoneFormat(zone).short.formatToParts(at).find((p) => p.type === 'timeZoneName');
+    const fmt = zoneFormat(zone);
+    const part = fmt && fmt.short.formatToParts(at).find((p) => p.type === 'timeZoneName');
     return part ? part.value : zone;
   }
   // `2027-03-02T18:30:00` (the server's local_time) as UTC fields.
@@ -106,6 +120,8 @@
     fingerprint: '',
     truncated: false,
     loadSeq: 0,
+    loadFailed: false,
+    openShown: '',
     drag: null,
     moving: new Set(),
     open: null,
@@ -134,14 +150,16 @@
 
   async function api(method, path, body) {
     for (;;) {
+      const sentWith = state.token;
       const headers = { Accept: 'application/json' };
-      if (state.token) headers.Authorization = `Bearer ${state.token}`;
+      if (sentWith) headers.Authorization = `Bearer ${sentWith}`;
       if (body !== undefined) headers['Content-Type'] = 'application/json';
       const resp = await fetch(path, {
         method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store',
       });
       if (resp.status === 401) {
-        await askToken(Boolean(state.token));
+        // Sent before another request's prompt was answered: try again with the new token.
+        if (state.token === sentWith) await askToken(Boolean(sentWith));
         continue;
       }
       let data = null;
@@ -153,30 +171,40 @@
     }
   }
 
-  // Asks for the token once, however many requests wait for it.
+  // Asks for the token once, however many requests wait for it. Nothing can be shown without
+  // it, so the dialog stays until one is given (Escape does not leave the page stuck).
+  let tokenAnswer = null;
   function askToken(rejected) {
     if (!tokenWait) {
-      tokenWait = new Promise((resolve) => {
-        const dialog = $('token-dialog');
-        $('token-error').hidden = !rejected;
-        $('token-input').value = '';
-        const done = (event) => {
-          event.preventDefault();
-          const token = $('token-input').value.trim();
-          if (!token) return;
-          $('token-form').removeEventListener('submit', done);
-          saveToken(token);
-          dialog.close();
-          tokenWait = null;
-          resolve();
-        };
-        $('token-form').addEventListener('submit', done);
-        dialog.addEventListener('cancel', (event) => event.preventDefault(), { once: true });
-        if (!dialog.open) dialog.showModal();
-        $('token-input').focus();
-      });
+      tokenWait = new Promise((resolve) => { tokenAnswer = resolve; });
+      $('token-error').hidden = !rejected;
+      $('token-input').value = '';
+      const dialog = $('token-dialog');
+      if (!dialog.open) dialog.showModal();
+      $('token-input').focus();
     }
     return tokenWait;
+  }
+  function wireToken() {
+    const dialog = $('token-dialog');
+    $('token-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const token = $('token-input').value.trim();
+      if (!token || !tokenWait) return;
+      saveToken(token);
+      const resolve = tokenAnswer;
+      tokenWait = null;
+      tokenAnswer = null;
+      dialog.close();
+      resolve();
+    });
+    dialog.addEventListener('cancel', (event) => event.preventDefault());
+    dialog.addEventListener('close', () => {
+      if (tokenWait) {
+        dialog.showModal();
+        $('token-input').focus();
+      }
+    });
   }
 
   // ---- The span on screen ----
@@ -236,13 +264,18 @@
         state.events = data.events;
         state.byId = new Map(data.events.map((e) => [e.id, e]));
         state.truncated = data.truncated;
-        render();
+        render({ keep: quiet });
       }
       main.dataset.state = 'ready';
+      if (state.loadFailed) {
+        state.loadFailed = false;
+        say('', false);
+      }
       if (state.open && state.byId.has(state.open)) fillDetails(state.byId.get(state.open), false);
     } catch (err) {
       if (seq !== state.loadSeq) return;
       main.dataset.state = 'error';
+      state.loadFailed = true;
       say(`Could not load the posts: ${err.message}`, true);
     }
   }
@@ -265,6 +298,8 @@
   // ---- Messages ----
   function say(text, isError) {
     const box = $('message');
+    // The same words again (a poll failing each time) are not announced again.
+    if (box.textContent === text && !box.hidden === Boolean(text)) return;
     box.textContent = text;
     box.classList.toggle('error', Boolean(isError));
     box.setAttribute('role', isError ? 'alert' : 'status');
@@ -311,9 +346,15 @@
     return days;
   }
 
-  function render() {
+  // `keep`: a redraw of the same span (a poll, a move): the scroll position and the focused
+  // post stay where they were.
+  function render({ keep = false } = {}) {
     const started = performance.now();
     const main = $('calendar');
+    const scroller = document.querySelector('.scroller');
+    const scrolled = keep && scroller ? scroller.scrollTop : null;
+    const focused = document.activeElement && main.contains(document.activeElement)
+      ? document.activeElement.dataset.id || null : null;
     const { start, days } = span();
     const today = isoDate(new Date());
     let content;
@@ -332,7 +373,9 @@
     for (const button of document.querySelectorAll('.views button')) {
       button.setAttribute('aria-pressed', String(button.dataset.view === state.view));
     }
-    if (state.view !== 'month') scrollToWork();
+    if (scrolled !== null && document.querySelector('.scroller')) document.querySelector('.scroller').scrollTop = scrolled;
+    else if (state.view !== 'month') scrollToWork();
+    if (focused) document.querySelector(`.post[data-id="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
     main.dataset.renderMs = (performance.now() - started).toFixed(1);
     main.dataset.count = String(state.events.length);
     writeUrl();
@@ -390,7 +433,7 @@
       const day = addDays(start, i);
       const key = isoDate(day);
       const col = el('div', { class: 'col', dataset: { date: key }, 'aria-label': dayFormat.format(day) });
-      layOut(grouped.get(key) || [], day, hourPx).forEach(({ event, top, lane, lanes }) => {
+      layOut(grouped.get(key) || [], hourPx).forEach(({ event, top, lane, lanes }) => {
         const button = postButton(event);
         button.style.top = `${top}px`;
         button.style.left = `calc(${(lane * 100) / lanes}% + 1px)`;
@@ -399,7 +442,7 @@
       });
       if (key === today) {
         const line = el('div', { class: 'now', 'aria-hidden': 'true' });
-        line.style.top = `${minutesInto(day, now) * (hourPx / 60)}px`;
+        line.style.top = `${minutesInto(now) * (hourPx / 60)}px`;
         col.append(line);
       }
       scroller.append(col);
@@ -408,8 +451,9 @@
     return grid;
   }
 
-  // Minutes from the viewer's midnight of `day` to `at` (DST days are 23 or 25 hours).
-  const minutesInto = (day, at) => (at - day) / 60000;
+  // Where `at` is on the viewer's wall clock of its day, in minutes: the hour lines and a drop
+  // read the wall clock too, also on the days the clocks change.
+  const minutesInto = (at) => at.getHours() * 60 + at.getMinutes() + at.getSeconds() / 60;
 
   function hourHeight() {
     const value = getComputedStyle(document.documentElement).getPropertyValue('--hour');
@@ -417,10 +461,10 @@
   }
 
   // Side by side where posts would overlap: each cluster of overlapping posts shares the width.
-  function layOut(events, day, hourPx) {
+  function layOut(events, hourPx) {
     const height = 35;
     const placed = events
-      .map((event) => ({ event, top: minutesInto(day, new Date(event.start)) * (hourPx / 60) }))
+      .map((event) => ({ event, top: minutesInto(new Date(event.start)) * (hourPx / 60) }))
       .sort((a, b) => a.top - b.top);
     let cluster = [];
     let clusterEnd = -Infinity;
@@ -473,12 +517,18 @@
     const event = state.byId.get(id);
     if (!event) return;
     state.open = id;
+    state.openShown = '';
     fillDetails(event, true);
     const dialog = $('details');
     if (!dialog.open) dialog.showModal();
   }
 
   function fillDetails(event, withHistory) {
+    // A poll that changed nothing leaves the dialog (a half-confirmed cancel, a time being
+    // typed) as it is.
+    const shown = JSON.stringify(event);
+    if (!withHistory && shown === state.openShown) return;
+    state.openShown = shown;
     $('details-title').textContent = event.title;
     const account = state.knownAccounts.get(event.social_account_id);
     const at = new Date(event.start);
@@ -527,13 +577,17 @@
 
   async function cancelOpen() {
     const id = state.open;
-    if (!id) return;
+    const button = $('cancel-confirm');
+    if (!id || button.disabled) return;
+    button.disabled = true;
     try {
       const log = await api('POST', `/publishing/logs/${encodeURIComponent(id)}/cancel`);
       closeDetails();
       say(`Cancelled “${state.byId.get(id)?.title || id}” (${log.status}).`, false);
     } catch (err) {
       say(`Not cancelled: ${err.message}`, true);
+    } finally {
+      button.disabled = false;
     }
     await load({ quiet: true });
   }
@@ -546,7 +600,7 @@
     // Shown where it was dropped while the server decides.
     Object.assign(event, { start: at.toISOString() });
     state.moving.add(id);
-    render();
+    render({ keep: true });
     try {
       const result = await api('POST', `/publishing/logs/${encodeURIComponent(id)}/reschedule`, {
         scheduled_for: at.toISOString().replace(/\.\d{3}Z$/, 'Z'),
@@ -560,7 +614,7 @@
     } catch (err) {
       state.moving.delete(id);
       Object.assign(event, before);
-      render();
+      render({ keep: true });
       say(`“${event.title}” was not moved: ${err.message}`, true);
     }
   }
@@ -568,8 +622,13 @@
   // A post dropped on another day of the month keeps its time on the account's clock.
   function monthTarget(event, dateKey) {
     const target = parseIsoDate(dateKey);
-    const delta = dayDiff(new Date(event.start), target);
+    const start = new Date(event.start);
+    const delta = dayDiff(start, target);
     if (delta === 0) return null;
+    if (!zoneFormat(event.timezone)) {
+      // A zone this browser does not know: the time of day on the viewer's clock instead.
+      return new Date(target.getFullYear(), target.getMonth(), target.getDate(), start.getHours(), start.getMinutes(), start.getSeconds());
+    }
     const wall = wallOf(event.local_time);
     wall.setUTCDate(wall.getUTCDate() + delta);
     return zonedInstant(event.timezone, wall);
@@ -603,6 +662,7 @@
       drag.ghost = drag.button.cloneNode(true);
       drag.ghost.classList.add('dragging');
       drag.ghost.removeAttribute('data-id');
+      drag.ghost.removeAttribute('style');
       document.body.append(drag.ghost);
       drag.button.classList.add('moving');
     }
@@ -666,8 +726,14 @@
     for (const button of document.querySelectorAll('.views button')) {
       button.addEventListener('click', () => go(button.dataset.view, state.date));
     }
-    $('accounts').addEventListener('change', () => {
-      state.accounts = [...$('accounts').querySelectorAll('input:checked')].map((i) => i.value);
+    $('accounts').addEventListener('change', (e) => {
+      const chosen = [...$('accounts').querySelectorAll('input:checked')].map((i) => i.value);
+      if (chosen.length > MAX_ACCOUNTS) {
+        e.target.checked = false;
+        say(`At most ${MAX_ACCOUNTS} accounts at once; clear them all to see every account.`, true);
+        return;
+      }
+      state.accounts = chosen;
       renderFilters();
       load();
     });
@@ -723,6 +789,7 @@
 
   async function start() {
     readUrl();
+    wireToken();
     wire();
     saveToken(state.token);
     renderFilters();

@@ -31,12 +31,12 @@ pub fn routes(cfg: &mut ServiceConfig) {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "acc_demo", "platform": "instagram", "handle": "@demo", "timezone": "America/New_York"}))]
 pub struct AccountIn {
-    /// The id to use (1 to 128 characters, no whitespace or control characters, not `.` or
-    /// `..`); omitted: a new `acc_…` id.
+    /// The id to use (1 to 128 characters, no whitespace, comma or control characters, not
+    /// `.` or `..`); omitted: a new `acc_…` id.
     #[schema(
         min_length = 1,
         max_length = 128,
-        pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$"
+        pattern = r"^(?!\.\.?$)[^\s,\x00-\x1f\x7f-\x9f]+$"
     )]
     pub id: Option<String>,
     /// The platform, one of the server's rules (read case-insensitively).
@@ -291,6 +291,7 @@ pub async fn get_account(
     params(("id" = String, Path, description = "The account's id", min_length = 1, max_length = 128, pattern = r"^(?!\.\.?$)[^\s\x00-\x1f\x7f-\x9f]+$")),
     responses(
         (status = 200, description = "The account with its new key", body = AccountOut),
+        (status = 400, description = "A body other than `{}` (`unknown_field`, `malformed_json`)", body = ErrorBody),
         (status = 404, description = "No account has that id (`not_found`)", body = ErrorBody),
     )
 )]

@@ -277,6 +277,9 @@ mod tests {
             "get /healthz",
             "get /openapi.json",
             "get /accounts/{id}/calendar.ics",
+            "get /calendar",
+            "get /calendar/calendar.js",
+            "get /calendar/calendar.css",
         ];
         for (path, item) in doc["paths"].as_object().unwrap() {
             for (method, op) in item.as_object().unwrap() {

@@ -25,6 +25,10 @@ both_backends! {
         for query in ["limit=0", "limit=501", "limit=x"] {
             app.get(&format!("/accounts?{query}")).await.assert_error(400, "invalid_field");
         }
+        // Lists of accounts are ids separated by commas, so no account id holds one.
+        let r = app.post("/accounts", &json!({"id": "acc_a,acc_b", "platform": "tiktok"})).await;
+        r.assert_error(422, "invalid_field");
+        assert!(r.body["error"].as_str().unwrap().contains("comma"), "{}", r.text);
         app.get("/accounts?platform=tiktok").await.assert_error(400, "unknown_field");
     }
 

@@ -51,12 +51,17 @@ both_backends! {
                 .header("origin", format!("http://{name}"))).await;
             assert_eq!(r.status, 200, "{name}: {}", r.text);
         }
-        // With a token the token keeps such pages out, so any name may be used.
+        // With a token the token keeps such pages out, so any name may be used, by clients and
+        // by the server's own pages (the calendar page moving a post).
         let app = spawn_with(backend, |c| c.api_token = Some("t0ken".into())).await;
         let r = app.send(app.request("GET", "/ledger/events").header("host", "scheduler.internal:8000")).await;
         assert_eq!(r.status, 200, "{}", r.text);
         let r = app.send(app.request("POST", "/clips").header("host", "scheduler.internal:8000")
             .header("origin", "http://scheduler.internal:8000").json(&json!({"id": "c"}))).await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        // A page of another name is still another origin.
+        let r = app.send(app.request("POST", "/clips").header("host", "scheduler.internal:8000")
+            .header("origin", "http://evil.example:8000").json(&json!({"id": "d"}))).await;
         r.assert_error(403, "forbidden_origin");
         // --allow-unauthenticated accepted every client that reaches the server: load
         // balancers and other services may use its name.

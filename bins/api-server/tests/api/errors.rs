@@ -13,7 +13,7 @@ both_backends! {
             let r = app.send(app.request(method, path)).await;
             r.assert_error(404, "not_found");
         }
-        for (method, path) in [("GET", "/accounts"), ("DELETE", "/accounts/x"), ("PUT", "/clips"),
+        for (method, path) in [("PUT", "/accounts"), ("DELETE", "/accounts/x"), ("PUT", "/clips"),
                                ("GET", "/publishing/scheduler/tick"), ("POST", "/healthz"),
                                ("GET", "/publishing/logs/x/cancel"), ("PATCH", "/publishing/schedule")] {
             let r = app.send(app.request(method, path)).await;
