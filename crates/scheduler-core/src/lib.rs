@@ -29,6 +29,7 @@
 mod occurrence;
 mod plan;
 mod platform;
+mod priority;
 mod recurrence;
 mod retry;
 mod rrule;
@@ -43,6 +44,10 @@ pub use plan::{
     PAST_TOLERANCE,
 };
 pub use platform::{InvalidPlatform, Platform, MAX_PLATFORM_LEN};
+pub use priority::{
+    plan_with_priority, Displacement, InvalidPriority, Neighbour, Priority, PriorityPlan,
+    DISPLACEMENT_NOTICE,
+};
 pub use recurrence::{
     instant as rfc5545_instant, Occurrence as SeriesOccurrence, Recurrence, Span as SeriesSpan,
 };

@@ -2,6 +2,7 @@
 //! checked against a brute-force oracle.
 
 mod cases;
+mod priority;
 mod props;
 mod rules;
 mod series;

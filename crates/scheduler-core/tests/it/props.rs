@@ -40,21 +40,21 @@ const DAYS: &[&str] = &[
 ];
 
 #[derive(Debug, Clone)]
-struct Input {
-    zone: Zone,
-    rules: PlatformRules,
-    now: DateTime<Utc>,
-    requested: Option<DateTime<Utc>>,
-    posts: Vec<DateTime<Utc>>,
+pub(crate) struct Input {
+    pub(crate) zone: Zone,
+    pub(crate) rules: PlatformRules,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) requested: Option<DateTime<Utc>>,
+    pub(crate) posts: Vec<DateTime<Utc>>,
 }
 
-fn minutes(m: i64) -> TimeDelta {
+pub(crate) fn minutes(m: i64) -> TimeDelta {
     TimeDelta::minutes(m)
 }
 
 /// Inputs on a grid of `unit` minutes, so that posts, gaps, requests and 24-hour spans often
 /// meet exactly at their boundaries, where off-by-one mistakes live.
-fn input() -> impl Strategy<Value = Input> {
+pub(crate) fn input() -> impl Strategy<Value = Input> {
     let unit = proptest::sample::select(&[1i64, 5, 15, 60][..]);
     (
         unit,
@@ -91,7 +91,7 @@ fn input() -> impl Strategy<Value = Input> {
 }
 
 /// The oracle's rules, written from the contract: a local hour inside the window...
-fn in_window(input: &Input, t: DateTime<Utc>) -> bool {
+pub(crate) fn in_window(input: &Input, t: DateTime<Utc>) -> bool {
     let hour = input.zone.local(t).hour();
     let (s, e) = (
         u32::from(input.rules.window.start_hour()),
@@ -105,14 +105,14 @@ fn in_window(input: &Input, t: DateTime<Utc>) -> bool {
 }
 
 /// ...at least the gap from every post...
-fn respects_gap(input: &Input, t: DateTime<Utc>) -> bool {
+pub(crate) fn respects_gap(input: &Input, t: DateTime<Utc>) -> bool {
     let gap = input.rules.min_gap.duration();
     input.posts.iter().all(|p| (t - *p).abs() >= gap)
 }
 
 /// ...and no 24-hour interval holding more than the cap. The fullest interval containing `t`
 /// starts at `t` or at a post in the 24 hours before it.
-fn respects_cap(input: &Input, t: DateTime<Utc>) -> bool {
+pub(crate) fn respects_cap(input: &Input, t: DateTime<Utc>) -> bool {
     let Some(cap) = input.rules.daily_cap else {
         return true;
     };
@@ -133,7 +133,7 @@ fn respects_cap(input: &Input, t: DateTime<Utc>) -> bool {
     })
 }
 
-fn valid(input: &Input, t: DateTime<Utc>) -> bool {
+pub(crate) fn valid(input: &Input, t: DateTime<Utc>) -> bool {
     in_window(input, t) && respects_gap(input, t) && respects_cap(input, t)
 }
 
