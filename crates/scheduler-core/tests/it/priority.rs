@@ -119,10 +119,9 @@ proptest! {
 
 /// Instagram's defaults (18:00–23:00 UTC, 60 minutes apart) and posts at the given times.
 fn instagram(posts: &[(&str, Priority, bool)]) -> (scheduler_core::PlatformRules, Vec<Neighbour>) {
-    let rules = scheduler_core::RuleSet::default()
+    let rules = *scheduler_core::RuleSet::default()
         .get(&scheduler_core::Platform::instagram())
-        .unwrap()
-        .clone();
+        .unwrap();
     let neighbours = posts
         .iter()
         .map(|(t, priority, scheduled)| Neighbour {
