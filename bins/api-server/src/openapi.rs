@@ -105,6 +105,21 @@ impl PartialSchema for EventEntity {
 }
 
 impl ToSchema for EventEntity {}
+
+/// A post's priority: `low`, `normal` or `high`.
+#[derive(Debug)]
+pub struct Priority;
+
+impl PartialSchema for Priority {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(scheduler_core::Priority::ALL.map(|p| p.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for Priority {}
 one_value!(
     /// `ok`: the database answers.
     HealthOk = "ok"

@@ -57,6 +57,15 @@ impl Priority {
     }
 }
 
+impl TryFrom<i16> for Priority {
+    type Error = InvalidPriority;
+
+    /// The priority stored as `rank` (see [`Priority::rank`]).
+    fn try_from(rank: i16) -> Result<Self, Self::Error> {
+        Self::from_rank(rank).ok_or_else(|| InvalidPriority(rank.to_string()))
+    }
+}
+
 impl fmt::Display for Priority {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -190,6 +190,7 @@ fn request(account: &str) -> NewSchedule {
         scheduled_for: Some(requested()),
         scheduled_window_end: None,
         scheduled_by: ScheduledBy::Manual,
+        priority: scheduler_core::Priority::Normal,
     }
 }
 

@@ -27,6 +27,7 @@ pub mod calendar_feed;
 mod conn;
 pub mod cursor;
 mod db;
+mod displacement;
 mod error;
 pub mod events;
 mod group;

@@ -7,7 +7,7 @@ use diesel::backend::Backend;
 use diesel::deserialize::{self, FromSql, FromSqlRow};
 use diesel::sql_types::{Nullable, Text, Timestamp};
 use diesel::{Queryable, Selectable};
-use scheduler_core::{Platform, Zone};
+use scheduler_core::{Platform, Priority, Zone};
 
 use crate::schema::{clips, ledger_events, publish_logs, social_accounts};
 
@@ -260,6 +260,9 @@ pub struct PublishLog {
     /// The series' occurrence it was made for: the local date-time the rule gives
     /// (`2026-12-07T18:30:00`); none for a log cancelled because its series' rule changed.
     pub occurrence: Option<String>,
+    /// How much it matters against the account's other posts.
+    #[diesel(deserialize_as = i16)]
+    pub priority: Priority,
 }
 
 /// An audit event.

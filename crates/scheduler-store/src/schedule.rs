@@ -7,12 +7,13 @@
 
 use chrono::{DateTime, SubsecRound, Utc};
 use diesel::prelude::*;
-use scheduler_core::{Platform, RuleSet, ScheduleRequest};
+use scheduler_core::{Platform, Priority, RuleSet, ScheduleRequest};
 
 use crate::account_lock::{account_with_clip, lock_accounts};
 use crate::accounts::clip_exists_or;
 use crate::calendar::plan_slot;
 use crate::conn::{on_backend, write_transaction, Conn};
+use crate::displacement::plan_and_displace;
 use crate::error::{Refusal, RefusalKind, Result, StoreError};
 use crate::events::{insert_events, Adjusted, Created, NewEvent};
 use crate::models::{Account, PublishLog, ScheduledBy, Status, SCHEDULE_TYPE_SCHEDULED};
@@ -34,6 +35,8 @@ pub struct NewSchedule {
     pub scheduled_window_end: Option<DateTime<Utc>>,
     /// Who asks.
     pub scheduled_by: ScheduledBy,
+    /// How much it matters: a `High` post may displace lower-priority scheduled ones.
+    pub priority: Priority,
 }
 
 /// A scheduled (or rescheduled) log and why its time differs from the request.
@@ -120,20 +123,28 @@ fn schedule_one(
         &request.platform,
         lock == AccountLock::Take,
     )?;
-    let plan = plan_slot(
-        conn,
-        rules,
-        &account,
-        &platform,
-        &ScheduleRequest {
-            requested_for: request.scheduled_for,
-            window_end: request.scheduled_window_end,
-            now,
-        },
-        None,
-    )?;
-
+    let plan_request = ScheduleRequest {
+        requested_for: request.scheduled_for,
+        window_end: request.scheduled_window_end,
+        now,
+    };
     let id = new_ordered_id("log");
+    // Only a high post can displace; the others are planned from the posts near them alone.
+    let plan = if request.priority == Priority::High {
+        plan_and_displace(
+            conn,
+            rules,
+            &account,
+            &platform,
+            &plan_request,
+            request.priority,
+            &id,
+        )?
+        .plan
+    } else {
+        plan_slot(conn, rules, &account, &platform, &plan_request, None)?
+    };
+
     let now = now.trunc_subsecs(0);
     // Column values, not a derived `Insertable`, so that diesel keeps the statement prepared
     // (see `events::insert_events`).
@@ -152,6 +163,7 @@ fn schedule_one(
         p::reason.eq(&plan.reason),
         p::created_at.eq(now.naive_utc()),
         p::updated_at.eq(now.naive_utc()),
+        p::priority.eq(request.priority.rank()),
     ));
     let log: PublishLog = on_backend!(conn, |c| insert
         .returning(PublishLog::as_returning())

@@ -47,6 +47,7 @@ diesel::table! {
         engagement -> Nullable<Text>,
         series_id -> Nullable<Text>,
         occurrence -> Nullable<Text>,
+        priority -> SmallInt,
     }
 }
 
@@ -64,6 +65,7 @@ diesel::table! {
         next_occurrence_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        priority -> SmallInt,
     }
 }
 

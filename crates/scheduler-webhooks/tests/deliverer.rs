@@ -45,6 +45,7 @@ fn database_with(backend: scheduler_testkit::Backend, urls: &[String]) -> (TestD
         scheduled_for: Some("2099-01-10T20:00:00Z".parse().unwrap()),
         scheduled_window_end: None,
         scheduled_by: ScheduledBy::Manual,
+        priority: scheduler_core::Priority::Normal,
     };
     schedule(conn, &rules, &request, Utc::now()).unwrap();
     (db, ids)

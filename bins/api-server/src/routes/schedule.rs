@@ -3,6 +3,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpResponse};
+use scheduler_core::Priority;
 use scheduler_core::RuleSet;
 use scheduler_store::{NewSchedule, Scheduled, ScheduledBy, StoreError};
 use serde::{Deserialize, Serialize};
@@ -59,6 +60,10 @@ pub struct ScheduleIn {
     /// Who asks; omitted: `manual`.
     #[schema(value_type = Option<ScheduledBy>)]
     pub scheduled_by: Option<String>,
+    /// `low`, `normal` (omitted) or `high`. A `high` post may take the slot of lower-priority
+    /// scheduled posts of the account, which move forward (contract section 12).
+    #[schema(value_type = Option<crate::openapi::Priority>)]
+    pub priority: Option<String>,
 }
 
 /// A scheduled post.
@@ -175,6 +180,15 @@ pub(crate) fn check_target(
     }
 }
 
+/// A request's `priority`: omitted, `normal`; otherwise one of the three names (422
+/// `invalid_field`).
+pub fn parse_priority(name: Option<&str>) -> Result<Priority, ApiError> {
+    name.map_or(Ok(Priority::Normal), |name| {
+        name.parse()
+            .map_err(|e: scheduler_core::InvalidPriority| ApiError::unacceptable(e.to_string()))
+    })
+}
+
 /// Checks one schedule request; every error is a 400 or 422.
 fn parse_request(rules: &RuleSet, value: Value) -> Result<NewSchedule, ApiError> {
     let input: ScheduleIn = from_value(value)?;
@@ -193,6 +207,7 @@ fn parse_request(rules: &RuleSet, value: Value) -> Result<NewSchedule, ApiError>
         platform: input.platform,
         social_account_id: input.social_account_id,
         scheduled_by,
+        priority: parse_priority(input.priority.as_deref())?,
     })
 }
 

@@ -16,6 +16,7 @@ mod lists;
 mod logs;
 mod metrics;
 mod openapi;
+mod priority;
 mod process;
 mod publishing;
 mod schedule;

@@ -120,11 +120,18 @@ both_backends! {
         app.account("acc_v", "instagram", "UTC").await;
         app.clip("clip_a").await;
         let mut ids = Vec::new();
-        for account in ["acc_u", "acc_v", "acc_u"] {
+        for (account, priority) in [("acc_u", "normal"), ("acc_v", "high"), ("acc_u", "low")] {
             let r = app.post("/publishing/series", &json!({"clip_id": "clip_a", "social_account_id": account,
-                "platform": "instagram", "dtstart": tomorrow_at("19:00:00"), "rrule": "FREQ=DAILY;COUNT=4"})).await;
+                "platform": "instagram", "dtstart": tomorrow_at("19:00:00"), "rrule": "FREQ=DAILY;COUNT=4",
+                "priority": priority})).await;
             assert_eq!(r.status, 201, "{}", r.text);
-            ids.push(r.body["id"].as_str().unwrap().to_owned());
+            assert_eq!(r.body["priority"], priority);
+            let id = r.body["id"].as_str().unwrap().to_owned();
+            // Its occurrences have its priority.
+            let logs = series_logs(&app, &id).await;
+            assert_eq!(logs.len(), 4);
+            assert!(logs.iter().all(|l| l["priority"] == priority), "{logs:?}");
+            ids.push(id);
         }
         // The second series on acc_u is planned around the first: an hour later.
         let r = app.get(&format!("/publishing/series/{}", ids[2])).await;
@@ -202,7 +209,7 @@ both_backends! {
             (with("clip_id", json!("clip_nope")), 422, "clip_not_found", "clip_nope"),
             (with("platform", json!("tiktok")), 422, "platform_mismatch", "tiktok"),
             (with("scheduled_by", json!("robot")), 422, "invalid_field", "robot"),
-            (with("priority", json!("high")), 400, "unknown_field", "priority"),
+            (with("priority", json!("urgent")), 422, "invalid_field", "urgent"),
             (with("rRule", json!("FREQ=DAILY")), 400, "unknown_field", "rRule"),
         ] {
             let r = app.post("/publishing/series", &body).await;

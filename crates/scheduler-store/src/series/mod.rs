@@ -24,8 +24,8 @@ mod write;
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use scheduler_core::{
-    latest_supported, local_text, rfc3339, rfc5545_instant, Platform, Recurrence, Rrule, RuleSet,
-    Zone,
+    latest_supported, local_text, rfc3339, rfc5545_instant, Platform, Priority, Recurrence, Rrule,
+    RuleSet, Zone,
 };
 
 use crate::conn::{on_backend, write_transaction, Conn};
@@ -80,6 +80,8 @@ pub struct NewSeries {
     pub exdates: Vec<NaiveDateTime>,
     /// Who asks.
     pub scheduled_by: ScheduledBy,
+    /// Its occurrences' priority (claims and ticks take higher first).
+    pub priority: Priority,
 }
 
 /// A change of a series' rule: what is given replaces what was.
@@ -112,6 +114,8 @@ pub struct Series {
     pub exdates: Vec<NaiveDateTime>,
     /// Who asked.
     pub scheduled_by: ScheduledBy,
+    /// Its occurrences' priority.
+    pub priority: Priority,
     /// Active or cancelled.
     pub status: SeriesStatus,
     /// The earliest instant of an occurrence not made yet; none when none is left (or the
@@ -184,6 +188,7 @@ pub fn create_series(
             s::rrule.eq(series.rule.to_string()),
             s::exdates.eq(exdates_json(&series.exdates)),
             s::scheduled_by.eq(series.scheduled_by.as_str()),
+            s::priority.eq(series.priority.rank()),
             s::status.eq(series.status.as_str()),
             s::created_at.eq(now.naive_utc()),
             s::updated_at.eq(now.naive_utc()),
@@ -241,6 +246,7 @@ fn unsaved(new: &NewSeries, platform: Platform, now: DateTime<Utc>) -> Series {
         rule: new.rule.clone(),
         exdates,
         scheduled_by: new.scheduled_by,
+        priority: new.priority,
         status: SeriesStatus::Active,
         next_occurrence_at: None,
         created_at: now,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use scheduler_core::{local_text, parse_local, Platform};
+use scheduler_core::{local_text, parse_local, Platform, Priority};
 use serde::Serialize;
 
 use super::Series;
@@ -37,6 +37,7 @@ pub(crate) struct SeriesRow {
     created_at: DateTime<Utc>,
     #[diesel(deserialize_as = UtcTime)]
     updated_at: DateTime<Utc>,
+    priority: i16,
 }
 
 impl TryFrom<SeriesRow> for Series {
@@ -71,6 +72,8 @@ impl TryFrom<SeriesRow> for Series {
                 .status
                 .parse()
                 .map_err(|_| corrupt("status", &row.status))?,
+            priority: Priority::try_from(row.priority)
+                .map_err(|_| corrupt("priority", &row.priority.to_string()))?,
             next_occurrence_at: row.next_occurrence_at,
             created_at: row.created_at,
             updated_at: row.updated_at,

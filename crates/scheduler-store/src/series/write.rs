@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Nullable, Text, Timestamp};
+use diesel::sql_types::{Array, Nullable, SmallInt, Text, Timestamp};
 use scheduler_core::Plan;
 
 use super::Series;
@@ -92,6 +92,7 @@ struct LogValues<'a> {
     updated_at: NaiveDateTime,
     series_id: &'a str,
     occurrence: &'a str,
+    priority: i16,
 }
 
 /// Inserts the rows whose occurrence has no log yet (`ON CONFLICT DO NOTHING`); the ids of
@@ -120,6 +121,7 @@ pub(super) fn insert_logs(
             updated_at: now,
             series_id: &row.series.id,
             occurrence: &row.occurrence,
+            priority: row.series.priority.rank(),
         })
         .collect();
     let mut inserted = HashSet::with_capacity(values.len());
@@ -135,14 +137,14 @@ pub(super) fn insert_logs(
             let ids: Vec<InsertedId> = diesel::sql_query(
                 "INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
                  schedule_type, scheduled_for, scheduled_window_end, scheduled_by, requested_for, \
-                 reason, created_at, updated_at, series_id, occurrence) \
+                 reason, created_at, updated_at, series_id, occurrence, priority) \
                  SELECT r.id, r.clip_id, r.platform, r.account, $12, $13, r.slot, r.window_end, \
-                 r.scheduled_by, r.requested, r.reason, $14, $14, r.series, r.occurrence \
+                 r.scheduled_by, r.requested, r.reason, $14, $14, r.series, r.occurrence, r.priority \
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
                  $5::timestamptz[], $6::timestamptz[], $7::text[], $8::timestamptz[], \
-                 $9::text[], $10::text[], $11::text[]) \
+                 $9::text[], $10::text[], $11::text[], $15::smallint[]) \
                  AS r(id, clip_id, platform, account, slot, window_end, scheduled_by, requested, \
-                 reason, series, occurrence) \
+                 reason, series, occurrence, priority) \
                  ON CONFLICT DO NOTHING RETURNING id",
             )
             .bind::<Array<Text>, _>(column(|v| v.id))
@@ -159,6 +161,7 @@ pub(super) fn insert_logs(
             .bind::<Text, _>(Status::Scheduled.as_str())
             .bind::<Text, _>(SCHEDULE_TYPE_SCHEDULED)
             .bind::<Timestamp, _>(now)
+            .bind::<Array<SmallInt>, _>(values.iter().map(|v| v.priority).collect::<Vec<_>>())
             .load(c)?;
             inserted.extend(ids.into_iter().map(|r| r.id));
         }

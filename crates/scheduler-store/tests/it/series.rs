@@ -29,6 +29,7 @@ fn new_series(account: &Account, clip: &Clip, dtstart: &str, rule: &str) -> NewS
         rule: rule.parse().unwrap(),
         exdates: Vec::new(),
         scheduled_by: ScheduledBy::Manual,
+        priority: scheduler_core::Priority::Normal,
     }
 }
 

@@ -51,6 +51,7 @@ pub fn request(account: &Account, clip: &Clip, time: Option<&str>) -> NewSchedul
         scheduled_for: time.map(at),
         scheduled_window_end: None,
         scheduled_by: ScheduledBy::Manual,
+        priority: scheduler_core::Priority::Normal,
     }
 }
 

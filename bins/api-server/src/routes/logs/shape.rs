@@ -15,7 +15,7 @@ use crate::openapi::{JustScheduled, Platform};
     "scheduled_for": "2030-06-15T23:00:00Z", "scheduled_window_end": "2030-06-16T03:00:00Z",
     "scheduled_by": "manual", "created_at": "2026-11-28T21:55:15Z", "updated_at": "2026-11-28T21:55:15Z",
     "attempt": 0, "platform_post_id": null, "permalink": null, "last_error": null, "lease_expires_at": null,
-    "series_id": null
+    "series_id": null, "priority": "normal"
 }))]
 pub struct LogOut {
     /// `log_…`.
@@ -81,6 +81,10 @@ pub struct LogOut {
     /// The recurring series it was made for; null for a post scheduled on its own.
     #[schema(max_length = 128)]
     pub series_id: Option<String>,
+    /// `low`, `normal` or `high`: claims and ticks take higher first, and a `high` post may
+    /// have displaced lower-priority ones.
+    #[schema(value_type = crate::openapi::Priority)]
+    pub priority: String,
 }
 
 impl TryFrom<PublishLog> for LogOut {
@@ -110,6 +114,7 @@ impl TryFrom<PublishLog> for LogOut {
             last_error: l.last_error,
             lease_expires_at: l.lease_expires_at.map(rfc3339),
             series_id: l.series_id,
+            priority: l.priority.to_string(),
         })
     }
 }

@@ -53,6 +53,10 @@ pub struct SeriesIn {
     /// Who asks; omitted: `manual`.
     #[schema(value_type = Option<ScheduledBy>)]
     pub scheduled_by: Option<String>,
+    /// Its occurrences' priority: `low`, `normal` (omitted) or `high`. Claims and ticks take
+    /// higher first; occurrences never displace other posts (only a schedule request does).
+    #[schema(value_type = Option<crate::openapi::Priority>)]
+    pub priority: Option<String>,
 }
 
 /// A change of a series' rule: each field given replaces the series' own.
@@ -101,7 +105,7 @@ pub struct OccurrenceOut {
 #[schema(example = json!({
     "id": "ser_0193a1b2c3d4e5f6a7b8c9d0e1f2a3b4", "clip_id": "clip_demo", "social_account_id": "acc_demo",
     "platform": "instagram", "timezone": "America/New_York", "dtstart": "2027-03-01T18:30:00",
-    "rrule": "FREQ=WEEKLY;BYDAY=MO,TH", "exdates": [], "scheduled_by": "manual", "status": "active",
+    "rrule": "FREQ=WEEKLY;BYDAY=MO,TH", "exdates": [], "scheduled_by": "manual", "priority": "normal", "status": "active",
     "created_at": "2027-02-20T10:00:00Z", "updated_at": "2027-02-20T10:00:00Z",
     "next_occurrences": [{"occurrence": "2027-03-01T18:30:00", "occurrence_at": "2027-03-01T23:30:00Z",
         "scheduled_for": "2027-03-01T23:30:00Z", "reason": "Scheduled as requested",
@@ -131,6 +135,9 @@ pub struct SeriesOut {
     /// Who asked.
     #[schema(value_type = ScheduledBy)]
     pub scheduled_by: String,
+    /// Its occurrences' priority.
+    #[schema(value_type = crate::openapi::Priority)]
+    pub priority: String,
     /// `active`, or `cancelled` (no more occurrences are made).
     #[schema(value_type = SeriesStatus)]
     pub status: String,
@@ -158,6 +165,7 @@ impl From<SeriesView> for SeriesOut {
             rrule: s.rule.to_string(),
             exdates: s.exdates.iter().map(|t| local_text(*t)).collect(),
             scheduled_by: s.scheduled_by.to_string(),
+            priority: s.priority.to_string(),
             status: s.status.to_string(),
             created_at: rfc3339(s.created_at),
             updated_at: rfc3339(s.updated_at),
@@ -233,5 +241,6 @@ pub(super) fn parse_series(rules: &RuleSet, value: Value) -> Result<NewSeries, A
         social_account_id: input.social_account_id,
         platform: input.platform,
         scheduled_by,
+        priority: crate::routes::schedule::parse_priority(input.priority.as_deref())?,
     })
 }
