@@ -106,7 +106,7 @@ impl PartialSchema for EventEntity {
 
 impl ToSchema for EventEntity {}
 
-/// A post's priority: `low`, `normal` or `high`.
+/// A post's priority: `low`, `normal` or `high` (read in any case; written in lower case).
 #[derive(Debug)]
 pub struct Priority;
 
@@ -115,6 +115,7 @@ impl PartialSchema for Priority {
         ObjectBuilder::new()
             .schema_type(Type::String)
             .enum_values(Some(scheduler_core::Priority::ALL.map(|p| p.as_str())))
+            .description(Some("`low`, `normal` or `high`; read in any case."))
             .into()
     }
 }

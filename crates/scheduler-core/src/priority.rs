@@ -97,6 +97,9 @@ pub struct Neighbour {
     pub priority: Priority,
     /// Whether it is `scheduled` (only those may move).
     pub scheduled: bool,
+    /// The latest slot its client accepts, when one was given: a displaced post never lands
+    /// after it.
+    pub window_end: Option<DateTime<Utc>>,
 }
 
 /// A post the new one moved: where it was and its new plan.
@@ -119,16 +122,21 @@ pub struct PriorityPlan {
     pub displaced: Vec<Displacement>,
 }
 
-/// Plans a post of `priority` among `neighbours` (sorted by time; the account's posts on the
-/// platform, every one within [`PlatformRules::reach`] of any slot that could change).
+/// Plans a post of `priority` among `neighbours`: the account's posts on the platform, sorted
+/// by time, every one from `known_from` on (`None`: all of them).
 ///
 /// A `Low` or `Normal` request, and a `High` one that gains nothing, is planned as
 /// [`plan`] plans it, among every neighbour. A `High` request whose earliest valid slot
 /// ignoring the lower-priority scheduled posts due at least [`DISPLACEMENT_NOTICE`] after
-/// `now` (the movable ones) is earlier takes that slot, and the movable posts are planned again
-/// from their old times in their old order, each among the others as they then stand; a post
-/// whose time still holds stays. If one of them would find no slot, nothing is displaced.
-/// `new_id` names the new post in the displaced posts' reasons.
+/// `now` (the movable ones) is earlier takes that slot. Then the movable posts within
+/// [`PlatformRules::reach`] of a change (the new post, or a post that moved) are planned again
+/// from their old times, in their old order, each among the others as they then stand, and no
+/// later than the window end its client gave; a post whose time still holds (to the second)
+/// stays, and posts out of reach of every change are not touched. Nothing is displaced, and the
+/// request is planned the ordinary way, if one of them would find no slot, or would need posts
+/// from before `known_from` to be planned. `new_id` names the new post in the displaced posts'
+/// reasons.
+#[allow(clippy::too_many_arguments)]
 pub fn plan_with_priority(
     rules: &PlatformRules,
     horizon: Horizon,
@@ -136,6 +144,7 @@ pub fn plan_with_priority(
     request: &ScheduleRequest,
     priority: Priority,
     neighbours: &[Neighbour],
+    known_from: Option<DateTime<Utc>>,
     new_id: &str,
 ) -> Result<PriorityPlan, Rejection> {
     let times: Vec<DateTime<Utc>> = neighbours.iter().map(|n| n.at).collect();
@@ -175,24 +184,21 @@ pub fn plan_with_priority(
             displaced: Vec::new(),
         });
     }
-    match displace(
+    let context = Context {
         rules,
         horizon,
         zone,
-        request.now,
-        neighbours,
-        &movable,
-        fixed,
-        &taken,
-        new_id,
-    ) {
+        now: request.now,
+        known_from,
+    };
+    match displace(&context, neighbours, &movable, fixed, &taken, new_id) {
         Some(displaced) => {
             let mut plan = taken;
             if !displaced.is_empty() {
+                // The contract's words, whatever N.
                 plan.reason.push_str(&format!(
-                    "; displaced {} lower-priority post{}",
-                    displaced.len(),
-                    if displaced.len() == 1 { "" } else { "s" }
+                    "; displaced {} lower-priority posts",
+                    displaced.len()
                 ));
             }
             Ok(PriorityPlan { plan, displaced })
@@ -204,46 +210,69 @@ pub fn plan_with_priority(
     }
 }
 
-/// Plans the movable posts again, in their old order, among the fixed ones, the new post and
-/// the movable ones already planned; `None` if one finds no slot.
-#[allow(clippy::too_many_arguments)]
-fn displace(
-    rules: &PlatformRules,
+/// What every re-plan of a displaced post shares.
+struct Context<'a> {
+    rules: &'a PlatformRules,
     horizon: Horizon,
     zone: Zone,
     now: DateTime<Utc>,
+    known_from: Option<DateTime<Utc>>,
+}
+
+/// Plans the movable posts within reach of a change again, in their old order, among the fixed
+/// ones, the new post and the movable ones already placed; `None` if one finds no slot or
+/// lies too close to the start of what is known.
+fn displace(
+    context: &Context<'_>,
     neighbours: &[Neighbour],
     movable: &dyn Fn(&Neighbour) -> bool,
     fixed: Vec<DateTime<Utc>>,
     taken: &Plan,
     new_id: &str,
 ) -> Option<Vec<Displacement>> {
+    let reach = context.rules.reach();
     let mut placed = fixed;
     insert_sorted(&mut placed, taken.scheduled_for);
+    let mut changes = vec![taken.scheduled_for];
     let mut displaced = Vec::new();
     for (index, neighbour) in neighbours.iter().enumerate().filter(|(_, n)| movable(n)) {
+        let near = changes.iter().any(|c| (neighbour.at - *c).abs() < reach);
+        if !near {
+            // No change can touch it: it keeps its time (and whatever rule it kept before).
+            insert_sorted(&mut placed, neighbour.at);
+            continue;
+        }
+        if context.known_from.is_some_and(|k| neighbour.at < k + reach) {
+            // Its plan would need posts before what was read.
+            return None;
+        }
         let request = ScheduleRequest {
             requested_for: Some(neighbour.at),
-            window_end: None,
-            now,
+            window_end: neighbour.window_end,
+            now: context.now,
         };
         let mut replanned = plan(
-            rules,
-            horizon,
-            zone,
+            context.rules,
+            context.horizon,
+            context.zone,
             &request,
             Posts::new(&placed).expect("sorted"),
         )
         .ok()?;
-        insert_sorted(&mut placed, replanned.scheduled_for);
-        if replanned.scheduled_for != neighbour.at {
-            replanned.reason = format!("Displaced by higher-priority {new_id}");
-            displaced.push(Displacement {
-                index,
-                from: neighbour.at,
-                plan: replanned,
-            });
+        if replanned.scheduled_for - neighbour.at < TimeDelta::seconds(1) {
+            // Still valid: only a fraction of a second rounded away (a row another program
+            // wrote); it stays where it is.
+            insert_sorted(&mut placed, neighbour.at);
+            continue;
         }
+        insert_sorted(&mut placed, replanned.scheduled_for);
+        changes.push(replanned.scheduled_for);
+        replanned.reason = format!("Displaced by higher-priority {new_id}");
+        displaced.push(Displacement {
+            index,
+            from: neighbour.at,
+            plan: replanned,
+        });
     }
     Some(displaced)
 }

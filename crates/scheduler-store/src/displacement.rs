@@ -5,18 +5,18 @@
 use chrono::{DateTime, NaiveDateTime, SubsecRound, TimeDelta, Utc};
 use diesel::prelude::*;
 use scheduler_core::{
-    plan_with_priority, Neighbour, Platform, Priority, PriorityPlan, Rejection, RuleSet,
-    ScheduleRequest,
+    plan_with_priority, Neighbour, Plan, Platform, Priority, Rejection, RuleSet, ScheduleRequest,
 };
 
 use crate::conn::{on_backend, Conn};
-use crate::error::Result;
+use crate::error::{Result, StoreError};
 use crate::events::{insert_events, NewEvent, Rescheduled};
 use crate::models::{Account, PublishLog, Status};
 
 /// Plans a post of `priority` for `account`, and writes the moves of the posts it displaces
-/// (each with `publish_scheduled_rescheduled`). The caller holds the account's lock and writes
-/// the new post `new_id` with the plan.
+/// (each with `publish_scheduled_rescheduled`): the new post's plan, and each displaced log as
+/// it now stands. The caller holds the account's lock and writes the new post `new_id` with
+/// the plan.
 pub(crate) fn plan_and_displace(
     conn: &mut Conn,
     rules: &RuleSet,
@@ -25,7 +25,7 @@ pub(crate) fn plan_and_displace(
     request: &ScheduleRequest,
     priority: Priority,
     new_id: &str,
-) -> Result<PriorityPlan> {
+) -> Result<(Plan, Vec<PublishLog>)> {
     request.check_range()?;
     let platform_rules = rules
         .get(platform)
@@ -45,10 +45,12 @@ pub(crate) fn plan_and_displace(
         request,
         priority,
         &neighbours,
+        Some(from),
         new_id,
     )?;
     let now = request.now.trunc_subsecs(0);
     let mut events = Vec::with_capacity(planned.displaced.len());
+    let mut moved_logs = Vec::with_capacity(planned.displaced.len());
     for moved in &planned.displaced {
         use crate::schema::publish_logs::dsl as p;
         let update = diesel::update(
@@ -62,9 +64,18 @@ pub(crate) fn plan_and_displace(
             p::reason.eq(&moved.plan.reason),
             p::updated_at.eq(now.naive_utc()),
         ));
+        // Every change of a scheduled post takes the account's lock, which the caller holds:
+        // the post is as it was read.
         let log: PublishLog = on_backend!(conn, |c| update
             .returning(PublishLog::as_returning())
-            .get_result(c))?;
+            .get_result(c)
+            .optional())?
+        .ok_or_else(|| {
+            StoreError::InvalidState(format!(
+                "log {} changed while a higher-priority post was planned; try again",
+                ids[moved.index]
+            ))
+        })?;
         events.push(NewEvent::about_log(
             &log.id,
             &Rescheduled {
@@ -77,9 +88,10 @@ pub(crate) fn plan_and_displace(
             },
             now,
         ));
+        moved_logs.push(log);
     }
     insert_events(conn, &events)?;
-    Ok(planned)
+    Ok((planned.plan, moved_logs))
 }
 
 /// The account's active posts on the platform at or after `from`, sorted by time (ties by id):
@@ -100,33 +112,49 @@ fn neighbours(
             .filter(p::platform.eq(platform.as_str()))
             .filter(p::status.eq_any(active.clone()))
     };
-    type Row = (String, Option<NaiveDateTime>, String, i16);
+    type Row = (
+        String,
+        Option<NaiveDateTime>,
+        String,
+        i16,
+        Option<NaiveDateTime>,
+        bool,
+    );
     let timed = posts().filter(p::scheduled_for.ge(from)).select((
         p::id,
         p::scheduled_for,
         p::status,
         p::priority,
+        p::scheduled_window_end,
+        p::window_end_given,
     ));
     let mut rows: Vec<Row> = on_backend!(conn, |c| timed.load(c))?;
     let untimed = posts()
         .filter(p::scheduled_for.is_null())
         .filter(p::created_at.ge(from))
-        .select((p::id, p::created_at.nullable(), p::status, p::priority));
+        .select((
+            p::id,
+            p::created_at.nullable(),
+            p::status,
+            p::priority,
+            p::scheduled_window_end,
+            p::window_end_given,
+        ));
     rows.extend(on_backend!(conn, |c| untimed.load::<Row>(c))?);
-    let mut posts: Vec<(String, Neighbour)> = rows
-        .into_iter()
-        .filter_map(|(id, at, status, rank)| {
-            let priority = Priority::try_from(rank).ok()?;
-            Some((
-                id,
-                Neighbour {
-                    at: at?.and_utc(),
-                    priority,
-                    scheduled: status == Status::Scheduled.as_str(),
-                },
-            ))
-        })
-        .collect();
+    let mut posts = Vec::with_capacity(rows.len());
+    for (id, at, status, rank, window_end, given) in rows {
+        let Some(at) = at else { continue };
+        let priority = Priority::try_from(rank).map_err(|_| {
+            StoreError::Corrupt(format!("publish log {id} has the priority {rank}"))
+        })?;
+        let neighbour = Neighbour {
+            at: at.and_utc(),
+            priority,
+            scheduled: status == Status::Scheduled.as_str(),
+            window_end: window_end.filter(|_| given).map(|t| t.and_utc()),
+        };
+        posts.push((id, neighbour));
+    }
     posts.sort_by(|(a_id, a), (b_id, b)| a.at.cmp(&b.at).then_with(|| a_id.cmp(b_id)));
     Ok(posts.into_iter().unzip())
 }

@@ -208,6 +208,10 @@ pub(crate) fn not_in(log: &PublishLog, status: Status) -> StoreError {
 /// no longer `scheduled`.
 pub fn cancel(conn: &mut Conn, log_id: &str, now: DateTime<Utc>) -> Result<PublishLog> {
     write_transaction(conn, |conn| {
+        // Under the account's lock, as every other change of a scheduled post: a high post
+        // planning its displacement sees the account's posts hold still.
+        let account_id = get_log(conn, log_id)?.social_account_id;
+        lock_accounts(conn, &[&account_id])?;
         let now = now.trunc_subsecs(0);
         let log = update_if_status!(
             conn,
@@ -269,6 +273,7 @@ pub fn reschedule(
             (
                 p::scheduled_for.eq(plan.scheduled_for.naive_utc()),
                 p::scheduled_window_end.eq(plan.scheduled_window_end.naive_utc()),
+                p::window_end_given.eq(change.scheduled_window_end.is_some()),
                 p::requested_for.eq(plan.requested_for.naive_utc()),
                 p::reason.eq(&plan.reason),
                 p::updated_at.eq(now.naive_utc()),

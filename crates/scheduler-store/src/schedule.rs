@@ -68,13 +68,14 @@ pub fn schedule(
     now: DateTime<Utc>,
 ) -> Result<Scheduled> {
     write_transaction(conn, |conn| {
-        schedule_one(conn, rules, request, now, AccountLock::Take)
+        schedule_one(conn, rules, request, now, AccountLock::Take).map(|(scheduled, _)| scheduled)
     })
 }
 
 /// Schedules several posts in order in one write transaction; later ones see earlier ones.
 /// Each item is scheduled or rejected on its own (a rejection writes nothing: every check
-/// comes before the first write); a database error fails the whole batch.
+/// comes before the first write); a database error fails the whole batch. An answer tells
+/// where its post ended: a later high item that displaced it updates it.
 pub fn schedule_batch(
     conn: &mut Conn,
     rules: &RuleSet,
@@ -87,16 +88,24 @@ pub fn schedule_batch(
             .map(|r| r.social_account_id.as_str())
             .collect();
         lock_accounts(conn, &accounts)?;
-        requests
-            .iter()
-            .map(
-                |request| match schedule_one(conn, rules, request, now, AccountLock::Held) {
-                    Ok(scheduled) => Ok(Ok(scheduled)),
-                    Err(StoreError::Rejected(refusal)) => Ok(Err(refusal)),
-                    Err(other) => Err(other),
-                },
-            )
-            .collect()
+        let mut results: Vec<BatchItem> = Vec::with_capacity(requests.len());
+        for request in requests {
+            match schedule_one(conn, rules, request, now, AccountLock::Held) {
+                Ok((scheduled, displaced)) => {
+                    for moved in displaced {
+                        let earlier = results.iter_mut().flatten().find(|s| s.log.id == moved.id);
+                        if let Some(earlier) = earlier {
+                            earlier.reason = moved.reason.clone().unwrap_or_default();
+                            earlier.log = moved;
+                        }
+                    }
+                    results.push(Ok(scheduled));
+                }
+                Err(StoreError::Rejected(refusal)) => results.push(Err(refusal)),
+                Err(other) => return Err(other),
+            }
+        }
+        Ok(results)
     })
 }
 
@@ -107,15 +116,15 @@ enum AccountLock {
     Held,
 }
 
-/// Validates, plans and writes one post, under the account's lock. Every rejection comes
-/// before the first write.
+/// Validates, plans and writes one post, under the account's lock: the post, and the logs a
+/// high post displaced as they now stand. Every rejection comes before the first write.
 fn schedule_one(
     conn: &mut Conn,
     rules: &RuleSet,
     request: &NewSchedule,
     now: DateTime<Utc>,
     lock: AccountLock,
-) -> Result<Scheduled> {
+) -> Result<(Scheduled, Vec<PublishLog>)> {
     let (account, platform) = target(
         conn,
         &request.clip_id,
@@ -130,7 +139,7 @@ fn schedule_one(
     };
     let id = new_ordered_id("log");
     // Only a high post can displace; the others are planned from the posts near them alone.
-    let plan = if request.priority == Priority::High {
+    let (plan, displaced) = if request.priority == Priority::High {
         plan_and_displace(
             conn,
             rules,
@@ -140,9 +149,11 @@ fn schedule_one(
             request.priority,
             &id,
         )?
-        .plan
     } else {
-        plan_slot(conn, rules, &account, &platform, &plan_request, None)?
+        (
+            plan_slot(conn, rules, &account, &platform, &plan_request, None)?,
+            Vec::new(),
+        )
     };
 
     let now = now.trunc_subsecs(0);
@@ -164,6 +175,7 @@ fn schedule_one(
         p::created_at.eq(now.naive_utc()),
         p::updated_at.eq(now.naive_utc()),
         p::priority.eq(request.priority.rank()),
+        p::window_end_given.eq(request.scheduled_window_end.is_some()),
     ));
     let log: PublishLog = on_backend!(conn, |c| insert
         .returning(PublishLog::as_returning())
@@ -199,10 +211,13 @@ fn schedule_one(
         ));
     }
     insert_events(conn, &events)?;
-    Ok(Scheduled {
-        log,
-        reason: plan.reason,
-    })
+    Ok((
+        Scheduled {
+            log,
+            reason: plan.reason,
+        },
+        displaced,
+    ))
 }
 
 /// The account and platform a request for `clip_id` on `account_id` names, once both exist and

@@ -48,6 +48,7 @@ diesel::table! {
         series_id -> Nullable<Text>,
         occurrence -> Nullable<Text>,
         priority -> SmallInt,
+        window_end_given -> Bool,
     }
 }
 

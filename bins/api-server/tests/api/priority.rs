@@ -74,6 +74,10 @@ both_backends! {
         assert_eq!(r.status, 200, "{}", r.text);
         let results = r.body["results"].as_array().unwrap();
         assert_eq!(results[1]["scheduled_for"], "2099-02-01T19:00:00Z", "{}", r.text);
+        assert_eq!(results[1]["reason"], "Scheduled as requested; displaced 1 lower-priority posts");
+        // The first answer tells where its post ended, after the second displaced it.
+        assert_eq!(results[0]["scheduled_for"], "2099-02-01T20:00:00Z", "{}", r.text);
+        assert_eq!(results[0]["reason"], json!(format!("Displaced by higher-priority {}", results[1]["publish_log_id"].as_str().unwrap())));
         let low_id = &results[0]["publish_log_id"];
         assert_eq!(log(&app, low_id).await["scheduled_for"], "2099-02-01T20:00:00Z");
         let events = app.get(&format!("/ledger/events?entity_id={}", low_id.as_str().unwrap())).await.body;
@@ -88,5 +92,23 @@ both_backends! {
             assert_eq!(r.body["code"], code, "{}", r.text);
         }
         assert_eq!(app.counts(), before);
+    }
+
+    async fn a_window_end_its_client_gave_holds_against_displacement(backend) {
+        let app = spawn(backend).await;
+        app.account("acc", "instagram", "UTC").await;
+        app.clip("clip").await;
+        // 22:00 with a bound of 22:30: moving it past 23:00 (the next day) would break it.
+        let body = json!({"clip_id": "clip", "platform": "instagram", "social_account_id": "acc",
+                          "scheduled_for": "2099-03-01T22:00:00Z", "scheduled_window_end": "2099-03-01T22:30:00Z"});
+        let bound = app.post("/publishing/schedule", &body).await.body["publish_log_id"].clone();
+        let high = post(&app, "2099-03-01T22:00:00Z", Some("high")).await;
+        assert_eq!(high["scheduled_for"], "2099-03-02T18:00:00Z", "{high}");
+        assert_eq!(log(&app, &bound).await["scheduled_for"], "2099-03-01T22:00:00Z");
+        // Without a bound of its own, the same post moves to the next day's window.
+        let free = post(&app, "2099-03-05T22:00:00Z", None).await["publish_log_id"].clone();
+        let high = post(&app, "2099-03-05T22:00:00Z", Some("high")).await;
+        assert_eq!(high["scheduled_for"], "2099-03-05T22:00:00Z", "{high}");
+        assert_eq!(log(&app, &free).await["scheduled_for"], "2099-03-06T18:00:00Z");
     }
 }

@@ -14,11 +14,12 @@ use scheduler_core::{
 
 use crate::props::{input, minutes, valid, Input};
 
-/// The posts of `input` made valid among themselves, each with a priority and a status.
-fn account(input: &Input, kinds: &[(u8, bool)]) -> Vec<Neighbour> {
+/// The posts of `input` made valid among themselves, each with a priority, a status and
+/// perhaps a window end its client gave (0 to 4 hours after it).
+fn account(input: &Input, kinds: &[(u8, bool, Option<u8>)]) -> Vec<Neighbour> {
     let mut placed: Vec<DateTime<Utc>> = Vec::new();
     let mut neighbours: Vec<Neighbour> = Vec::new();
-    for (wanted, (rank, scheduled)) in input.posts.iter().zip(kinds) {
+    for (wanted, (rank, scheduled, end)) in input.posts.iter().zip(kinds) {
         let request = ScheduleRequest {
             requested_for: Some(*wanted),
             window_end: None,
@@ -41,6 +42,7 @@ fn account(input: &Input, kinds: &[(u8, bool)]) -> Vec<Neighbour> {
                 at: p.scheduled_for,
                 priority: Priority::from_rank(i16::from(*rank)).unwrap(),
                 scheduled: *scheduled,
+                window_end: end.map(|m| p.scheduled_for + minutes(i64::from(m) * 15)),
             },
         );
     }
@@ -61,19 +63,22 @@ fn valid_among(input: &Input, t: DateTime<Utc>, others: Vec<DateTime<Utc>>) -> b
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
     fn displacement_keeps_every_rule_and_moves_only_what_it_must(
         input in input(),
-        kinds in proptest::collection::vec((0u8..3, proptest::bool::weighted(0.8)), 16),
+        kinds in proptest::collection::vec(
+            (0u8..3, proptest::bool::weighted(0.8), proptest::option::weighted(0.3, 0u8..16)),
+            16,
+        ),
     ) {
         let neighbours = account(&input, &kinds);
         let request = ScheduleRequest { requested_for: input.requested, window_end: None, now: input.now };
         let times: Vec<_> = neighbours.iter().map(|n| n.at).collect();
         let ordinary = plan(&input.rules, Horizon::default(), input.zone, &request, Posts::new(&times).unwrap());
         let result = plan_with_priority(&input.rules, Horizon::default(), input.zone, &request,
-            Priority::High, &neighbours, "log_new");
+            Priority::High, &neighbours, None, "log_new");
         let Ok(result) = result else {
             prop_assert!(ordinary.is_err(), "refused though an ordinary plan exists");
             return Ok(());
@@ -92,7 +97,7 @@ proptest! {
         }
         if !result.displaced.is_empty() {
             let said = format!("; displaced {} lower-priority post", result.displaced.len());
-            prop_assert!(result.plan.reason.contains(&said), "{}", result.plan.reason);
+            prop_assert!(result.plan.reason.ends_with(&format!("{said}s")), "{}", result.plan.reason);
         }
         // Every post keeps every rule among all the others.
         let everyone: Vec<_> = finals.iter().copied().chain([new]).collect();
@@ -105,6 +110,9 @@ proptest! {
             prop_assert!(n.scheduled && n.priority < Priority::High && n.at >= input.now + DISPLACEMENT_NOTICE,
                 "moved a post that may not move: {n:?}");
             prop_assert!(d.plan.scheduled_for > n.at, "moved earlier: {n:?} to {}", d.plan.scheduled_for);
+            if let Some(end) = n.window_end {
+                prop_assert!(d.plan.scheduled_for <= end, "past its window end: {n:?} to {}", d.plan.scheduled_for);
+            }
             prop_assert_eq!(&d.plan.reason, "Displaced by higher-priority log_new");
             // The earliest valid minute from its old time, given all the others.
             let others: Vec<_> = everyone.iter().enumerate().filter(|(j, _)| *j != d.index).map(|(_, o)| *o).collect();
@@ -128,6 +136,7 @@ fn instagram(posts: &[(&str, Priority, bool)]) -> (scheduler_core::PlatformRules
             at: crate::at(t),
             priority: *priority,
             scheduled: *scheduled,
+            window_end: None,
         })
         .collect();
     (rules, neighbours)
@@ -154,6 +163,7 @@ fn check(
         &request,
         priority,
         &neighbours,
+        None,
         "log_vip",
     )
     .unwrap();
@@ -219,7 +229,7 @@ fn cases() {
         now,
         (
             "2030-06-15T19:00:00Z",
-            "Scheduled as requested; displaced 1 lower-priority post",
+            "Scheduled as requested; displaced 1 lower-priority posts",
             &[(0, "2030-06-15T20:00:00Z")],
         ),
     );
@@ -249,6 +259,22 @@ fn cases() {
             &[],
         ),
     );
+    // A post out of reach of every change is not touched, even one the rules would refuse
+    // now (outside the window, as after a change of the rules file).
+    check(
+        &[
+            ("2030-06-15T19:00:00Z", Normal, true),
+            ("2030-09-15T23:30:00Z", Low, true),
+        ],
+        "2030-06-15T19:00:00Z",
+        High,
+        now,
+        (
+            "2030-06-15T19:00:00Z",
+            "Scheduled as requested; displaced 1 lower-priority posts",
+            &[(0, "2030-06-15T20:00:00Z")],
+        ),
+    );
     // Nothing to gain: the window's start comes first either way.
     check(
         &[("2030-06-15T16:00:00Z", Normal, true)],
@@ -261,4 +287,42 @@ fn cases() {
             &[],
         ),
     );
+}
+
+/// A displaced post never lands after the window end its client gave: when it would, nothing
+/// is displaced. Nor when its plan would need posts from before what the store read.
+#[test]
+fn window_ends_and_what_was_read_bound_displacement() {
+    let (rules, mut neighbours) = instagram(&[("2030-06-15T22:00:00Z", Priority::Normal, true)]);
+    let request = ScheduleRequest {
+        requested_for: Some(crate::at("2030-06-15T22:00:00Z")),
+        window_end: None,
+        now: crate::at("2030-06-15T12:00:00Z"),
+    };
+    let run = |neighbours: &[Neighbour], known_from: Option<&str>| {
+        plan_with_priority(
+            &rules,
+            Horizon::default(),
+            scheduler_core::Zone::UTC,
+            &request,
+            Priority::High,
+            neighbours,
+            known_from.map(crate::at),
+            "log_vip",
+        )
+        .unwrap()
+    };
+    // Displaced to 23:00 is outside the window: the next day's 18:00.
+    let free = run(&neighbours, None);
+    assert_eq!(
+        free.displaced[0].plan.scheduled_for,
+        crate::at("2030-06-16T18:00:00Z")
+    );
+    neighbours[0].window_end = Some(crate::at("2030-06-15T23:00:00Z"));
+    let bound = run(&neighbours, None);
+    assert!(bound.displaced.is_empty());
+    assert_eq!(bound.plan.scheduled_for, crate::at("2030-06-16T18:00:00Z"));
+    neighbours[0].window_end = None;
+    let unread = run(&neighbours, Some("2030-06-15T21:30:00Z"));
+    assert!(unread.displaced.is_empty());
 }

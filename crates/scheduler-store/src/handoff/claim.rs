@@ -12,7 +12,9 @@ use crate::models::{Account, Clip, PublishLog, Status};
 use crate::schema::publish_logs::dsl as p;
 use crate::schema::{clips, social_accounts};
 
-/// Claims up to `request.limit` `pending` logs, oldest `scheduled_for` first, then id: each
+/// Claims up to `request.limit` `pending` logs, the highest priority first, then the oldest
+/// `scheduled_for`, then id (the partial index `publish_logs_pending_by_priority` gives them
+/// in that order): each
 /// becomes `processing` with a fresh lease token, its attempt counted, and a
 /// `publish_claimed` event. Any number of claims may run at once: each log goes to one.
 pub fn claim(
@@ -46,22 +48,24 @@ pub fn claim(
                 }
                 let ids: Vec<Id> = diesel::sql_query(
                     "WITH claimed AS MATERIALIZED ( \
-                       SELECT id, scheduled_for FROM publish_logs \
-                       WHERE status = $1 AND scheduled_for IS NOT NULL \
-                         AND (cardinality($3::text[]) = 0 OR platform = ANY($3)) \
-                       ORDER BY scheduled_for, id \
-                       LIMIT $2 \
+                       SELECT id, scheduled_for, priority FROM publish_logs \
+                       WHERE status = 'pending' AND scheduled_for IS NOT NULL \
+                         AND (cardinality($2::text[]) = 0 OR platform = ANY($2)) \
+                       ORDER BY priority DESC, scheduled_for, id \
+                       LIMIT $1 \
                        FOR UPDATE SKIP LOCKED), \
                      numbered AS ( \
-                       SELECT id, row_number() OVER (ORDER BY scheduled_for, id) AS n FROM claimed) \
+                       SELECT id, row_number() OVER (ORDER BY priority DESC, scheduled_for, id) AS n \
+                       FROM claimed) \
                      UPDATE publish_logs AS p \
-                     SET status = $4, attempt = p.attempt + 1, lease_token = ($5::text[])[numbered.n], \
-                       lease_expires_at = date_trunc('second', now()) + make_interval(secs => $6), \
-                       leased_by = $7, updated_at = date_trunc('second', now()) \
+                     SET status = $3, attempt = p.attempt + 1, lease_token = ($4::text[])[numbered.n], \
+                       lease_expires_at = date_trunc('second', now()) + make_interval(secs => $5), \
+                       leased_by = $6, updated_at = date_trunc('second', now()) \
                      FROM numbered WHERE p.id = numbered.id \
                      RETURNING p.id",
                 )
-                .bind::<Text, _>(Status::Pending.as_str())
+                // `status` is written out, not bound, so that the partial index's condition
+                // holds for every plan of the prepared statement.
                 .bind::<BigInt, _>(i64::from(limit))
                 .bind::<Array<Text>, _>(&platforms)
                 .bind::<Text, _>(Status::Processing.as_str())
@@ -75,15 +79,19 @@ pub fn claim(
             Conn::Sqlite(c) => {
                 let now = host_now.trunc_subsecs(0);
                 // A log without a time (another program's) cannot be answered: left alone.
+                // `status` written out, as on PostgreSQL, so that SQLite may use the partial
+                // index (a bound value cannot prove its condition).
                 let mut query = p::publish_logs
-                    .filter(p::status.eq(Status::Pending.as_str()))
+                    .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                        "status = 'pending'",
+                    ))
                     .filter(p::scheduled_for.is_not_null())
                     .into_boxed();
                 if !platforms.is_empty() {
                     query = query.filter(p::platform.eq_any(&platforms));
                 }
                 let ids: Vec<String> = query
-                    .order((p::scheduled_for.asc(), p::id.asc()))
+                    .order((p::priority.desc(), p::scheduled_for.asc(), p::id.asc()))
                     .limit(i64::from(limit))
                     .select(p::id)
                     .load(c)?;
@@ -102,13 +110,13 @@ pub fn claim(
                 ids
             }
         };
-        // The claimed logs with their tokens, clips and accounts: one query, oldest first.
+        // The claimed logs with their tokens, clips and accounts: one query, in the claim's order.
         let rows: Vec<(PublishLog, Option<String>, Clip, Account)> =
             on_backend!(conn, |c| p::publish_logs
                 .inner_join(clips::table)
                 .inner_join(social_accounts::table)
                 .filter(p::id.eq_any(&ids))
-                .order((p::scheduled_for.asc(), p::id.asc()))
+                .order((p::priority.desc(), p::scheduled_for.asc(), p::id.asc()))
                 .select((
                     PublishLog::as_select(),
                     p::lease_token,

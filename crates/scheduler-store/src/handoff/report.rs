@@ -234,6 +234,7 @@ pub fn fail(
                         p::attempt.eq(attempt),
                         p::scheduled_for.eq(plan.scheduled_for.naive_utc()),
                         p::scheduled_window_end.eq(plan.scheduled_window_end.naive_utc()),
+                        p::window_end_given.eq(false),
                         p::requested_for.eq(plan.requested_for.naive_utc()),
                         p::reason.eq(&plan.reason),
                         p::last_error.eq(&error),

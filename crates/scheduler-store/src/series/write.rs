@@ -93,6 +93,7 @@ struct LogValues<'a> {
     series_id: &'a str,
     occurrence: &'a str,
     priority: i16,
+    window_end_given: bool,
 }
 
 /// Inserts the rows whose occurrence has no log yet (`ON CONFLICT DO NOTHING`); the ids of
@@ -122,6 +123,8 @@ pub(super) fn insert_logs(
             series_id: &row.series.id,
             occurrence: &row.occurrence,
             priority: row.series.priority.rank(),
+            // The end is the window's, or the series' next occurrence: both bound a move.
+            window_end_given: true,
         })
         .collect();
     let mut inserted = HashSet::with_capacity(values.len());
@@ -137,9 +140,10 @@ pub(super) fn insert_logs(
             let ids: Vec<InsertedId> = diesel::sql_query(
                 "INSERT INTO publish_logs (id, clip_id, platform, social_account_id, status, \
                  schedule_type, scheduled_for, scheduled_window_end, scheduled_by, requested_for, \
-                 reason, created_at, updated_at, series_id, occurrence, priority) \
+                 reason, created_at, updated_at, series_id, occurrence, priority, \
+                 window_end_given) \
                  SELECT r.id, r.clip_id, r.platform, r.account, $12, $13, r.slot, r.window_end, \
-                 r.scheduled_by, r.requested, r.reason, $14, $14, r.series, r.occurrence, r.priority \
+                 r.scheduled_by, r.requested, r.reason, $14, $14, r.series, r.occurrence, r.priority, TRUE \
                  FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], \
                  $5::timestamptz[], $6::timestamptz[], $7::text[], $8::timestamptz[], \
                  $9::text[], $10::text[], $11::text[], $15::smallint[]) \

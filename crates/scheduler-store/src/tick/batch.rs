@@ -4,7 +4,8 @@
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamp};
+use scheduler_core::Priority;
 
 use super::due::{due_log, due_logs};
 use super::sqlite_functions::{scheduler_enqueued_metadata, scheduler_new_event_id};
@@ -19,7 +20,8 @@ use crate::schema::ledger_events;
 /// The time of the oldest log a batch moved, and when it moved it.
 type Oldest = Option<(NaiveDateTime, NaiveDateTime)>;
 
-/// One tick batch: claims up to `limit` due logs, oldest first, sets them `pending`, and
+/// One tick batch: claims up to `limit` due logs, the highest priority first and each
+/// priority's oldest first, sets them `pending`, and
 /// writes one `publish_scheduled_enqueued` event for each, in that order; returns the moved ids
 /// in that order (none when none is due). Due means `status = 'scheduled' AND scheduled_for <=
 /// now`, as in [`due_logs!`], where `now` is the database clock on PostgreSQL (the
@@ -48,7 +50,37 @@ pub(super) fn enqueue_due(
     host_now: DateTime<Utc>,
     limit: i64,
 ) -> Result<(Vec<String>, Oldest)> {
+    // Higher priority first (contract section 12): the due high posts, then normal, then low,
+    // each tier by time, until the batch is full.
+    let mut moved = Vec::new();
+    let mut oldest: Oldest = None;
+    for tier in [Priority::High, Priority::Normal, Priority::Low] {
+        let room = limit - moved.len() as i64;
+        if room <= 0 {
+            break;
+        }
+        let (ids, first) = enqueue_tier(conn, host_now, room, tier)?;
+        moved.extend(ids);
+        oldest = match (oldest, first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    Ok((moved, oldest))
+}
+
+/// [`enqueue_due`] for the due logs of one priority. The condition names `status` and
+/// `priority` as literals, so that the high and low tiers read their partial indexes
+/// (`publish_logs_due_high`, `publish_logs_due_low`: a bound value cannot prove a partial
+/// index's condition); the normal tier reads the index on `(status, scheduled_for, id)`.
+fn enqueue_tier(
+    conn: &mut Conn,
+    host_now: DateTime<Utc>,
+    limit: i64,
+    tier: Priority,
+) -> Result<(Vec<String>, Oldest)> {
     use crate::schema::publish_logs::dsl as p;
+    let rank = tier.rank();
     match conn {
         Conn::Pg(c) => {
             #[derive(QueryableByName)]
@@ -66,21 +98,21 @@ pub(super) fn enqueue_due(
                 #[diesel(sql_type = Timestamp)]
                 updated_at: NaiveDateTime,
             }
-            let mut moved: Vec<Moved> = diesel::sql_query(
+            let mut moved: Vec<Moved> = diesel::sql_query(format!(
                 "WITH claimed AS MATERIALIZED ( \
                    SELECT id FROM publish_logs \
-                   WHERE status = $1 AND scheduled_for <= date_trunc('second', now()) \
-                     AND scheduled_for >= $4 \
+                   WHERE status = 'scheduled' AND priority = {rank} \
+                     AND scheduled_for <= date_trunc('second', now()) \
+                     AND scheduled_for >= $3 \
                    ORDER BY scheduled_for, id \
-                   LIMIT $2 \
+                   LIMIT $1 \
                    FOR UPDATE SKIP LOCKED) \
                  UPDATE publish_logs AS p \
-                 SET status = $3, updated_at = date_trunc('second', now()) \
+                 SET status = $2, updated_at = date_trunc('second', now()) \
                  FROM claimed WHERE p.id = claimed.id \
                  RETURNING p.id, p.clip_id, p.platform, p.social_account_id, p.scheduled_for, \
-                   p.updated_at",
-            )
-            .bind::<Text, _>(Status::Scheduled.as_str())
+                   p.updated_at"
+            ))
             .bind::<BigInt, _>(limit)
             .bind::<Text, _>(Status::Pending.as_str())
             .bind::<Timestamp, _>(super::due::earliest())
@@ -113,8 +145,21 @@ pub(super) fn enqueue_due(
         Conn::Sqlite(c) => {
             use crate::schema::ledger_events::dsl as e;
             let now = host_now.trunc_subsecs(0);
+            // SQLite reads the high and low tiers from the index on (status, scheduled_for, id),
+            // every due log, rather than from their partial index; so first ask that index,
+            // which it uses when named, whether the tier has a due log at all: the rare tiers
+            // then cost one index probe a batch.
+            if tier != Priority::Normal && !tier_has_due(c, tier, now.naive_utc())? {
+                return Ok((Vec::new(), None));
+            }
             // The claim, run by both statements: the same logs, under the write lock.
-            let claim = || due_logs!(now.naive_utc()).limit(limit);
+            let tier_condition =
+                format!("\"due_log\".status = 'scheduled' AND \"due_log\".priority = {rank}");
+            let claim = || {
+                due_logs!(now.naive_utc())
+                    .filter(sql::<Bool>(&tier_condition))
+                    .limit(limit)
+            };
             let events = claim().select((
                 scheduler_new_event_id(),
                 EventType::Enqueued.as_str().into_sql::<Text>(),
@@ -170,4 +215,31 @@ pub(super) fn enqueue_due(
             Ok((ids, oldest))
         }
     }
+}
+
+/// Whether a due log of `tier` (high or low) waits, read from the tier's partial index.
+fn tier_has_due(
+    c: &mut diesel::SqliteConnection,
+    tier: Priority,
+    now: NaiveDateTime,
+) -> Result<bool> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Bool)]
+        found: bool,
+    }
+    let index = match tier {
+        Priority::High => "publish_logs_due_high",
+        _ => "publish_logs_due_low",
+    };
+    let found: Found = diesel::sql_query(format!(
+        "SELECT EXISTS (SELECT 1 FROM publish_logs INDEXED BY {index} \
+         WHERE status = 'scheduled' AND priority = {} \
+           AND scheduled_for <= ? AND scheduled_for >= ?) AS found",
+        tier.rank()
+    ))
+    .bind::<Timestamp, _>(now)
+    .bind::<Timestamp, _>(super::due::earliest())
+    .get_result(c)?;
+    Ok(found.found)
 }

@@ -17,7 +17,7 @@ use crate::conn::{write_transaction, Conn};
 use crate::error::Result;
 use crate::schema::publish_logs;
 use crate::series::extend_due;
-use due::{due_log, due_logs};
+use due::due_log;
 
 pub(crate) use sqlite_functions::register as register_sqlite_functions;
 
@@ -82,7 +82,13 @@ pub(crate) fn tick_with(
     let mut late_by = None;
     let (log_ids, expired_log_ids) = if dry_run {
         let now = due::now(conn, host_now)?;
-        let due = due_logs!(now.naive_utc())
+        // In the order the tick takes them: the highest priority first, each by time.
+        let due = due::due_logs_unordered!(now.naive_utc())
+            .order((
+                due_log.field(publish_logs::priority).desc(),
+                due_log.field(publish_logs::scheduled_for).asc(),
+                due_log.field(publish_logs::id).asc(),
+            ))
             .select(due_log.field(publish_logs::id))
             .load(conn)?;
         (due, leases::expired_ids(conn, now)?)
@@ -94,7 +100,7 @@ pub(crate) fn tick_with(
             let (ids, oldest) = write_transaction(conn, |conn| {
                 batch::enqueue_due(conn, host_now, i64::from(batch_size))
             })?;
-            // The first batch holds the oldest log.
+            // The first batch holds the oldest log of the highest priority due.
             late_by = late_by.or(oldest.map(|(due, moved)| (moved - due).max(TimeDelta::zero())));
             log::debug!("tick batch: moved {}", ids.len());
             let short = ids.len() < batch_size as usize;

@@ -24,6 +24,34 @@ fn tick_time() -> chrono::DateTime<chrono::Utc> {
 }
 
 both_backends! {
+    fn moves_higher_priority_first_and_workers_claim_it_first(db) {
+        use scheduler_core::Priority::{High, Low, Normal};
+        let conn = &mut db.conn();
+        let rules = RuleSet::default();
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let mut ids = std::collections::HashMap::new();
+        for (day, priority) in [(1, Low), (2, Normal), (3, Normal), (5, High), (7, High), (8, Low)] {
+            let time = format!("2020-01-0{day}T19:00:00Z");
+            let new = scheduler_store::NewSchedule { priority, ..request(&account, &clip, Some(&time)) };
+            ids.insert(day, schedule(conn, &rules, &new, long_ago()).unwrap().log.id);
+        }
+        let expected: Vec<String> = [5, 7, 2, 3, 1, 8].iter().map(|d| ids[d].clone()).collect();
+        // The dry run says the order the tick takes; batches of two cross the tiers.
+        let dry = tick(conn, &rules, 2, true, tick_time()).unwrap();
+        assert_eq!(dry.log_ids, expected);
+        let outcome = tick(conn, &rules, 2, false, tick_time()).unwrap();
+        assert_eq!(outcome.log_ids, expected);
+        let filter = EventFilter { event_type: Some(EventType::Enqueued.as_str().into()), ..EventFilter::default() };
+        let in_ledger_order: Vec<String> = list_events(conn, &filter).unwrap().into_iter().rev().map(|e| e.entity_id).collect();
+        assert_eq!(in_ledger_order, expected);
+        // Workers take the pending posts in the same order.
+        let request = scheduler_store::ClaimRequest { worker_id: "w".into(), limit: 4, lease_seconds: 300, platforms: Vec::new() };
+        let claimed: Vec<String> = scheduler_store::claim(conn, &request, tick_time()).unwrap().into_iter().map(|c| c.log.id).collect();
+        assert_eq!(claimed, expected[..4]);
+        let claimed: Vec<String> = scheduler_store::claim(conn, &request, tick_time()).unwrap().into_iter().map(|c| c.log.id).collect();
+        assert_eq!(claimed, expected[4..]);
+    }
+
     fn moves_due_logs_oldest_first_in_batches(db) {
         let conn = &mut db.conn();
         let rules = RuleSet::default();
