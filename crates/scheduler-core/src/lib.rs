@@ -26,6 +26,7 @@
 //! assert_eq!(plan.scheduled_window_end, at("2025-01-15T23:00:00Z"));
 //! ```
 
+mod best_time;
 mod occurrence;
 mod plan;
 mod platform;
@@ -39,6 +40,10 @@ mod series_plan;
 mod time;
 mod zone;
 
+pub use best_time::{
+    default_shape, score_hours, suggest, Basis, HourOfWeek, Scores, Suggestion, Tally,
+    DEFAULT_SPREAD, HOURS_OF_WEEK, PLATFORM_HOUR_MIN_POSTS, PRIOR_STRENGTH, SLOT_STEP,
+};
 pub use plan::{
     plan, Adjustment, AdjustmentKind, Plan, Posts, Rejection, ScheduleRequest, UnsortedPosts,
     PAST_TOLERANCE,

@@ -1,6 +1,7 @@
 //! scheduler-core's tests: table-driven cases, rules-file parsing and proptest invariants
 //! checked against a brute-force oracle.
 
+mod best_time;
 mod cases;
 mod priority;
 mod props;

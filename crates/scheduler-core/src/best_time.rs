@@ -1,0 +1,233 @@
+//! The best time to post (contract section 13), as pure functions: an account's engagement
+//! history scored by local hour of the week, shrunk toward the platform's average (an
+//! empirical-Bayes prior, so that one lucky post does not decide), and the free slots of a span
+//! ranked by that score. The store reads the history; `docs/decisions.md` ("Best time") gives
+//! a worked example.
+
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Timelike, Utc};
+
+use crate::plan::{plan, Posts, ScheduleRequest};
+use crate::rules::{Horizon, PlatformRules, Window};
+use crate::time::ceil_to_second;
+use crate::zone::Zone;
+
+/// Hours in a week: the buckets history is kept in.
+pub const HOURS_OF_WEEK: usize = 168;
+
+/// How many posts' worth of weight the prior has: an hour of the week with `n` posts of the
+/// account's own counts `n / (n + 5)` toward them, and the rest toward the prior.
+pub const PRIOR_STRENGTH: f64 = 5.0;
+
+/// How many posts the platform needs in an hour of the week for its own average there to be
+/// the prior; with fewer, the prior is the platform's (or the account's) average over all
+/// hours, shaped by the window.
+pub const PLATFORM_HOUR_MIN_POSTS: u32 = 10;
+
+/// How much lower than the window's middle its edges score by default: a tenth.
+pub const DEFAULT_SPREAD: f64 = 0.1;
+
+/// Suggested slots are on the hour or the half hour.
+pub const SLOT_STEP: TimeDelta = TimeDelta::minutes(30);
+
+/// An hour of the week on the account's clock: 0 is Monday 00:00–00:59, 167 Sunday 23:00–23:59.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HourOfWeek(u8);
+
+impl HourOfWeek {
+    /// The hour of the week of a local date-time.
+    pub fn of(local: NaiveDateTime) -> Self {
+        let day = local.weekday().num_days_from_monday() as u8;
+        Self(day * 24 + local.hour() as u8)
+    }
+
+    /// 0 to 167.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
+    }
+
+    /// The hour of the day, 0 to 23.
+    pub fn hour(self) -> u8 {
+        self.0 % 24
+    }
+}
+
+/// Published posts' engagement by hour of the week: for each, how many posts and the sum of
+/// `ln(1 + views)`. Views are counted on a log scale, so that one viral post weighs like a
+/// few good ones rather than like a thousand.
+#[derive(Debug, Clone)]
+pub struct Tally {
+    sums: [f64; HOURS_OF_WEEK],
+    counts: [u32; HOURS_OF_WEEK],
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            sums: [0.0; HOURS_OF_WEEK],
+            counts: [0; HOURS_OF_WEEK],
+        }
+    }
+}
+
+impl Tally {
+    /// Counts a post published at `local` (the account's clock) that had `views`.
+    pub fn add(&mut self, local: NaiveDateTime, views: u64) {
+        let h = HourOfWeek::of(local).index();
+        self.sums[h] += (views as f64).ln_1p();
+        self.counts[h] += 1;
+    }
+
+    /// How many posts it holds.
+    pub fn posts(&self) -> u32 {
+        self.counts.iter().sum()
+    }
+
+    fn mean(&self, h: usize) -> Option<f64> {
+        (self.counts[h] > 0).then(|| self.sums[h] / f64::from(self.counts[h]))
+    }
+
+    fn overall(&self) -> Option<f64> {
+        let posts = self.posts();
+        (posts > 0).then(|| self.sums.iter().sum::<f64>() / f64::from(posts))
+    }
+}
+
+/// What a score rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The account's published posts of the last 90 days, shrunk toward the platform's.
+    History,
+    /// No history yet: the window's middle is best.
+    Default,
+}
+
+impl Basis {
+    /// `history` or `default`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::History => "history",
+            Basis::Default => "default",
+        }
+    }
+}
+
+/// Every hour of the week's score for one account, the best hour scoring 1.
+#[derive(Debug, Clone)]
+pub struct Scores {
+    basis: Basis,
+    per_hour: [f64; HOURS_OF_WEEK],
+}
+
+impl Scores {
+    /// The score of an hour of the week: from 0 to 1, relative to the account's best hour.
+    pub fn of(&self, h: HourOfWeek) -> f64 {
+        self.per_hour[h.index()]
+    }
+
+    /// What the scores rest on.
+    pub fn basis(&self) -> Basis {
+        self.basis
+    }
+}
+
+/// How good an hour of the day is by default: 1 at the window's middle, falling linearly by
+/// [`DEFAULT_SPREAD`] toward its edges, and that much lower outside it.
+pub fn default_shape(window: Window, hour: u8) -> f64 {
+    let start = i32::from(window.start_hour());
+    let end = i32::from(window.end_hour());
+    let length = f64::from((end - start).rem_euclid(24).max(1));
+    if !window.contains_hour(u32::from(hour)) {
+        return 1.0 - DEFAULT_SPREAD;
+    }
+    let position = f64::from((i32::from(hour) - start).rem_euclid(24)) + 0.5;
+    let half = length / 2.0;
+    1.0 - DEFAULT_SPREAD * ((position - half).abs() / half).min(1.0)
+}
+
+/// Scores the hours of the week for an account from its history (`account`) and the
+/// platform's (`platform`, every account's posts, the account's own included).
+///
+/// Without history the basis is [`Basis::Default`] and the score is [`default_shape`]. With
+/// it, an hour's estimate is `(n·m + k·p) / (n + k)`: `n` the account's posts in that hour, `m`
+/// their mean `ln(1 + views)`, `k` [`PRIOR_STRENGTH`], and `p` the prior: the platform's mean
+/// in that hour when it has at least [`PLATFORM_HOUR_MIN_POSTS`] posts there, else the
+/// platform's mean over all hours (the account's own when the platform has none) times the
+/// default shape. Each hour's score is its estimate over the best hour's.
+pub fn score_hours(window: Window, account: &Tally, platform: &Tally) -> Scores {
+    let shape = |h: usize| default_shape(window, HourOfWeek(h as u8).hour());
+    let Some(account_overall) = account.overall() else {
+        return normalised(Basis::Default, std::array::from_fn(shape));
+    };
+    let fallback = platform.overall().unwrap_or(account_overall);
+    let estimates = std::array::from_fn(|h| {
+        let prior = match platform.mean(h) {
+            Some(mean) if platform.counts[h] >= PLATFORM_HOUR_MIN_POSTS => mean,
+            _ => fallback * shape(h),
+        };
+        let n = f64::from(account.counts[h]);
+        let own = account.mean(h).unwrap_or(0.0);
+        (n * own + PRIOR_STRENGTH * prior) / (n + PRIOR_STRENGTH)
+    });
+    normalised(Basis::History, estimates)
+}
+
+fn normalised(basis: Basis, values: [f64; HOURS_OF_WEEK]) -> Scores {
+    let best = values.iter().copied().fold(0.0_f64, f64::max);
+    let per_hour = values.map(|v| if best > 0.0 { v / best } else { 0.0 });
+    Scores { basis, per_hour }
+}
+
+/// A suggested slot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Suggestion {
+    /// The slot, on the hour or the half hour.
+    pub at: DateTime<Utc>,
+    /// Its hour of the week's score.
+    pub score: f64,
+    /// What the score rests on.
+    pub basis: Basis,
+}
+
+/// The `count` best free slots in `[from, until)`, on the hour or the half hour, each valid
+/// under `rules` among `posts` (a slot the planner would keep as asked), best first, earlier
+/// first among equals. `posts` must hold every post within reach of the span.
+#[allow(clippy::too_many_arguments)]
+pub fn suggest(
+    rules: &PlatformRules,
+    horizon: Horizon,
+    zone: Zone,
+    scores: &Scores,
+    posts: Posts<'_>,
+    (from, until): (DateTime<Utc>, DateTime<Utc>),
+    now: DateTime<Utc>,
+    count: usize,
+) -> Vec<Suggestion> {
+    let step = SLOT_STEP.num_seconds();
+    let start = ceil_to_second(from.max(now));
+    let first = start.timestamp().div_euclid(step) * step
+        + if start.timestamp().rem_euclid(step) == 0 {
+            0
+        } else {
+            step
+        };
+    let mut found = Vec::new();
+    let mut t = DateTime::from_timestamp(first, 0).unwrap_or(start);
+    while t < until {
+        let request = ScheduleRequest {
+            requested_for: Some(t),
+            window_end: Some(t),
+            now,
+        };
+        if plan(rules, horizon, zone, &request, posts).is_ok_and(|p| p.scheduled_for == t) {
+            found.push(Suggestion {
+                at: t,
+                score: scores.of(HourOfWeek::of(zone.local(t))),
+                basis: scores.basis(),
+            });
+        }
+        t += SLOT_STEP;
+    }
+    found.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.at.cmp(&b.at)));
+    found.truncate(count);
+    found
+}
