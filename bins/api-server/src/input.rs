@@ -19,7 +19,7 @@ use serde_json::Value;
 use crate::error::{ApiError, ErrorCode};
 
 mod whole;
-pub use whole::Whole;
+pub use whole::{Count, Whole};
 
 /// The longest id a client may choose (the store's limit).
 pub const MAX_ID_LEN: usize = scheduler_store::accounts::MAX_ID_LEN;

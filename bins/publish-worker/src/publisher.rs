@@ -96,7 +96,7 @@ pub fn outcome_of(
                 .as_str()
                 .filter(|s| !s.is_empty())
                 .map(|s| s.chars().take(2048).collect()),
-            metrics: answer["metrics"].as_object().cloned(),
+            metrics: answer["metrics"].as_object().map(known_metrics),
         };
     }
     let shown: String = body.chars().take(MAX_ERROR_BODY).collect();
@@ -207,6 +207,23 @@ fn outcome_of_error(e: &reqwest::Error) -> Outcome {
     }
 }
 
+/// The figures the api-server keeps (`views`, `likes`, `comments`, `shares` as counts, and
+/// `measured_at`), from whatever an adapter put in `metrics`: anything else would make the
+/// api-server refuse the whole report, and a published post must be reported.
+fn known_metrics(metrics: &serde_json::Map<String, Value>) -> serde_json::Map<String, Value> {
+    metrics
+        .iter()
+        .filter(|(key, value)| match key.as_str() {
+            "views" | "likes" | "comments" | "shares" => value.as_u64().is_some(),
+            "measured_at" => value
+                .as_str()
+                .is_some_and(|t| chrono::DateTime::parse_from_rfc3339(t).is_ok()),
+            _ => false,
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,7 +254,8 @@ mod tests {
         let published = outcome_of(
             200,
             None,
-            r#"{"platform_post_id": "ig_1", "permalink": "https://x.example/p/1", "metrics": {"views": 2}}"#,
+            r#"{"platform_post_id": "ig_1", "permalink": "https://x.example/p/1",
+                "metrics": {"views": 2, "reach": 5, "likes": -1, "shares": 1, "measured_at": "2026-01-01T00:00:00Z"}}"#,
             now,
         );
         assert_eq!(
@@ -245,7 +263,10 @@ mod tests {
             Outcome::Published {
                 platform_post_id: Some("ig_1".into()),
                 permalink: Some("https://x.example/p/1".into()),
-                metrics: json!({"views": 2}).as_object().cloned(),
+                // What the api-server does not keep is left out: it would refuse the report.
+                metrics: json!({"views": 2, "shares": 1, "measured_at": "2026-01-01T00:00:00Z"})
+                    .as_object()
+                    .cloned(),
             }
         );
         let retry = |header: &str| match outcome_of(429, Some(header), "", now) {

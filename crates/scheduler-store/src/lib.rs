@@ -28,6 +28,7 @@ mod conn;
 pub mod cursor;
 mod db;
 mod displacement;
+pub mod engagement;
 mod error;
 pub mod events;
 mod group;
@@ -54,6 +55,7 @@ pub use backlog::{backlog, Backlog};
 pub use calendar_feed::{calendar_posts, CalendarFilter, CalendarPost};
 pub use conn::{savepoint, write_transaction, Conn};
 pub use db::{ConnectionManager, Db, Mode, OpenOptions, PooledConn};
+pub use engagement::{record_engagement, Engagement};
 pub use error::{Refusal, RefusalKind, Result, StoreError};
 pub use events::EventType;
 pub use handoff::{

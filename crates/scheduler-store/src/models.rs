@@ -263,6 +263,8 @@ pub struct PublishLog {
     /// How much it matters against the account's other posts.
     #[diesel(deserialize_as = i16)]
     pub priority: Priority,
+    /// The latest figures reported, as JSON ([`crate::engagement::Engagement`]).
+    pub engagement: Option<String>,
 }
 
 /// An audit event.

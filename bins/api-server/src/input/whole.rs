@@ -27,9 +27,43 @@ impl<'de> Deserialize<'de> for Whole {
     }
 }
 
+/// A count of a body (views, likes…), read as [`Whole`] reads a number but up to `u64`: a
+/// fraction of zero is taken up to 2^53, the largest whole number a JSON reader's floating
+/// point holds exactly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count(pub u64);
+
+impl<'de> Deserialize<'de> for Count {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const EXACT: f64 = 9_007_199_254_740_992.0;
+        let number = serde_json::Number::deserialize(deserializer)?;
+        let count = match (number.as_u64(), number.as_f64()) {
+            (Some(n), _) => Some(n),
+            (None, Some(f)) if f.fract() == 0.0 && (0.0..=EXACT).contains(&f) => Some(f as u64),
+            _ => None,
+        };
+        count.map(Count).ok_or_else(|| {
+            de::Error::custom(format!(
+                "invalid value: {number}, expected a whole number from 0"
+            ))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::Whole;
+    use super::{Count, Whole};
+
+    #[test]
+    fn counts_are_whole_and_not_negative() {
+        let read = |text: &str| serde_json::from_str::<Count>(text).ok();
+        assert_eq!(read("8"), Some(Count(8)));
+        assert_eq!(read("8.0"), Some(Count(8)));
+        assert_eq!(read("18446744073709551615"), Some(Count(u64::MAX)));
+        for bad in ["8.5", "-1", "1e300", "\"7\"", "null"] {
+            assert_eq!(read(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn whole_numbers_may_be_written_with_a_zero_fraction() {

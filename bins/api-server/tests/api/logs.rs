@@ -22,7 +22,7 @@ fn assert_log(log: &Value, id: &str, status: &str, at: &str) {
         "status": status, "schedule_type": "scheduled", "scheduled_for": at,
         "scheduled_window_end": "2099-01-15T23:00:00Z", "scheduled_by": "manual",
         "attempt": 0, "platform_post_id": null, "permalink": null, "last_error": null,
-        "lease_expires_at": null, "series_id": null, "priority": "normal",
+        "lease_expires_at": null, "series_id": null, "priority": "normal", "metrics": null,
     });
     assert_instant(&log["created_at"]);
     assert_instant(&log["updated_at"]);

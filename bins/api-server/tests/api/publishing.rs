@@ -68,6 +68,8 @@ both_backends! {
         assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!((&r.body["status"], &r.body["platform_post_id"]), (&json!("published"), &json!("ig_1")));
         assert_eq!(r.body["lease_expires_at"], Value::Null);
+        assert_eq!(r.body["metrics"]["views"], 3);
+        assert_eq!(r.body["metrics"]["likes"], Value::Null);
         // The lease ended with the report: the same token again changes nothing.
         let before = app.counts();
         app.post(&path("complete"), &done).await.assert_error(409, "lease_lost");
@@ -82,6 +84,35 @@ both_backends! {
         assert_eq!(types, ["publish_published", "publish_claimed", "publish_scheduled_enqueued", "publish_scheduled_created"]);
         assert_eq!(claim(&app, 5).await.len(), 1);
         assert!(claim(&app, 5).await.is_empty());
+    }
+
+    async fn a_published_posts_engagement_keeps_its_latest_snapshot(backend) {
+        let app = spawn(backend).await;
+        let ids = pending(&app, 2).await;
+        let claims = claim(&app, 1).await;
+        let done = json!({"lease_token": token(&claims[0])});
+        assert_eq!(app.post(&format!("/publishing/logs/{}/complete", ids[0]), &done).await.status, 200);
+        let path = format!("/publishing/logs/{}/metrics", ids[0]);
+        let r = app.post(&path, &json!({"views": 1200, "likes": 80, "measured_at": "2026-01-02T10:00:00Z"})).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["metrics"], json!({"views": 1200, "likes": 80, "comments": null, "shares": null,
+                                              "measured_at": "2026-01-02T10:00:00Z"}));
+        // An older snapshot changes nothing; a newer one replaces it whole.
+        let r = app.post(&path, &json!({"views": 5, "measured_at": "2026-01-01T10:00:00Z"})).await;
+        assert_eq!(r.body["metrics"]["views"], 1200);
+        let r = app.post(&path, &json!({"views": 5000, "shares": 9})).await;
+        assert_eq!(r.body["metrics"]["views"], 5000);
+        assert_eq!(r.body["metrics"]["likes"], Value::Null);
+        assert_eq!(app.get(&format!("/publishing/logs/{}", ids[0])).await.body["metrics"]["shares"], 9);
+        // Refusals change nothing.
+        let before = app.counts();
+        app.post(&format!("/publishing/logs/{}/metrics", ids[1]), &json!({"views": 1})).await.assert_error(409, "invalid_state");
+        app.post("/publishing/logs/log_nope/metrics", &json!({"views": 1})).await.assert_error(404, "not_found");
+        app.post(&path, &json!({"views": -1})).await.assert_error(400, "invalid_field");
+        app.post(&path, &json!({"reach": 1})).await.assert_error(400, "unknown_field");
+        app.post(&path, &json!({"views": 1, "measured_at": "2999-01-01T00:00:00Z"})).await.assert_error(422, "invalid_field");
+        assert_eq!(app.counts(), before);
+        assert_eq!(app.get(&format!("/publishing/logs/{}", ids[0])).await.body["metrics"]["views"], 5000);
     }
 
     async fn failures_retry_in_the_window_or_wait_for_a_person(backend) {

@@ -15,7 +15,7 @@ use crate::openapi::{JustScheduled, Platform};
     "scheduled_for": "2030-06-15T23:00:00Z", "scheduled_window_end": "2030-06-16T03:00:00Z",
     "scheduled_by": "manual", "created_at": "2026-11-28T21:55:15Z", "updated_at": "2026-11-28T21:55:15Z",
     "attempt": 0, "platform_post_id": null, "permalink": null, "last_error": null, "lease_expires_at": null,
-    "series_id": null, "priority": "normal"
+    "series_id": null, "priority": "normal", "metrics": null
 }))]
 pub struct LogOut {
     /// `log_…`.
@@ -85,6 +85,8 @@ pub struct LogOut {
     /// have displaced lower-priority ones.
     #[schema(value_type = crate::openapi::Priority)]
     pub priority: String,
+    /// Its latest engagement figures, once published and reported.
+    pub metrics: Option<crate::routes::publishing::engagement::MetricsOut>,
 }
 
 impl TryFrom<PublishLog> for LogOut {
@@ -115,6 +117,11 @@ impl TryFrom<PublishLog> for LogOut {
             lease_expires_at: l.lease_expires_at.map(rfc3339),
             series_id: l.series_id,
             priority: l.priority.to_string(),
+            metrics: l
+                .engagement
+                .as_deref()
+                .and_then(scheduler_store::Engagement::from_json)
+                .map(Into::into),
         })
     }
 }

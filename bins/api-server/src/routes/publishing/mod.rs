@@ -3,6 +3,7 @@
 //! retries what failed (`settle`).
 
 mod claims;
+pub mod engagement;
 mod reports;
 mod settle;
 
@@ -17,6 +18,7 @@ pub fn routes(cfg: &mut ServiceConfig) {
         .service(claims::heartbeat)
         .service(reports::complete)
         .service(reports::fail)
+        .service(engagement::record_metrics)
         .service(settle::confirm)
         .service(settle::retry);
 }

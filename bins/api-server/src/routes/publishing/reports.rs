@@ -42,9 +42,8 @@ pub struct CompleteIn {
         pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
     )]
     pub permalink: Option<String>,
-    /// Engagement figures (views, likes, …), kept with the log.
-    #[schema(value_type = Option<Object>)]
-    pub metrics: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The post's first engagement figures, if the platform gave any.
+    pub metrics: Option<super::engagement::MetricsIn>,
 }
 
 /// Report a publish.
@@ -59,7 +58,7 @@ pub struct CompleteIn {
         (status = 400, description = "Malformed JSON (`malformed_json`), a wrong type (`invalid_field`) or an unknown field (`unknown_field`)", body = ErrorBody),
         (status = 404, description = "No log has that id (`not_found`)", body = ErrorBody),
         (status = 409, description = "The token no longer holds the log (`lease_lost`)", body = ErrorBody),
-        (status = 422, description = "A bad token, id or permalink (`invalid_field`)", body = ErrorBody),
+        (status = 422, description = "A bad token, id or permalink, or a `metrics.measured_at` in the future (`invalid_field`)", body = ErrorBody),
     )
 )]
 #[post("/publishing/logs/{id}/complete")]
@@ -77,12 +76,11 @@ pub async fn complete(
     if let Some(link) = &input.permalink {
         check_text("permalink", link, MAX_PERMALINK_LEN)?;
     }
+    let engagement = input.metrics.map(|m| m.parse(Utc::now())).transpose()?;
     let completion = Completion {
         platform_post_id: input.platform_post_id,
         permalink: input.permalink,
-        engagement: input
-            .metrics
-            .map(|m| serde_json::Value::Object(m).to_string()),
+        engagement: engagement.map(|e| e.to_json()),
     };
     let id = path_id("publish log", id)?;
     let log = state
