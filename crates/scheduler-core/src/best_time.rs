@@ -204,12 +204,8 @@ pub fn suggest(
 ) -> Vec<Suggestion> {
     let step = SLOT_STEP.num_seconds();
     let start = ceil_to_second(from.max(now));
-    let first = start.timestamp().div_euclid(step) * step
-        + if start.timestamp().rem_euclid(step) == 0 {
-            0
-        } else {
-            step
-        };
+    // The first hour or half hour at or after the start.
+    let first = (start.timestamp() + step - 1).div_euclid(step) * step;
     let mut found = Vec::new();
     let mut t = DateTime::from_timestamp(first, 0).unwrap_or(start);
     while t < until {

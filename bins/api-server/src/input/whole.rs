@@ -11,13 +11,7 @@ pub struct Whole(pub u32);
 impl<'de> Deserialize<'de> for Whole {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let number = serde_json::Number::deserialize(deserializer)?;
-        let whole = match (number.as_u64(), number.as_f64()) {
-            (Some(n), _) => u32::try_from(n).ok(),
-            (None, Some(f)) if f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f) => {
-                Some(f as u32)
-            }
-            _ => None,
-        };
+        let whole = whole_number(&number, f64::from(u32::MAX)).and_then(|n| u32::try_from(n).ok());
         whole.map(Whole).ok_or_else(|| {
             de::Error::custom(format!(
                 "invalid value: {number}, expected a whole number from 0 to {}",
@@ -27,26 +21,32 @@ impl<'de> Deserialize<'de> for Whole {
     }
 }
 
-/// A count of a body (views, likes…), read as [`Whole`] reads a number but up to `u64`: a
-/// fraction of zero is taken up to 2^53, the largest whole number a JSON reader's floating
-/// point holds exactly.
+/// A count of a body (views, likes…), read as [`Whole`] reads a number but up to `u64` (with
+/// a zero fraction, up to 2^53).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Count(pub u64);
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        const EXACT: f64 = 9_007_199_254_740_992.0;
+        // 2^53: the largest whole number a JSON reader's floating point holds exactly.
         let number = serde_json::Number::deserialize(deserializer)?;
-        let count = match (number.as_u64(), number.as_f64()) {
-            (Some(n), _) => Some(n),
-            (None, Some(f)) if f.fract() == 0.0 && (0.0..=EXACT).contains(&f) => Some(f as u64),
-            _ => None,
-        };
-        count.map(Count).ok_or_else(|| {
-            de::Error::custom(format!(
-                "invalid value: {number}, expected a whole number from 0"
-            ))
-        })
+        whole_number(&number, 9_007_199_254_740_992.0)
+            .map(Count)
+            .ok_or_else(|| {
+                de::Error::custom(format!(
+                    "invalid value: {number}, expected a whole number from 0"
+                ))
+            })
+    }
+}
+
+/// `number` as a whole number: an integer as it is, or a float with no fraction from 0 to
+/// `largest_float` (`76.0` is JSON Schema's `integer` too); `None` for anything else.
+fn whole_number(number: &serde_json::Number, largest_float: f64) -> Option<u64> {
+    match (number.as_u64(), number.as_f64()) {
+        (Some(n), _) => Some(n),
+        (None, Some(f)) if f.fract() == 0.0 && (0.0..=largest_float).contains(&f) => Some(f as u64),
+        _ => None,
     }
 }
 
