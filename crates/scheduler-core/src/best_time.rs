@@ -6,9 +6,9 @@
 
 use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Timelike, Utc};
 
-use crate::plan::{plan, Posts, ScheduleRequest};
+use crate::plan::{plan, Plan, Posts, Rejection, ScheduleRequest, PAST_TOLERANCE};
 use crate::rules::{Horizon, PlatformRules, Window};
-use crate::time::ceil_to_second;
+use crate::time::{ceil_to_second, latest_supported};
 use crate::zone::Zone;
 
 /// Hours in a week: the buckets history is kept in.
@@ -29,6 +29,16 @@ pub const DEFAULT_SPREAD: f64 = 0.1;
 /// Suggested slots are on the hour or the half hour.
 pub const SLOT_STEP: TimeDelta = TimeDelta::minutes(30);
 
+/// How many days of engagement history a score reads.
+pub const HISTORY_DAYS: u32 = 90;
+
+/// How many days ahead `strategy: "best"` looks unless told (`within_days`).
+pub const BEST_WITHIN_DAYS: u32 = 7;
+
+/// The longest span suggestions (`days`) and `strategy: "best"` (`within_days`) look at: a
+/// month of half-hour slots.
+pub const MAX_SPAN_DAYS: u32 = 31;
+
 /// An hour of the week on the account's clock: 0 is Monday 00:00–00:59, 167 Sunday 23:00–23:59.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HourOfWeek(u8);
@@ -38,6 +48,11 @@ impl HourOfWeek {
     pub fn of(local: NaiveDateTime) -> Self {
         let day = local.weekday().num_days_from_monday() as u8;
         Self(day * 24 + local.hour() as u8)
+    }
+
+    /// The hour of the week with this index, 0 to 167; `None` past 167.
+    pub fn from_index(index: u8) -> Option<Self> {
+        (usize::from(index) < HOURS_OF_WEEK).then_some(Self(index))
     }
 
     /// 0 to 167.
@@ -72,9 +87,19 @@ impl Default for Tally {
 impl Tally {
     /// Counts a post published at `local` (the account's clock) that had `views`.
     pub fn add(&mut self, local: NaiveDateTime, views: u64) {
-        let h = HourOfWeek::of(local).index();
-        self.sums[h] += (views as f64).ln_1p();
-        self.counts[h] += 1;
+        self.add_counted(HourOfWeek::of(local), 1, log_views(views));
+    }
+
+    /// Counts `posts` posts in hour `h` whose [`log_views`] add up to `log_views`: a tally
+    /// kept elsewhere by hour (the store keeps one per day), read back.
+    pub fn add_counted(&mut self, h: HourOfWeek, posts: u32, log_views: f64) {
+        self.sums[h.index()] += log_views;
+        self.counts[h.index()] += posts;
+    }
+
+    /// How many posts hour `h` holds and the sum of their [`log_views`].
+    pub fn counted(&self, h: HourOfWeek) -> (u32, f64) {
+        (self.counts[h.index()], self.sums[h.index()])
     }
 
     /// How many posts it holds.
@@ -90,6 +115,12 @@ impl Tally {
         let posts = self.posts();
         (posts > 0).then(|| self.sums.iter().sum::<f64>() / f64::from(posts))
     }
+}
+
+/// How a post's views count: `ln(1 + views)`, so that one viral post weighs like a few good
+/// ones rather than like a thousand.
+pub fn log_views(views: u64) -> f64 {
+    (views as f64).ln_1p()
 }
 
 /// What a score rests on.
@@ -188,6 +219,17 @@ pub struct Suggestion {
     pub basis: Basis,
 }
 
+impl Suggestion {
+    /// Why a post scheduled by `strategy: "best"` is at this slot (contract section 13):
+    /// `Best slot by engagement history (score 0.83)` or `Best slot by platform default`.
+    pub fn reason(&self) -> String {
+        match self.basis {
+            Basis::History => format!("Best slot by engagement history (score {:.2})", self.score),
+            Basis::Default => "Best slot by platform default".to_owned(),
+        }
+    }
+}
+
 /// The `count` best free slots in `[from, until)`, on the hour or the half hour, each valid
 /// under `rules` among `posts` (a slot the planner would keep as asked), best first, earlier
 /// first among equals. `posts` must hold every post within reach of the span.
@@ -226,4 +268,65 @@ pub fn suggest(
     found.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.at.cmp(&b.at)));
     found.truncate(count);
     found
+}
+
+/// Plans a post by `strategy: "best"`: the best free slot ([`suggest`]) from the requested
+/// time (or now) for `within_days` days, not after the client's window end, with the reason
+/// `Best slot by engagement history (score 0.83)` or `Best slot by platform default`.
+/// `requested_for` is the span's start, so a slot later than it counts as adjusted. The
+/// refusals are [`plan`]'s (a start more than [`PAST_TOLERANCE`] ago, a year out of range), or
+/// [`Rejection::NoFreeSlot`]. `posts` must hold every post within reach of the span.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_best(
+    rules: &PlatformRules,
+    horizon: Horizon,
+    zone: Zone,
+    scores: &Scores,
+    request: &ScheduleRequest,
+    within_days: u32,
+    posts: Posts<'_>,
+) -> Result<Plan, Rejection> {
+    request.check_range()?;
+    let now = request.now;
+    let earliest = request.requested_for.map_or(now, ceil_to_second);
+    if earliest < now - PAST_TOLERANCE {
+        return Err(Rejection::InThePast(earliest));
+    }
+    let mut until = (earliest + TimeDelta::days(i64::from(within_days))).min(latest_supported());
+    if let Some(end) = request.window_end {
+        // The window end is inclusive; the span is not.
+        until = until.min(end + TimeDelta::seconds(1));
+    }
+    let no_slot = || Rejection::NoFreeSlot {
+        from: earliest,
+        days: within_days,
+    };
+    let best = suggest(
+        rules,
+        horizon,
+        zone,
+        scores,
+        posts,
+        (earliest, until),
+        now,
+        1,
+    )
+    .pop()
+    .ok_or_else(no_slot)?;
+    let at_best = ScheduleRequest {
+        requested_for: Some(best.at),
+        window_end: request.window_end,
+        now,
+    };
+    let planned = plan(rules, horizon, zone, &at_best, posts)?;
+    // `suggest` offers only slots the planner keeps as asked.
+    if planned.scheduled_for != best.at {
+        return Err(no_slot());
+    }
+    Ok(Plan {
+        requested_for: earliest,
+        adjustments: Vec::new(),
+        reason: best.reason(),
+        ..planned
+    })
 }

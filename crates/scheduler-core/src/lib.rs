@@ -41,8 +41,9 @@ mod time;
 mod zone;
 
 pub use best_time::{
-    default_shape, score_hours, suggest, Basis, HourOfWeek, Scores, Suggestion, Tally,
-    DEFAULT_SPREAD, HOURS_OF_WEEK, PLATFORM_HOUR_MIN_POSTS, PRIOR_STRENGTH, SLOT_STEP,
+    default_shape, log_views, plan_best, score_hours, suggest, Basis, HourOfWeek, Scores,
+    Suggestion, Tally, BEST_WITHIN_DAYS, DEFAULT_SPREAD, HISTORY_DAYS, HOURS_OF_WEEK,
+    MAX_SPAN_DAYS, PLATFORM_HOUR_MIN_POSTS, PRIOR_STRENGTH, SLOT_STEP,
 };
 pub use plan::{
     plan, Adjustment, AdjustmentKind, Plan, Posts, Rejection, ScheduleRequest, UnsortedPosts,

@@ -152,6 +152,14 @@ pub enum Rejection {
     /// No valid slot within the horizon of the requested time.
     #[error("No available slot within {0} days")]
     BeyondHorizon(u16),
+    /// `strategy: "best"` found no free slot in its span.
+    #[error("No free slot in the {days} days from {}", rfc3339(*from))]
+    NoFreeSlot {
+        /// The span's start.
+        from: DateTime<Utc>,
+        /// Its length.
+        days: u32,
+    },
     /// No valid slot whose window ends by the last supported instant
     /// ([`crate::latest_supported`]).
     #[error("No available slot before {}, the end of the supported years", rfc3339(*.0))]

@@ -126,6 +126,7 @@ impl From<scheduler_core::Rejection> for Refusal {
             R::AfterWindowEnd(_)
             | R::BeforeNextOccurrence(_)
             | R::BeyondHorizon(_)
+            | R::NoFreeSlot { .. }
             | R::BeyondSupportedRange(_) => RefusalKind::NoSlot,
             R::OutOfRange { .. } => RefusalKind::OutOfRange,
         };
