@@ -117,3 +117,83 @@ fn only_free_valid_slots_are_offered() {
     }
     assert_eq!(HourOfWeek::of(local("2030-06-03T20:15:00")).index(), 20);
 }
+
+/// `plan_best` for a request from `from` (or now) within `days`, ending by `window_end`.
+fn best_plan(
+    from: Option<&str>,
+    window_end: Option<&str>,
+    days: u32,
+    account: &Tally,
+) -> Result<scheduler_core::Plan, scheduler_core::Rejection> {
+    let rules = instagram();
+    let request = scheduler_core::ScheduleRequest {
+        requested_for: from.map(at),
+        window_end: window_end.map(at),
+        now: at("2030-06-01T00:00:00Z"),
+    };
+    scheduler_core::plan_best(
+        &rules,
+        Horizon::default(),
+        Zone::UTC,
+        &score_hours(rules.window, account, &Tally::default()),
+        &request,
+        days,
+        Posts::new(&[at("2030-06-03T20:00:00Z")]).unwrap(),
+    )
+}
+
+#[test]
+fn strategy_best_takes_the_best_free_slot_of_its_span() {
+    use scheduler_core::Rejection;
+    // Without history, the first free slot at the window's middle; Monday's is taken.
+    let plan = best_plan(Some("2030-06-03T00:00:00Z"), None, 7, &Tally::default()).unwrap();
+    assert_eq!(plan.scheduled_for, at("2030-06-04T20:00:00Z"));
+    assert_eq!(plan.requested_for, at("2030-06-03T00:00:00Z"));
+    assert_eq!(plan.reason, "Best slot by platform default");
+    assert_eq!(plan.scheduled_window_end, at("2030-06-04T23:00:00Z"));
+    assert!(plan.is_adjusted() && plan.adjustments.is_empty());
+
+    // With history, the score to two decimals; no time given: from now.
+    let mut account = Tally::default();
+    account.add(local("2030-05-09T22:00:00"), 10_000);
+    account.add(local("2030-05-09T19:00:00"), 10);
+    let plan = best_plan(None, None, 7, &account).unwrap();
+    assert_eq!(plan.requested_for, at("2030-06-01T00:00:00Z"));
+    assert!(
+        plan.reason
+            .starts_with("Best slot by engagement history (score 1.00)"),
+        "{}",
+        plan.reason
+    );
+
+    // The client's window end bounds the span and is kept.
+    let plan = best_plan(
+        Some("2030-06-03T00:00:00Z"),
+        Some("2030-06-03T18:30:00Z"),
+        7,
+        &Tally::default(),
+    )
+    .unwrap();
+    assert_eq!(plan.scheduled_for, at("2030-06-03T18:00:00Z"));
+    assert_eq!(plan.scheduled_window_end, at("2030-06-03T18:30:00Z"));
+    assert_eq!(
+        best_plan(
+            Some("2030-06-03T00:00:00Z"),
+            Some("2030-06-03T17:59:59Z"),
+            7,
+            &Tally::default()
+        ),
+        Err(Rejection::NoFreeSlot {
+            from: at("2030-06-03T00:00:00Z"),
+            days: 7
+        })
+    );
+    assert_eq!(
+        best_plan(Some("2030-05-31T23:58:00Z"), None, 7, &Tally::default()),
+        Err(Rejection::InThePast(at("2030-05-31T23:58:00Z")))
+    );
+    assert!(matches!(
+        best_plan(Some("+10000-01-01T00:00:00Z"), None, 7, &Tally::default()),
+        Err(Rejection::OutOfRange { .. })
+    ));
+}
