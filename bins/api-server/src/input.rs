@@ -332,6 +332,17 @@ pub fn filter_text(name: &str, value: Option<String>) -> Result<Option<String>, 
 /// A page's `limit`: `default` when absent or empty, else an integer from 1 to `max` (400
 /// `invalid_field` otherwise).
 pub fn limit(value: Option<String>, default: u32, max: u32) -> Result<u32, ApiError> {
+    query_number("limit", value, default, max)
+}
+
+/// A numeric query parameter `name`: `default` when absent or empty, else an integer from 1 to
+/// `max` (400 `invalid_field` otherwise).
+pub fn query_number(
+    name: &str,
+    value: Option<String>,
+    default: u32,
+    max: u32,
+) -> Result<u32, ApiError> {
     match value.as_deref().filter(|l| !l.is_empty()) {
         None => Ok(default),
         Some(text) => text
@@ -339,8 +350,25 @@ pub fn limit(value: Option<String>, default: u32, max: u32) -> Result<u32, ApiEr
             .ok()
             .filter(|n| (1..=max).contains(n))
             .ok_or_else(|| {
-                ApiError::bad_field(format!("limit must be an integer from 1 to {max}"))
+                ApiError::bad_field(format!("{name} must be an integer from 1 to {max}"))
             }),
+    }
+}
+
+/// A number of a body, `value`, or 422 `invalid_field` naming the field and the range.
+pub fn in_range(
+    field: &str,
+    value: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ApiError> {
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::unacceptable(format!(
+            "{field} must be in {}..={}, got {value}",
+            range.start(),
+            range.end()
+        )))
     }
 }
 

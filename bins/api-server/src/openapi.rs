@@ -121,6 +121,24 @@ impl PartialSchema for Priority {
 }
 
 impl ToSchema for Priority {}
+
+/// How a post's slot is chosen: `earliest` or `best`.
+#[derive(Debug)]
+pub struct Strategy;
+
+impl PartialSchema for Strategy {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(["earliest", "best"]))
+            .description(Some(
+                "`earliest` (omitted): the earliest valid slot from `scheduled_for`; `best`: the best free slot by engagement history within `within_days`. Read in any case.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for Strategy {}
 one_value!(
     /// `ok`: the database answers.
     HealthOk = "ok"

@@ -191,6 +191,7 @@ fn request(account: &str) -> NewSchedule {
         scheduled_window_end: None,
         scheduled_by: ScheduledBy::Manual,
         priority: scheduler_core::Priority::Normal,
+        strategy: scheduler_store::Strategy::Earliest,
     }
 }
 

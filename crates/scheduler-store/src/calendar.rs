@@ -226,7 +226,7 @@ struct AccountPost {
 /// with `… OR (scheduled_for IS NULL AND created_at …)` let SQLite (without `ANALYZE`
 /// statistics) seek on the account alone and read every one of its rows: 65 ms at 100,000
 /// posts instead of 0.2 ms.
-fn post_times(
+pub(crate) fn post_times(
     conn: &mut Conn,
     account: &Account,
     platform: &Platform,

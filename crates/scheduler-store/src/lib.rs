@@ -42,6 +42,7 @@ pub mod schedule;
 pub mod schema;
 pub mod series;
 mod session;
+pub mod suggestions;
 pub mod tick;
 mod url;
 mod wal;
@@ -68,12 +69,13 @@ pub use logs::{
 };
 pub use migrations::{pending_migrations, require_migrated, run_migrations};
 pub use models::{Account, Clip, LedgerEvent, PublishLog, ScheduledBy, Status};
-pub use schedule::{schedule, schedule_batch, BatchItem, NewSchedule, Scheduled};
+pub use schedule::{schedule, schedule_batch, BatchItem, NewSchedule, Scheduled, Strategy};
 pub use series::{
     cancel_series, create_series, get_series, list_series, preview_series, update_series,
     NewSeries, Series, SeriesChange, SeriesFilter, SeriesPage, SeriesStatus, SeriesView, Upcoming,
 };
 pub use session::connect;
+pub use suggestions::{suggestions, Suggested, MAX_SUGGESTIONS};
 pub use tick::{tick, TickOutcome};
 pub use url::DatabaseUrl;
 

@@ -28,10 +28,15 @@ fn migration_error(e: impl fmt::Display) -> StoreError {
     StoreError::Migration(e.to_string())
 }
 
-/// Applies the pending embedded migrations of the connection's backend, holding the backend's
-/// migration lock so that processes starting at once do not collide: a session advisory lock
-/// on PostgreSQL (released even when a migration fails), one `BEGIN IMMEDIATE` transaction on
-/// SQLite. Returns the versions applied.
+/// The migration that creates the engagement history, which the store fills from the posts
+/// published before it (a time zone's rules are not in SQLite's SQL).
+const ENGAGEMENT_HOURS: &str = "20261206000008";
+
+/// Applies the pending embedded migrations of the connection's backend, and the store's own
+/// steps that go with them, all in one transaction, holding the backend's migration lock so
+/// that processes starting at once do not collide: a session advisory lock on PostgreSQL
+/// (released even when a migration fails), `BEGIN IMMEDIATE` on SQLite. Returns the versions
+/// applied.
 pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>> {
     let set = migrations(conn);
     let run = |conn: &mut Conn| -> Result<Vec<String>> {
@@ -41,6 +46,9 @@ pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>> {
             .iter()
             .map(ToString::to_string)
             .collect();
+        if applied.iter().any(|v| v == ENGAGEMENT_HOURS) {
+            crate::engagement::recount_engagement(conn)?;
+        }
         if !applied.is_empty() {
             log::info!("applied migrations: {}", applied.join(", "));
         }
@@ -51,7 +59,7 @@ pub fn run_migrations(conn: &mut Conn) -> Result<Vec<String>> {
             diesel::sql_query("SELECT pg_advisory_lock($1)")
                 .bind::<BigInt, _>(LOCK_KEY)
                 .execute(c)?;
-            let result = run(conn);
+            let result = write_transaction(conn, run);
             if let Conn::Pg(c) = conn {
                 diesel::sql_query("SELECT pg_advisory_unlock($1)")
                     .bind::<BigInt, _>(LOCK_KEY)

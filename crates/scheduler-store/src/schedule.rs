@@ -19,6 +19,7 @@ use crate::events::{insert_events, Adjusted, Created, NewEvent};
 use crate::models::{Account, PublishLog, ScheduledBy, Status, SCHEDULE_TYPE_SCHEDULED};
 use crate::new_ordered_id;
 use crate::schema::publish_logs;
+use crate::suggestions::plan_best_slot;
 
 /// A request to publish a clip on an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +38,22 @@ pub struct NewSchedule {
     pub scheduled_by: ScheduledBy,
     /// How much it matters: a `High` post may displace lower-priority scheduled ones.
     pub priority: Priority,
+    /// How the slot is chosen.
+    pub strategy: Strategy,
+}
+
+/// How a request's slot is chosen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Strategy {
+    /// The earliest valid slot at or after the requested time (the seed's).
+    #[default]
+    Earliest,
+    /// The best free slot by engagement history in the `within_days` days from the requested
+    /// time (contract section 13). It takes a free slot: it never displaces another post.
+    Best {
+        /// How many days to look in (1 to [`scheduler_core::MAX_SPAN_DAYS`]).
+        within_days: u32,
+    },
 }
 
 /// A scheduled (or rescheduled) log and why its time differs from the request.
@@ -139,8 +156,12 @@ fn schedule_one(
     };
     let id = new_ordered_id("log");
     // Only a high post can displace; the others are planned from the posts near them alone.
-    let (plan, displaced) = if request.priority == Priority::High {
-        plan_and_displace(
+    let (plan, displaced) = match request.strategy {
+        Strategy::Best { within_days } => (
+            plan_best_slot(conn, rules, &account, &plan_request, within_days)?,
+            Vec::new(),
+        ),
+        Strategy::Earliest if request.priority == Priority::High => plan_and_displace(
             conn,
             rules,
             &account,
@@ -148,12 +169,11 @@ fn schedule_one(
             &plan_request,
             request.priority,
             &id,
-        )?
-    } else {
-        (
+        )?,
+        Strategy::Earliest => (
             plan_slot(conn, rules, &account, &platform, &plan_request, None)?,
             Vec::new(),
-        )
+        ),
     };
 
     let now = now.trunc_subsecs(0);
@@ -251,7 +271,13 @@ pub(crate) fn target(
             .into());
         }
     };
-    let platform = Platform::parse(platform)
+    let platform = platform_of(&account, platform)?;
+    Ok((account, platform))
+}
+
+/// The account's platform if `platform` names it; else `platform_mismatch`.
+pub(crate) fn platform_of(account: &Account, platform: &str) -> Result<Platform> {
+    Platform::parse(platform)
         .ok()
         .filter(|p| *p == account.platform)
         .ok_or_else(|| {
@@ -264,6 +290,5 @@ pub(crate) fn target(
                     scheduler_core::shown(platform)
                 ),
             ))
-        })?;
-    Ok((account, platform))
+        })
 }

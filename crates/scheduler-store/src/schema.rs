@@ -128,6 +128,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    account_engagement_hours (social_account_id, day, hour_of_week) {
+        social_account_id -> Text,
+        day -> Date,
+        hour_of_week -> SmallInt,
+        posts -> Integer,
+        log_views -> Double,
+    }
+}
+
+diesel::table! {
+    platform_engagement_hours (platform, day, hour_of_week) {
+        platform -> Text,
+        day -> Date,
+        hour_of_week -> SmallInt,
+        posts -> Integer,
+        log_views -> Double,
+    }
+}
+
 diesel::joinable!(publish_logs -> clips (clip_id));
 diesel::joinable!(publish_logs -> social_accounts (social_account_id));
 diesel::joinable!(webhook_deliveries -> webhook_subscriptions (subscription_id));
@@ -142,4 +162,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     webhook_subscriptions,
     webhook_deliveries,
+    account_engagement_hours,
+    platform_engagement_hours,
 );

@@ -199,12 +199,18 @@ impl TestDb {
 
     /// Moves a log's time into the past (as if it had become due), bypassing the store.
     pub fn make_due(&self, log_id: &str) {
-        use scheduler_store::schema::publish_logs::dsl as p;
         let past = chrono::DateTime::parse_from_rfc3339("2020-01-01T20:00:00Z")
             .expect("a valid time")
-            .naive_utc();
+            .to_utc();
+        self.move_to(log_id, past);
+    }
+
+    /// Moves a log to `at` behind the store's back: a post of the past (the planner only
+    /// schedules ahead), for a history.
+    pub fn move_to(&self, log_id: &str, at: chrono::DateTime<chrono::Utc>) {
+        use scheduler_store::schema::publish_logs::dsl as p;
         diesel::update(p::publish_logs.filter(p::id.eq(log_id)))
-            .set(p::scheduled_for.eq(past))
+            .set(p::scheduled_for.eq(at.naive_utc()))
             .execute(&mut self.conn())
             .unwrap();
     }

@@ -46,6 +46,7 @@ fn database_with(backend: scheduler_testkit::Backend, urls: &[String]) -> (TestD
         scheduled_window_end: None,
         scheduled_by: ScheduledBy::Manual,
         priority: scheduler_core::Priority::Normal,
+        strategy: scheduler_store::Strategy::Earliest,
     };
     schedule(conn, &rules, &request, Utc::now()).unwrap();
     (db, ids)

@@ -27,6 +27,7 @@ pub mod monitoring;
 pub mod publishing;
 pub mod schedule;
 pub mod series;
+pub mod suggestions;
 pub mod tick;
 pub mod webhooks;
 
@@ -69,6 +70,7 @@ where
     app.openapi(ApiDoc::openapi())
         .configure(health::routes)
         .configure(accounts::routes)
+        .configure(suggestions::routes)
         .configure(calendar::routes)
         .configure(calendar_page::routes)
         .configure(schedule::routes)

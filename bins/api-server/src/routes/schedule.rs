@@ -3,9 +3,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{post, web, HttpResponse};
-use scheduler_core::Priority;
-use scheduler_core::RuleSet;
-use scheduler_store::{NewSchedule, Scheduled, ScheduledBy, StoreError};
+use scheduler_core::{Priority, RuleSet, BEST_WITHIN_DAYS, MAX_SPAN_DAYS};
+use scheduler_store::{NewSchedule, Scheduled, ScheduledBy, StoreError, Strategy};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Schema, SchemaType};
@@ -15,7 +14,9 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::error::{ApiError, ApiResult, ErrorBody, Rejected};
 use crate::idempotency::{answer, created, Idempotency, Idempotent};
-use crate::input::{check_id, check_text, from_value, parse_opt_time, MAX_NAME_LEN};
+use crate::input::{
+    check_id, check_text, from_value, in_range, parse_opt_time, Whole, MAX_NAME_LEN,
+};
 use crate::metrics::{Metrics, Outcome, Outcomes};
 use crate::openapi::{JustScheduled, Platform};
 use crate::routes::logs::LogOut;
@@ -64,6 +65,15 @@ pub struct ScheduleIn {
     /// scheduled posts of the account, which move forward (contract section 12).
     #[schema(value_type = Option<crate::openapi::Priority>)]
     pub priority: Option<String>,
+    /// `earliest` (omitted): the earliest valid slot from `scheduled_for` (or now); `best`: the
+    /// best free slot by the account's engagement history (`GET
+    /// /accounts/{id}/suggestions`' first) from `scheduled_for` (or now) for `within_days`
+    /// days, not after `scheduled_window_end`. A best slot never displaces another post.
+    #[schema(value_type = Option<crate::openapi::Strategy>)]
+    pub strategy: Option<String>,
+    /// With `strategy: "best"`: how many days to look in, 1 to 31; default 7.
+    #[schema(value_type = Option<u32>, minimum = 1, maximum = 31)]
+    pub within_days: Option<Whole>,
 }
 
 /// A scheduled post.
@@ -208,7 +218,36 @@ fn parse_request(rules: &RuleSet, value: Value) -> Result<NewSchedule, ApiError>
         social_account_id: input.social_account_id,
         scheduled_by,
         priority: parse_priority(input.priority.as_deref())?,
+        strategy: parse_strategy(input.strategy.as_deref(), input.within_days)?,
     })
+}
+
+/// A request's `strategy` and `within_days` (422 `invalid_field` for another name, a number of
+/// days out of range, or days without `best`).
+fn parse_strategy(name: Option<&str>, within_days: Option<Whole>) -> Result<Strategy, ApiError> {
+    let best = match name.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("earliest") => false,
+        Some("best") => true,
+        Some(_) => {
+            return Err(ApiError::unacceptable(format!(
+                "strategy must be earliest or best, not {}",
+                scheduler_core::shown(name.unwrap_or_default())
+            )))
+        }
+    };
+    match (best, within_days) {
+        (false, None) => Ok(Strategy::Earliest),
+        (false, Some(_)) => Err(ApiError::unacceptable(
+            "within_days applies only to strategy best",
+        )),
+        (true, days) => Ok(Strategy::Best {
+            within_days: in_range(
+                "within_days",
+                days.map_or(BEST_WITHIN_DAYS, |d| d.0),
+                1..=MAX_SPAN_DAYS,
+            )?,
+        }),
+    }
 }
 
 /// Schedule a post.

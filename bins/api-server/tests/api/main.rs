@@ -22,4 +22,5 @@ mod publishing;
 mod schedule;
 mod series;
 mod startup;
+mod suggestions;
 mod webhooks;

@@ -120,6 +120,11 @@ impl TestApp {
         self.db.make_due(log_id);
     }
 
+    /// Moves a log to `at` behind the server's back (see `TestDb::move_to`).
+    pub fn move_to(&self, log_id: &str, at: chrono::DateTime<chrono::Utc>) {
+        self.db.move_to(log_id, at);
+    }
+
     /// Drops the PostgreSQL database under the running server (the database "goes away").
     pub fn drop_database(&mut self) {
         Arc::get_mut(&mut self.db)

@@ -10,6 +10,7 @@ use crate::account_lock::lock_accounts;
 use crate::accounts::get_account;
 use crate::calendar::plan_slot;
 use crate::conn::{write_transaction, Conn};
+use crate::engagement::{count_views, Engagement};
 use crate::error::{Result, StoreError};
 use crate::events::{insert_events, AttemptFailed, FailedForGood, NewEvent, Published};
 use crate::logs::{get_log, update_log_if};
@@ -144,6 +145,13 @@ pub fn complete(
             conn,
             &[NewEvent::about_log(log_id, &published, log.updated_at)],
         )?;
+        // A post is published once: it had no figures before.
+        let views = log
+            .engagement
+            .as_deref()
+            .and_then(Engagement::from_json)
+            .and_then(|e| e.views);
+        count_views(conn, &log, None, views)?;
         Ok(log)
     })
 }

@@ -15,5 +15,6 @@ mod lists;
 mod monitoring;
 mod schedule;
 mod series;
+mod suggestions;
 mod tick;
 mod webhooks;

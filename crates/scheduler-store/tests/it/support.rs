@@ -52,6 +52,7 @@ pub fn request(account: &Account, clip: &Clip, time: Option<&str>) -> NewSchedul
         scheduled_window_end: None,
         scheduled_by: ScheduledBy::Manual,
         priority: scheduler_core::Priority::Normal,
+        strategy: scheduler_store::Strategy::Earliest,
     }
 }
 

@@ -8,9 +8,9 @@ use scheduler_store::{ClaimRequest, StoreError};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{body, in_range, token, LOG_ID};
+use super::{body, token, LOG_ID};
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::input::{check_id, path_id, Body, Whole};
+use crate::input::{check_id, in_range, path_id, Body, Whole};
 use crate::metrics::Metrics;
 use crate::openapi::Platform;
 use crate::routes::accounts::{AccountOut, ClipOut};

@@ -31,23 +31,6 @@ pub(super) fn body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Api
     from_value(json_value(body)?)
 }
 
-/// `value`, or 422 naming the field and the range.
-pub(super) fn in_range(
-    field: &str,
-    value: u32,
-    range: std::ops::RangeInclusive<u32>,
-) -> Result<u32, ApiError> {
-    if range.contains(&value) {
-        Ok(value)
-    } else {
-        Err(ApiError::unacceptable(format!(
-            "{field} must be in {}..={}, got {value}",
-            range.start(),
-            range.end()
-        )))
-    }
-}
-
 /// A lease token, checked for length and form (any other token is simply not the lease's).
 pub(super) fn token(text: &str) -> Result<String, ApiError> {
     check_text("lease_token", text, MAX_TOKEN_LEN)?;

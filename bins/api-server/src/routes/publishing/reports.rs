@@ -6,9 +6,9 @@ use scheduler_store::{Completion, Failure, FailureKind};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{body, in_range, token, LOG_ID, MAX_TOKEN_LEN};
+use super::{body, token, LOG_ID, MAX_TOKEN_LEN};
 use crate::error::{ApiResult, ErrorBody};
-use crate::input::{check_text, path_id, Body, Whole};
+use crate::input::{check_text, in_range, path_id, Body, Whole};
 use crate::metrics::Metrics;
 use crate::routes::logs::LogOut;
 use crate::state::AppState;

@@ -1,0 +1,23 @@
+-- The best-time suggestions' history (contract section 13), kept as it is recorded: for each
+-- account, and for each platform across its accounts, the published posts whose views are known
+-- and the sum of their ln(1 + views), by day (UTC, of the post's time) and local hour of the
+-- week (0 is Monday 00:00 on the account's clock). A suggestion reads at most 90 days × 168 rows
+-- of each, however many posts there are. The store fills them from the posts published before,
+-- in the transaction that applies this migration.
+CREATE TABLE account_engagement_hours (
+  social_account_id TEXT NOT NULL,
+  day DATE NOT NULL,
+  hour_of_week SMALLINT NOT NULL CHECK (hour_of_week BETWEEN 0 AND 167),
+  posts INTEGER NOT NULL,
+  log_views DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (social_account_id, day, hour_of_week)
+);
+
+CREATE TABLE platform_engagement_hours (
+  platform TEXT NOT NULL,
+  day DATE NOT NULL,
+  hour_of_week SMALLINT NOT NULL CHECK (hour_of_week BETWEEN 0 AND 167),
+  posts INTEGER NOT NULL,
+  log_views DOUBLE PRECISION NOT NULL,
+  PRIMARY KEY (platform, day, hour_of_week)
+);
