@@ -4,7 +4,7 @@
 //! ranked by that score. The store reads the history; `docs/decisions.md` ("Best time") gives
 //! a worked example.
 
-use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, SubsecRound, TimeDelta, Timelike, Utc};
 
 use crate::plan::{plan, Plan, Posts, Rejection, ScheduleRequest, PAST_TOLERANCE};
 use crate::rules::{Horizon, PlatformRules, Window};
@@ -166,7 +166,11 @@ impl Scores {
 pub fn default_shape(window: Window, hour: u8) -> f64 {
     let start = i32::from(window.start_hour());
     let end = i32::from(window.end_hour());
-    let length = f64::from((end - start).rem_euclid(24).max(1));
+    // A window from 0 to 24 is the whole day.
+    let length = f64::from(match (end - start).rem_euclid(24) {
+        0 => 24,
+        hours => hours,
+    });
     if !window.contains_hour(u32::from(hour)) {
         return 1.0 - DEFAULT_SPREAD;
     }
@@ -244,12 +248,8 @@ pub fn suggest(
     now: DateTime<Utc>,
     count: usize,
 ) -> Vec<Suggestion> {
-    let step = SLOT_STEP.num_seconds();
-    let start = ceil_to_second(from.max(now));
-    // The first hour or half hour at or after the start.
-    let first = (start.timestamp() + step - 1).div_euclid(step) * step;
     let mut found = Vec::new();
-    let mut t = DateTime::from_timestamp(first, 0).unwrap_or(start);
+    let mut t = on_local_half_hour(zone, from.max(now));
     while t < until {
         let request = ScheduleRequest {
             requested_for: Some(t),
@@ -263,18 +263,33 @@ pub fn suggest(
                 basis: scores.basis(),
             });
         }
-        t += SLOT_STEP;
+        t = on_local_half_hour(zone, t + SLOT_STEP);
     }
     found.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.at.cmp(&b.at)));
     found.truncate(count);
     found
 }
 
+/// The first instant at or after `t` (whole seconds) on the hour or the half hour of `zone`'s
+/// clock: in Kathmandu (+05:45) that is :15 and :45 past a UTC hour.
+fn on_local_half_hour(zone: Zone, t: DateTime<Utc>) -> DateTime<Utc> {
+    let t = ceil_to_second(t);
+    let local = zone.local(t);
+    let into = i64::from(local.minute() % 30) * 60 + i64::from(local.second());
+    if into == 0 {
+        t
+    } else {
+        t + TimeDelta::seconds(SLOT_STEP.num_seconds() - into)
+    }
+}
+
 /// Plans a post by `strategy: "best"`: the best free slot ([`suggest`]) from the requested
-/// time (or now) for `within_days` days, not after the client's window end, with the reason
+/// time (or now) for `within_days` days (1 to [`MAX_SPAN_DAYS`]; others count as the nearest
+/// of the two), not after the client's window end, with the reason
 /// `Best slot by engagement history (score 0.83)` or `Best slot by platform default`.
 /// `requested_for` is the span's start, so a slot later than it counts as adjusted. The
 /// refusals are [`plan`]'s (a start more than [`PAST_TOLERANCE`] ago, a year out of range), or
+/// no free slot: [`Rejection::AfterWindowEnd`] when the window end cut the span short, else
 /// [`Rejection::NoFreeSlot`]. `posts` must hold every post within reach of the span.
 #[allow(clippy::too_many_arguments)]
 pub fn plan_best(
@@ -288,18 +303,27 @@ pub fn plan_best(
 ) -> Result<Plan, Rejection> {
     request.check_range()?;
     let now = request.now;
-    let earliest = request.requested_for.map_or(now, ceil_to_second);
+    let earliest = ceil_to_second(request.requested_for.unwrap_or(now));
     if earliest < now - PAST_TOLERANCE {
         return Err(Rejection::InThePast(earliest));
     }
-    let mut until = (earliest + TimeDelta::days(i64::from(within_days))).min(latest_supported());
-    if let Some(end) = request.window_end {
-        // The window end is inclusive; the span is not.
-        until = until.min(end + TimeDelta::seconds(1));
+    let within_days = within_days.clamp(1, MAX_SPAN_DAYS);
+    let latest = latest_supported();
+    let mut until = earliest
+        .checked_add_signed(TimeDelta::days(i64::from(within_days)))
+        .map_or(latest, |until| until.min(latest));
+    // The window end is inclusive; the span is not.
+    let window_end = request.window_end.map(|end| end.trunc_subsecs(0));
+    let cut = window_end.filter(|end| *end + TimeDelta::seconds(1) < until);
+    if let Some(end) = cut {
+        until = end + TimeDelta::seconds(1);
     }
-    let no_slot = || Rejection::NoFreeSlot {
-        from: earliest,
-        days: within_days,
+    let no_slot = || match cut {
+        Some(end) => Rejection::AfterWindowEnd(end),
+        None => Rejection::NoFreeSlot {
+            from: earliest,
+            days: within_days,
+        },
     };
     let best = suggest(
         rules,

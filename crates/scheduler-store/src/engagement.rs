@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 use crate::accounts::get_account;
 use crate::conn::{on_backend, write_transaction, Conn};
 use crate::error::{Result, StoreError};
-use crate::logs::{get_log, not_in};
+use crate::logs::not_in;
 use crate::models::{Account, PublishLog, Status};
 
 /// A snapshot of a post's figures; each is absent when the platform did not give it.
@@ -73,8 +73,9 @@ impl Engagement {
 }
 
 /// Records a published post's figures: the snapshot measured last is kept (one measured before
-/// the stored one changes nothing). [`StoreError::NotFound`] for an unknown log,
-/// [`StoreError::InvalidState`] unless it is `published`.
+/// the stored one changes nothing), and the post's count in the history moves with its views.
+/// [`StoreError::NotFound`] for an unknown log, [`StoreError::InvalidState`] unless it is
+/// `published`.
 pub fn record_engagement(
     conn: &mut Conn,
     log_id: &str,
@@ -86,7 +87,21 @@ pub fn record_engagement(
         ..*engagement
     };
     write_transaction(conn, |conn| {
-        let log = get_log(conn, log_id)?;
+        // Two reports of one post at once: the second reads what the first wrote (PostgreSQL
+        // locks the row; SQLite's write transaction holds the database).
+        let row = p::publish_logs.find(log_id);
+        let found: Option<(PublishLog, Option<i64>)> = match conn {
+            Conn::Pg(c) => row
+                .select((PublishLog::as_select(), p::counted_views))
+                .for_update()
+                .get_result(c)
+                .optional()?,
+            Conn::Sqlite(c) => row
+                .select((PublishLog::as_select(), p::counted_views))
+                .get_result(c)
+                .optional()?,
+        };
+        let (log, counted) = found.ok_or_else(|| StoreError::not_found("publish log", log_id))?;
         if log.status != Status::Published {
             return Err(not_in(&log, Status::Published));
         }
@@ -94,16 +109,22 @@ pub fn record_engagement(
         if stored.is_some_and(|s| s.measured_at > engagement.measured_at) {
             return Ok(log);
         }
-        let update = diesel::update(p::publish_logs.find(log_id))
-            .set(p::engagement.eq(engagement.to_json()));
+        let update = diesel::update(row).set((
+            p::engagement.eq(engagement.to_json()),
+            p::counted_views.eq(engagement.views.map(views_column)),
+        ));
         let log = on_backend!(conn, |c| update
             .returning(PublishLog::as_returning())
-            .get_result(c)
-            .optional())?
-        .ok_or_else(|| StoreError::not_found("publish log", log_id))?;
-        count_views(conn, &log, stored.and_then(|s| s.views), engagement.views)?;
+            .get_result(c))?;
+        let counted = counted.and_then(|v| u64::try_from(v).ok());
+        count_views(conn, &log, counted, engagement.views)?;
         Ok(log)
     })
+}
+
+/// Views as the `counted_views` column holds them (a count past `i64::MAX` is no real one).
+pub(crate) fn views_column(views: u64) -> i64 {
+    i64::try_from(views).unwrap_or(i64::MAX)
 }
 
 /// Where a published post counts in the history: the day (UTC) and the hour of the week on its
@@ -116,9 +137,10 @@ fn bucket(log: &PublishLog, zone: Zone) -> (NaiveDate, HourOfWeek) {
     (at.date_naive(), HourOfWeek::of(zone.local(at)))
 }
 
-/// Moves a published post's count in the history from the views it had (`before`) to the
-/// views it has (`after`): a post counts once views are known, by [`log_views`]. The caller's
-/// transaction writes the post's snapshot, so the two never disagree.
+/// Moves a published post's count in the history from the views it counted with (`before`,
+/// its `counted_views`) to the views it has (`after`): a post counts once views are known, by
+/// [`log_views`]. The caller's transaction sets `counted_views` to `after`, under the row's
+/// lock, so the history and the posts never disagree.
 pub(crate) fn count_views(
     conn: &mut Conn,
     log: &PublishLog,
@@ -224,9 +246,10 @@ fn tally(rows: Vec<(i16, Option<i64>, Option<f64>)>) -> Result<Tally> {
     Ok(tally)
 }
 
-/// Counts again, from the posts, every published post's views in the history, in the
-/// caller's transaction: the migration that creates the history runs it so that the posts
-/// published before it count (and a tool that wrote posts behind the store's back may).
+/// Counts again, from the posts, every published post's views in the history (and sets each
+/// post's `counted_views`), in the caller's transaction: the migration that creates the
+/// history runs it so that the posts published before it count, and an operator may, after
+/// writing posts behind the store's back or publishing with servers older than the history.
 /// Reads the posts a page at a time.
 pub fn recount_engagement(conn: &mut Conn) -> Result<()> {
     use crate::schema::account_engagement_hours::dsl as a;
@@ -236,6 +259,9 @@ pub fn recount_engagement(conn: &mut Conn) -> Result<()> {
         .execute(c))?;
     on_backend!(conn, |c| diesel::delete(f::platform_engagement_hours)
         .execute(c))?;
+    let uncount = diesel::update(p::publish_logs.filter(p::counted_views.is_not_null()))
+        .set(p::counted_views.eq(None::<i64>));
+    on_backend!(conn, |c| uncount.execute(c))?;
     const PAGE: i64 = 5_000;
     let mut zones: HashMap<String, Zone> = HashMap::new();
     let mut hours: HashMap<(String, String, NaiveDate, HourOfWeek), (i32, f64)> = HashMap::new();
@@ -251,6 +277,7 @@ pub fn recount_engagement(conn: &mut Conn) -> Result<()> {
             on_backend!(conn, |c| page.select(PublishLog::as_select()).load(c))?;
         let Some(last) = logs.last() else { break };
         after = last.id.clone();
+        let mut counted: Vec<(String, i64)> = Vec::new();
         for log in &logs {
             let Some(views) = log
                 .engagement
@@ -275,13 +302,43 @@ pub fn recount_engagement(conn: &mut Conn) -> Result<()> {
                 day,
                 hour,
             );
-            let counted = hours.entry(key).or_default();
-            counted.0 += 1;
-            counted.1 += log_views(views);
+            let sum = hours.entry(key).or_default();
+            sum.0 += 1;
+            sum.1 += log_views(views);
+            counted.push((log.id.clone(), views_column(views)));
         }
+        mark_counted(conn, &counted)?;
     }
     for ((account_id, platform, day, hour), counted) in hours {
         add_to_hours(conn, (&account_id, &platform), (day, hour), counted)?;
+    }
+    Ok(())
+}
+
+/// Sets the `counted_views` of each `(log id, views)`: PostgreSQL in one statement, SQLite (no
+/// round trip) row by row.
+fn mark_counted(conn: &mut Conn, counted: &[(String, i64)]) -> Result<()> {
+    use crate::schema::publish_logs::dsl as p;
+    match conn {
+        Conn::Pg(c) => {
+            let (ids, views): (Vec<&str>, Vec<i64>) =
+                counted.iter().map(|(id, v)| (id.as_str(), *v)).unzip();
+            diesel::sql_query(
+                "UPDATE publish_logs SET counted_views = v.views \
+                 FROM unnest($1::text[], $2::bigint[]) AS v(id, views) \
+                 WHERE publish_logs.id = v.id",
+            )
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(views)
+            .execute(c)?;
+        }
+        Conn::Sqlite(c) => {
+            for (id, views) in counted {
+                diesel::update(p::publish_logs.find(id))
+                    .set(p::counted_views.eq(views))
+                    .execute(c)?;
+            }
+        }
     }
     Ok(())
 }

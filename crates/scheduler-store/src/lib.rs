@@ -75,7 +75,7 @@ pub use series::{
     NewSeries, Series, SeriesChange, SeriesFilter, SeriesPage, SeriesStatus, SeriesView, Upcoming,
 };
 pub use session::connect;
-pub use suggestions::{suggestions, Suggested, MAX_SUGGESTIONS};
+pub use suggestions::{history_since, suggestions, Suggested, MAX_SUGGESTIONS};
 pub use tick::{tick, TickOutcome};
 pub use url::DatabaseUrl;
 

@@ -51,7 +51,8 @@ pub enum Strategy {
     /// The best free slot by engagement history in the `within_days` days from the requested
     /// time (contract section 13). It takes a free slot: it never displaces another post.
     Best {
-        /// How many days to look in (1 to [`scheduler_core::MAX_SPAN_DAYS`]).
+        /// How many days to look in (1 to [`scheduler_core::MAX_SPAN_DAYS`]; others count as
+        /// the nearest of the two).
         within_days: u32,
     },
 }

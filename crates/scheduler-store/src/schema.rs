@@ -49,6 +49,7 @@ diesel::table! {
         occurrence -> Nullable<Text>,
         priority -> SmallInt,
         window_end_given -> Bool,
+        counted_views -> Nullable<BigInt>,
     }
 }
 

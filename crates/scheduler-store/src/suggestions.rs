@@ -3,10 +3,10 @@
 //! the free slots of a span among the account's posts, ranked
 //! ([`scheduler_core::suggest`]), or the best one planned ([`scheduler_core::plan_best`]).
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use scheduler_core::{
     plan_best, score_hours, suggest, Plan, Platform, PlatformRules, Posts, Rejection, RuleSet,
-    ScheduleRequest, Scores, Suggestion, HISTORY_DAYS,
+    ScheduleRequest, Scores, Suggestion, HISTORY_DAYS, MAX_SPAN_DAYS,
 };
 
 use crate::accounts::get_account;
@@ -30,7 +30,7 @@ pub struct Suggested {
 }
 
 /// The `count` (at most [`MAX_SUGGESTIONS`]) best free slots for `account_id` in `[from,
-/// until)` (from now on, if `from` is earlier). `platform`, if given, must be the account's.
+/// until)` (from now on, if `from` is earlier; at most [`MAX_SPAN_DAYS`] days). `platform`, if given, must be the account's.
 /// Reads only.
 ///
 /// [`crate::StoreError::NotFound`] for an unknown account; refusals for another platform, a
@@ -65,6 +65,8 @@ pub fn suggestions(
         .into());
     }
     let (platform_rules, scores) = scores(conn, rules, &account, now)?;
+    let longest = from.max(now) + TimeDelta::days(i64::from(MAX_SPAN_DAYS));
+    let until = until.min(longest);
     let times = posts_near(conn, &account, platform_rules, (from.max(now), until))?;
     let slots = suggest(
         platform_rules,
@@ -94,7 +96,11 @@ pub(crate) fn plan_best_slot(
         .requested_for
         .unwrap_or(request.now)
         .max(request.now);
-    let until = from + TimeDelta::days(i64::from(within_days));
+    // As `plan_best` reads it.
+    let span = within_days.clamp(1, MAX_SPAN_DAYS);
+    let until = from
+        .checked_add_signed(TimeDelta::days(i64::from(span)))
+        .unwrap_or(scheduler_core::latest_supported());
     let times = posts_near(conn, account, platform_rules, (from, until))?;
     let posts = Posts::new(&times).expect("post_times sorts its result");
     Ok(plan_best(
@@ -108,6 +114,12 @@ pub(crate) fn plan_best_slot(
     )?)
 }
 
+/// The first day (UTC) of the history a suggestion at `now` reads: the day [`HISTORY_DAYS`]
+/// days before, whole.
+pub fn history_since(now: DateTime<Utc>) -> NaiveDate {
+    (now - TimeDelta::days(i64::from(HISTORY_DAYS))).date_naive()
+}
+
 /// The account's platform's rules, and its hours' scores from the last [`HISTORY_DAYS`] days.
 fn scores<'r>(
     conn: &mut Conn,
@@ -118,8 +130,7 @@ fn scores<'r>(
     let platform_rules = rules
         .get(&account.platform)
         .ok_or_else(|| Rejection::UnknownPlatform(account.platform.to_string()))?;
-    let since = (now - TimeDelta::days(i64::from(HISTORY_DAYS))).date_naive();
-    let (own, all) = engagement_tallies(conn, account, since)?;
+    let (own, all) = engagement_tallies(conn, account, history_since(now))?;
     Ok((
         platform_rules,
         score_hours(platform_rules.window, &own, &all),

@@ -21,3 +21,8 @@ CREATE TABLE platform_engagement_hours (
   log_views REAL NOT NULL,
   PRIMARY KEY (platform, day, hour_of_week)
 );
+
+-- The views a published post counts with in the history (NULL: it does not count), changed in
+-- the transaction that changes the history: a new snapshot moves the post's count from these
+-- views, whatever wrote the snapshot before (a server from before this migration counts nothing).
+ALTER TABLE publish_logs ADD COLUMN counted_views INTEGER;

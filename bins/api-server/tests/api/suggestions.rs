@@ -78,9 +78,13 @@ both_backends! {
             .chain(past_thursdays(22).into_iter().map(|t| (t, 10_000))).collect();
         history(&app, &posts).await;
 
+        // The server reads its own clock: a request that straddles one of the slots expects
+        // the slots as they stood after it.
+        let before = next_thursday_22s();
         let r = app.get("/accounts/acc/suggestions?count=2").await;
         assert_eq!(r.status, 200, "{}", r.text);
-        let best = next_thursday_22s();
+        let after = next_thursday_22s();
+        let best = if r.body["suggestions"][0]["scheduled_for"] == scheduler_core::rfc3339(before[0]) { before } else { after };
         let first = &r.body["suggestions"][0];
         assert_eq!(first["scheduled_for"], scheduler_core::rfc3339(best[0]), "{}", r.text);
         assert_eq!(first["local_time"], best[0].format("%Y-%m-%dT%H:%M:%S").to_string());
@@ -92,11 +96,14 @@ both_backends! {
         let r = app.post("/publishing/schedule", &json!({"clip_id": "clip", "platform": "instagram",
             "social_account_id": "acc", "strategy": "Best", "within_days": 7.0})).await;
         assert_eq!(r.status, 201, "{}", r.text);
-        assert_eq!(r.body["scheduled_for"], scheduler_core::rfc3339(best[0]));
+        let taken = next_thursday_22s();
+        assert!([&best[0], &taken[0]].map(|t| scheduler_core::rfc3339(*t)).contains(&r.body["scheduled_for"].as_str().unwrap().to_owned()), "{}", r.text);
         assert_eq!(r.body["reason"], "Best slot by engagement history (score 1.00)");
         // Taken: the next suggestion is elsewhere.
-        let r = app.get("/accounts/acc/suggestions?count=1&platform=instagram").await;
-        assert_ne!(r.body["suggestions"][0]["scheduled_for"], scheduler_core::rfc3339(best[0]));
+        let taken = r.body["scheduled_for"].clone();
+        let r = app.get("/accounts/acc/suggestions?count=1&platform=instagram&days=31").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_ne!(r.body["suggestions"][0]["scheduled_for"], taken);
     }
 
     async fn suggestions_and_best_refuse_bad_input_and_change_nothing(backend) {
@@ -114,6 +121,11 @@ both_backends! {
         app.get("/accounts/acc/suggestions?platform=myspace").await.assert_error(422, "unknown_platform");
         app.get("/accounts/acc/suggestions?from=2020-01-01T00:00:00Z&days=1").await.assert_error(422, "past_time");
         app.get("/accounts/acc/suggestions?from=1900-01-01T00:00:00Z").await.assert_error(422, "out_of_range");
+        app.get("/accounts/acc/suggestions?from=%2B262143-12-31T23:59:59Z&days=31").await.assert_error(400, "invalid_field");
+        // The last days of the supported years: the span ends with them.
+        let r = app.get("/accounts/acc/suggestions?from=9999-12-30T00:00:00Z&days=31&count=50").await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert!(r.body["suggestions"].as_array().unwrap().iter().all(|s| s["scheduled_for"].as_str().unwrap().starts_with("9999-12-3")), "{}", r.text);
         for query in ["days=0", "days=32", "count=0", "count=51", "count=two", "from=tomorrow"] {
             app.get(&format!("/accounts/acc/suggestions?{query}")).await.assert_error(400, "invalid_field");
         }
@@ -129,6 +141,7 @@ both_backends! {
             (json!({"strategy": "worst"}), 422, "invalid_field"),
             (json!({"strategy": "best", "within_days": 0}), 422, "invalid_field"),
             (json!({"strategy": "best", "within_days": 32}), 422, "invalid_field"),
+            (json!({"strategy": "best", "within_days": 4294967296u64}), 400, "invalid_field"),
             (json!({"within_days": 3}), 422, "invalid_field"),
             (json!({"strategy": "best", "within_days": "7"}), 400, "invalid_field"),
             (json!({"strategy": 1}), 400, "invalid_field"),

@@ -183,10 +183,41 @@ fn strategy_best_takes_the_best_free_slot_of_its_span() {
             7,
             &Tally::default()
         ),
+        Err(Rejection::AfterWindowEnd(at("2030-06-03T17:59:59Z")))
+    );
+    // Without a window end cutting it short: the span was full.
+    let full: Vec<_> = (0..7 * 5)
+        .map(|i| at("2030-06-03T18:00:00Z") + TimeDelta::days(i / 5) + TimeDelta::hours(i % 5))
+        .collect();
+    let rules = instagram();
+    let request = scheduler_core::ScheduleRequest {
+        requested_for: Some(at("2030-06-03T00:00:00Z")),
+        window_end: None,
+        now: at("2030-06-01T00:00:00Z"),
+    };
+    let scores = score_hours(rules.window, &Tally::default(), &Tally::default());
+    let plan = |days: u32| {
+        scheduler_core::plan_best(
+            &rules,
+            Horizon::default(),
+            Zone::UTC,
+            &scores,
+            &request,
+            days,
+            Posts::new(&full).unwrap(),
+        )
+    };
+    assert_eq!(
+        plan(7),
         Err(Rejection::NoFreeSlot {
             from: at("2030-06-03T00:00:00Z"),
             days: 7
         })
+    );
+    // Past the longest span, the longest: the next day after the week is free.
+    assert_eq!(
+        plan(u32::MAX).unwrap().scheduled_for,
+        at("2030-06-10T20:00:00Z")
     );
     assert_eq!(
         best_plan(Some("2030-05-31T23:58:00Z"), None, 7, &Tally::default()),
@@ -196,4 +227,58 @@ fn strategy_best_takes_the_best_free_slot_of_its_span() {
         best_plan(Some("+10000-01-01T00:00:00Z"), None, 7, &Tally::default()),
         Err(Rejection::OutOfRange { .. })
     ));
+}
+
+#[test]
+fn strategy_best_asks_in_whole_seconds() {
+    let rules = instagram();
+    let request = scheduler_core::ScheduleRequest {
+        requested_for: None,
+        window_end: None,
+        now: at("2030-06-01T00:00:00.250Z"),
+    };
+    let scores = score_hours(rules.window, &Tally::default(), &Tally::default());
+    let plan = scheduler_core::plan_best(
+        &rules,
+        Horizon::default(),
+        Zone::UTC,
+        &scores,
+        &request,
+        1,
+        Posts::default(),
+    )
+    .unwrap();
+    assert_eq!(plan.requested_for, at("2030-06-01T00:00:01Z"));
+}
+
+#[test]
+fn slots_are_on_the_accounts_half_hours_and_a_whole_day_window_peaks_at_noon() {
+    // Kathmandu is 5:45 ahead of UTC: its 20:00 is 14:15 UTC.
+    let rules = instagram();
+    let zone: Zone = "Asia/Kathmandu".parse().unwrap();
+    let scores = score_hours(rules.window, &Tally::default(), &Tally::default());
+    let from = at("2030-06-03T00:00:00Z");
+    let slots = suggest(
+        &rules,
+        Horizon::default(),
+        zone,
+        &scores,
+        Posts::default(),
+        (from, from + TimeDelta::days(1)),
+        from,
+        100,
+    );
+    assert_eq!(slots[0].at, at("2030-06-03T14:15:00Z"));
+    assert!(slots
+        .iter()
+        .all(|s| zone.local(s.at).format("%M").to_string() == "00"
+            || zone.local(s.at).format("%M").to_string() == "30"));
+    assert_eq!(slots.len(), 10);
+
+    let all_day = Window::new(0, 24).unwrap();
+    // Noon is the middle: the hours on either side of it score best.
+    assert_eq!(default_shape(all_day, 11), default_shape(all_day, 12));
+    assert!((0..24).all(|h| default_shape(all_day, h) <= default_shape(all_day, 12)));
+    assert!(default_shape(all_day, 0) < default_shape(all_day, 6));
+    assert!(default_shape(all_day, 23) < default_shape(all_day, 18));
 }

@@ -10,7 +10,7 @@ use crate::account_lock::lock_accounts;
 use crate::accounts::get_account;
 use crate::calendar::plan_slot;
 use crate::conn::{write_transaction, Conn};
-use crate::engagement::{count_views, Engagement};
+use crate::engagement::{count_views, views_column, Engagement};
 use crate::error::{Result, StoreError};
 use crate::events::{insert_events, AttemptFailed, FailedForGood, NewEvent, Published};
 use crate::logs::{get_log, update_log_if};
@@ -85,6 +85,11 @@ pub fn complete(
     completion: &Completion,
     host_now: DateTime<Utc>,
 ) -> Result<PublishLog> {
+    let views = completion
+        .engagement
+        .as_deref()
+        .and_then(Engagement::from_json)
+        .and_then(|e| e.views);
     write_transaction(conn, |conn| {
         // The columns a completion sets, with `$at` its time.
         macro_rules! published {
@@ -94,6 +99,7 @@ pub fn complete(
                     p::platform_post_id.eq(&completion.platform_post_id),
                     p::permalink.eq(&completion.permalink),
                     p::engagement.eq(&completion.engagement),
+                    p::counted_views.eq(views.map(views_column)),
                     p::last_error.eq(None::<String>),
                     lease_ended!(),
                     p::updated_at.eq($at),
@@ -145,12 +151,7 @@ pub fn complete(
             conn,
             &[NewEvent::about_log(log_id, &published, log.updated_at)],
         )?;
-        // A post is published once: it had no figures before.
-        let views = log
-            .engagement
-            .as_deref()
-            .and_then(Engagement::from_json)
-            .and_then(|e| e.views);
+        // A post is published once: it counted in nothing before.
         count_views(conn, &log, None, views)?;
         Ok(log)
     })

@@ -184,12 +184,18 @@ both_backends! {
         published(conn, &berlin, &clip, &other, 500);
         // An old post, before the 90 days: in the table, not in the tally.
         published(conn, &account, &clip, "2029-12-01T23:00:00Z", 7);
+        // A Thursday 22:00 in New York's winter time (-05:00) counts in the same hour of the
+        // week as the summer ones (-04:00).
+        let winter = wall("America/New_York", "2030-03-07T22:00:00");
+        assert_eq!(winter, "2030-03-08T03:00:00Z");
+        published(conn, &account, &clip, &winter, 10_000);
 
         let mut posts: Vec<(String, u64)> = Vec::new();
         for day in THURSDAYS {
             posts.push((wall("America/New_York", &format!("{day}T19:00:00")), 1_000));
             posts.push((wall("America/New_York", &format!("{day}T22:00:00")), 10_000));
         }
+        posts.push((winter.clone(), 10_000));
         // A later snapshot replaces the views; an earlier one changes nothing; one without views
         // takes the post out until its views are known again.
         let measured = |views: Option<u64>, day: &str| Engagement { views, likes: Some(3), comments: None, shares: None, measured_at: at(day) };
@@ -203,8 +209,10 @@ both_backends! {
         let berlin_post = expected("Europe/Berlin", &[(other.as_str(), 500)]);
         let (account_tally, platform_tally) = engagement_tallies(conn, &account, since()).unwrap();
         assert_same(&account_tally, &expected("America/New_York", &own));
-        let mut both = expected("America/New_York", &own);
         let thursday_22 = HourOfWeek::from_index(3 * 24 + 22).unwrap();
+        // Four summer Thursdays and the winter one, less the one whose views became unknown.
+        assert_eq!(account_tally.counted(thursday_22).0, 4);
+        let mut both = expected("America/New_York", &own);
         let (n, sum) = berlin_post.counted(thursday_22);
         assert_eq!(n, 1);
         both.add_counted(thursday_22, n, sum);
@@ -214,6 +222,7 @@ both_backends! {
         // A database from before the history: the migration counts what was published.
         diesel::sql_query("DROP TABLE account_engagement_hours").execute(conn).unwrap();
         diesel::sql_query("DROP TABLE platform_engagement_hours").execute(conn).unwrap();
+        diesel::sql_query("ALTER TABLE publish_logs DROP COLUMN counted_views").execute(conn).unwrap();
         diesel::sql_query("DELETE FROM __diesel_schema_migrations WHERE version = '20261206000008'").execute(conn).unwrap();
         assert_eq!(run_migrations(conn).unwrap(), ["20261206000008"]);
         let (rebuilt_own, rebuilt_all) = engagement_tallies(conn, &account, since()).unwrap();
@@ -248,7 +257,7 @@ both_backends! {
         match schedule(conn, &rules, &in_window_end, june()) {
             Err(StoreError::Rejected(r)) => {
                 assert_eq!(r.kind, RefusalKind::NoSlot);
-                assert_eq!(r.reason, "No free slot in the 7 days from 2030-06-03T04:00:00Z");
+                assert_eq!(r.reason, "No available slot before scheduled_window_end 2030-06-03T17:00:00Z");
             }
             other => panic!("{other:?}"),
         }
@@ -256,5 +265,49 @@ both_backends! {
         assert!(matches!(schedule(conn, &rules, &past_best, june()), Err(StoreError::Rejected(r)) if r.kind == RefusalKind::PastTime));
         let (logs, _) = crate::support::counts(conn);
         assert_eq!(logs, 0);
+    }
+}
+
+both_backends! {
+    fn the_last_90_days_are_whole_days_and_concurrent_reports_count_once(db) {
+        let (account, clip) = account_and_clip(&mut db.conn(), "UTC");
+        let conn = &mut db.conn();
+        // 90 days before 2030-06-01T10:00Z is 2030-03-03T10:00Z: its day counts whole.
+        let now = at("2030-06-01T10:00:00Z");
+        let since = scheduler_store::history_since(now);
+        assert_eq!(since.to_string(), "2030-03-03");
+        published(conn, &account, &clip, "2030-03-02T22:00:00Z", 100);
+        let counted = published(conn, &account, &clip, "2030-03-03T18:00:00Z", 100);
+        let (own, _) = engagement_tallies(conn, &account, since).unwrap();
+        assert_eq!(own.posts(), 1);
+
+        // Eight reports of the counted post at once, each from its own connection: it counts
+        // once, with the views measured last.
+        let url = db.database_url();
+        let id = counted.clone();
+        let threads: Vec<_> = (0..8u64)
+            .map(|i| {
+                let (url, id) = (url.clone(), id.clone());
+                std::thread::spawn(move || {
+                    let mut conn = scheduler_store::connect(&url, false).unwrap();
+                    let figures = Engagement { views: if i % 3 == 0 { None } else { Some(1_000 * i) }, likes: None, comments: None, shares: None, measured_at: at("2030-03-05T00:00:00Z") + TimeDelta::hours(i as i64) };
+                    record_engagement(&mut conn, &id, &figures).unwrap();
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let (own, all) = engagement_tallies(conn, &account, since).unwrap();
+        // The last measured (i = 7) has 7,000 views.
+        let h = HourOfWeek::of(at("2030-03-03T18:00:00Z").naive_utc());
+        let want = scheduler_core::log_views(7_000);
+        for tally in [&own, &all] {
+            let (n, sum) = tally.counted(h);
+            assert_eq!(n, 1);
+            assert!((sum - want).abs() < 1e-9, "{sum} != {want}");
+            assert_eq!(tally.posts(), 1);
+        }
+        assert_eq!(get_log(conn, &counted).unwrap().engagement.as_deref().and_then(Engagement::from_json).unwrap().views, Some(7_000));
     }
 }
