@@ -40,7 +40,8 @@ fn main() {
         ..OpenOptions::default()
     };
     let db = Db::open(&url, &options).unwrap();
-    let conn = &mut db.conn().unwrap();
+    let mut pooled = db.conn().unwrap();
+    let conn: &mut scheduler_store::Conn = &mut pooled;
 
     let first = (Utc::now() + TimeDelta::seconds(3)).trunc_subsecs(0);
     let due = insert_logs(conn, count, first, spread);

@@ -2,10 +2,13 @@
 //! PostgreSQL takes a transaction-scoped advisory lock per account; SQLite's write transaction
 //! already holds the whole database.
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Integer, Text};
+use scheduler_core::{Platform, Zone};
 
 use crate::conn::{on_backend, Conn};
+use crate::error::{Result, StoreError};
 use crate::models::Account;
 
 /// The first key of the two-key advisory locks that serialize scheduling per account.
@@ -75,10 +78,83 @@ pub(crate) fn account_with_clip(
         .optional())
 }
 
+/// An account, whether a clip exists, and the account's post times, sorted.
+pub(crate) type AccountClipPosts = (Account, bool, Vec<DateTime<Utc>>);
+
+/// PostgreSQL, in one round trip: [`account_with_clip`] with the lock, then the account's
+/// active posts on `platform` within `span` (inclusive), sorted, read after the lock is held
+/// (the migration's `schedule_context`). `None` when the account does not exist (no lock).
+pub(crate) fn account_with_clip_and_posts(
+    c: &mut diesel::PgConnection,
+    id: &str,
+    clip_id: &str,
+    platform: &str,
+    (from, until): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<Option<AccountClipPosts>> {
+    type Found = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<String>,
+        Option<bool>,
+        Option<Vec<NaiveDateTime>>,
+    );
+    let (id, platform, handle, timezone, created_at, calendar_key, clip, times): Found =
+        diesel::select(pg::schedule_context(
+            id,
+            clip_id,
+            platform,
+            from.naive_utc(),
+            until.naive_utc(),
+        ))
+        .get_result(c)?;
+    let (Some(id), Some(platform), Some(timezone), Some(created_at)) =
+        (id, platform, timezone, created_at)
+    else {
+        return Ok(None);
+    };
+    let found = Context {
+        id,
+        platform,
+        handle,
+        timezone,
+        created_at,
+        calendar_key,
+        clip_exists: clip.unwrap_or(false),
+        post_times: times.unwrap_or_default(),
+    };
+    let corrupt = |what: String| StoreError::Corrupt(format!("account {}: {what}", found.id));
+    let account = Account {
+        platform: Platform::try_from(found.platform.clone()).map_err(|e| corrupt(e.to_string()))?,
+        timezone: Zone::try_from(found.timezone.clone()).map_err(|e| corrupt(e.to_string()))?,
+        created_at: found.created_at.and_utc(),
+        handle: found.handle,
+        calendar_key: found.calendar_key,
+        id: found.id,
+    };
+    let mut times: Vec<DateTime<Utc>> = found.post_times.iter().map(|t| t.and_utc()).collect();
+    times.sort_unstable();
+    Ok(Some((account, found.clip_exists, times)))
+}
+
+/// What `schedule_context` found of an account.
+struct Context {
+    id: String,
+    platform: String,
+    handle: Option<String>,
+    timezone: String,
+    created_at: NaiveDateTime,
+    calendar_key: Option<String>,
+    clip_exists: bool,
+    post_times: Vec<NaiveDateTime>,
+}
+
 /// PostgreSQL functions, declared for diesel's query builder: a statement built from them keeps
 /// one prepared statement, where `sql_query` and SQL literals are parsed again every time.
-mod pg {
-    use diesel::sql_types::{Integer, Text};
+pub(crate) mod pg {
+    use diesel::sql_types::{Array, Bool, Integer, SmallInt, Text, Timestamp};
 
     /// The `void` that `pg_advisory_xact_lock` returns; never read.
     #[derive(Debug, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
@@ -91,5 +167,49 @@ mod pg {
     }
     diesel::define_sql_function! {
         fn hashtext(text: Text) -> Integer;
+    }
+    diesel::define_sql_function! {
+        /// The migrations' `schedule_context`: the account's columns (all null without it),
+        /// whether the clip exists, and the posts in the span.
+        fn schedule_context(
+            account: Text,
+            clip: Text,
+            platform: Text,
+            from: Timestamp,
+            until: Timestamp
+        ) -> Record<(
+            Nullable<Text>,
+            Nullable<Text>,
+            Nullable<Text>,
+            Nullable<Text>,
+            Nullable<Timestamp>,
+            Nullable<Text>,
+            Nullable<Bool>,
+            Nullable<Array<Timestamp>>
+        )>;
+    }
+    diesel::define_sql_function! {
+        /// The migrations' `schedule_insert`: a scheduled log and its events.
+        #[allow(clippy::too_many_arguments)]
+        fn schedule_insert(
+            id: Text,
+            clip: Text,
+            platform: Text,
+            account: Text,
+            scheduled_for: Timestamp,
+            window_end: Timestamp,
+            scheduled_by: Text,
+            requested_for: Timestamp,
+            reason: Text,
+            now: Timestamp,
+            priority: SmallInt,
+            window_end_given: Bool,
+            event_ids: Array<Text>,
+            event_types: Array<Text>,
+            entity_types: Array<Text>,
+            entity_ids: Array<Text>,
+            metadata: Array<Text>,
+            created_at: Array<Timestamp>
+        ) -> Void;
     }
 }

@@ -31,11 +31,20 @@ pub(crate) fn plan_slot(
     request: &ScheduleRequest,
     exclude: Option<&str>,
 ) -> Result<Plan> {
-    request.check_range()?;
-    let reach = rules
-        .get(platform)
-        .ok_or_else(|| Rejection::UnknownPlatform(platform.to_string()))?
-        .reach();
+    plan_slot_from(conn, rules, account, platform, request, exclude, None)
+}
+
+/// The first span [`plan_slot`] reads the account's posts in, for `request` on `platform`
+/// (`None` for a platform without rules or a time out of range): a caller that read them already (in the statement
+/// that took the account's lock) passes them to [`plan_slot_from`].
+pub(crate) fn first_span(
+    rules: &RuleSet,
+    platform: &Platform,
+    request: &ScheduleRequest,
+) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+    // A time out of the supported years is refused by the planner before any read.
+    request.check_range().ok()?;
+    let reach = rules.get(platform)?.reach();
     let start = request
         .requested_for
         .unwrap_or(request.now)
@@ -43,16 +52,39 @@ pub(crate) fn plan_slot(
     // One second of slack: the planner rounds its start up to a whole second.
     let from = start - reach - TimeDelta::seconds(1);
     let latest = scheduler_core::latest_supported();
-    let mut span = TimeDelta::days(2) + reach;
+    Some((from, (start + TimeDelta::days(2) + reach).min(latest)))
+}
+
+/// [`plan_slot`], with the posts of its [`first_span`] read already (`read`), sorted.
+pub(crate) fn plan_slot_from(
+    conn: &mut Conn,
+    rules: &RuleSet,
+    account: &Account,
+    platform: &Platform,
+    request: &ScheduleRequest,
+    exclude: Option<&str>,
+    mut read: Option<Vec<DateTime<Utc>>>,
+) -> Result<Plan> {
+    request.check_range()?;
+    let (from, first_until) = first_span(rules, platform, request)
+        .ok_or_else(|| Rejection::UnknownPlatform(platform.to_string()))?;
+    let start = request
+        .requested_for
+        .unwrap_or(request.now)
+        .max(request.now);
+    let latest = scheduler_core::latest_supported();
+    let mut until = first_until;
     loop {
-        let until = (start + span).min(latest);
-        let times = post_times(conn, account, platform, (from, until), exclude)?;
+        let times = match read.take() {
+            Some(times) => times,
+            None => post_times(conn, account, platform, (from, until), exclude)?,
+        };
         let posts = Posts::new(&times).expect("post_times sorts its result");
         let plan = rules.plan(platform, account.timezone, request, posts)?;
         if plan.needs_posts_until <= until || until == latest {
             return Ok(plan);
         }
-        span = span * 2;
+        until = (start + (until - start) * 2).min(latest);
     }
 }
 

@@ -55,7 +55,7 @@ pub use accounts::{
 pub use backlog::{backlog, Backlog};
 pub use calendar_feed::{calendar_posts, CalendarFilter, CalendarPost};
 pub use conn::{savepoint, write_transaction, Conn};
-pub use db::{ConnectionManager, Db, Mode, OpenOptions, PooledConn};
+pub use db::{ConnectionManager, Db, Mode, OpenOptions, PoolConn, PooledConn};
 pub use engagement::{record_engagement, Engagement};
 pub use error::{Refusal, RefusalKind, Result, StoreError};
 pub use events::EventType;

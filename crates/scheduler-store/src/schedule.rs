@@ -5,13 +5,13 @@
 //! ([`crate::account_lock`]), so concurrent requests on one account always see each other's
 //! posts.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
-use scheduler_core::{Platform, Priority, RuleSet, ScheduleRequest};
+use scheduler_core::{Plan, Platform, Priority, RuleSet, ScheduleRequest};
 
-use crate::account_lock::{account_with_clip, lock_accounts};
+use crate::account_lock::{account_with_clip, account_with_clip_and_posts, lock_accounts, pg};
 use crate::accounts::clip_exists_or;
-use crate::calendar::plan_slot;
+use crate::calendar::{first_span, plan_slot_from};
 use crate::conn::{on_backend, write_transaction, Conn};
 use crate::displacement::plan_and_displace;
 use crate::error::{Refusal, RefusalKind, Result, StoreError};
@@ -143,18 +143,30 @@ fn schedule_one(
     now: DateTime<Utc>,
     lock: AccountLock,
 ) -> Result<(Scheduled, Vec<PublishLog>)> {
-    let (account, platform) = target(
-        conn,
-        &request.clip_id,
-        &request.social_account_id,
-        &request.platform,
-        lock == AccountLock::Take,
-    )?;
     let plan_request = ScheduleRequest {
         requested_for: request.scheduled_for,
         window_end: request.scheduled_window_end,
         now,
     };
+    // The common request (the earliest slot, no displacement) plans among the posts of its
+    // first span: on PostgreSQL they are read with the account and its lock.
+    let ordinary = request.strategy == Strategy::Earliest && request.priority != Priority::High;
+    let span = Platform::parse(&request.platform)
+        .ok()
+        .filter(|_| ordinary)
+        .and_then(|platform| first_span(rules, &platform, &plan_request));
+    let (account, platform, posts) = target_with_posts(
+        conn,
+        (
+            &request.clip_id,
+            &request.social_account_id,
+            &request.platform,
+        ),
+        // A batch holds the lock already; taking it again in the statement that reads the
+        // posts costs nothing (advisory locks stack within a transaction).
+        lock == AccountLock::Take || span.is_some(),
+        span,
+    )?;
     let id = new_ordered_id("log");
     // Only a high post can displace; the others are planned from the posts near them alone.
     let (plan, displaced) = match request.strategy {
@@ -172,49 +184,25 @@ fn schedule_one(
             &id,
         )?,
         Strategy::Earliest => (
-            plan_slot(conn, rules, &account, &platform, &plan_request, None)?,
+            plan_slot_from(conn, rules, &account, &platform, &plan_request, None, posts)?,
             Vec::new(),
         ),
     };
 
     let now = now.trunc_subsecs(0);
-    // Column values, not a derived `Insertable`, so that diesel keeps the statement prepared
-    // (see `events::insert_events`).
-    use crate::schema::publish_logs::dsl as p;
-    let insert = diesel::insert_into(publish_logs::table).values((
-        p::id.eq(&id),
-        p::clip_id.eq(&request.clip_id),
-        p::platform.eq(platform.as_str()),
-        p::social_account_id.eq(&account.id),
-        p::status.eq(Status::Scheduled.as_str()),
-        p::schedule_type.eq(SCHEDULE_TYPE_SCHEDULED),
-        p::scheduled_for.eq(plan.scheduled_for.naive_utc()),
-        p::scheduled_window_end.eq(plan.scheduled_window_end.naive_utc()),
-        p::scheduled_by.eq(request.scheduled_by.as_str()),
-        p::requested_for.eq(plan.requested_for.naive_utc()),
-        p::reason.eq(&plan.reason),
-        p::created_at.eq(now.naive_utc()),
-        p::updated_at.eq(now.naive_utc()),
-        p::priority.eq(request.priority.rank()),
-        p::window_end_given.eq(request.scheduled_window_end.is_some()),
-    ));
-    let log: PublishLog = on_backend!(conn, |c| insert
-        .returning(PublishLog::as_returning())
-        .get_result(c))?;
-
     let mut events = vec![NewEvent::about_log(
         &id,
         &Created {
-            clip_id: &log.clip_id,
+            clip_id: &request.clip_id,
             occurrence: None,
-            platform: log.platform.as_str(),
+            platform: platform.as_str(),
             requested_for: plan.requested_for,
-            scheduled_by: log.scheduled_by.as_str(),
+            scheduled_by: request.scheduled_by.as_str(),
             scheduled_for: plan.scheduled_for,
             scheduled_window_end: plan.scheduled_window_end,
             series_id: None,
-            social_account_id: &log.social_account_id,
-            status: log.status.as_str(),
+            social_account_id: &account.id,
+            status: Status::Scheduled.as_str(),
         },
         now,
     )];
@@ -223,15 +211,26 @@ fn schedule_one(
             &id,
             &Adjusted {
                 adjusted_time: plan.scheduled_for,
-                clip_id: &log.clip_id,
+                clip_id: &request.clip_id,
                 original_time: plan.requested_for,
-                platform: log.platform.as_str(),
+                platform: platform.as_str(),
                 reason: &plan.reason,
             },
             now,
         ));
     }
-    insert_events(conn, &events)?;
+    let row = LogRow {
+        id: &id,
+        clip_id: &request.clip_id,
+        platform: &platform,
+        social_account_id: &account.id,
+        plan: &plan,
+        scheduled_by: request.scheduled_by,
+        now,
+        priority: request.priority,
+        window_end_given: request.scheduled_window_end.is_some(),
+    };
+    let log = insert_log(conn, &row, &events)?;
     Ok((
         Scheduled {
             log,
@@ -251,6 +250,23 @@ pub(crate) fn target(
     platform: &str,
     lock: bool,
 ) -> Result<(Account, Platform)> {
+    target_with_posts(conn, (clip_id, account_id, platform), lock, None)
+        .map(|(account, platform, _)| (account, platform))
+}
+
+/// A request's account and platform, and (PostgreSQL) the account's posts read with them.
+type Target = (Account, Platform, Option<Vec<DateTime<Utc>>>);
+
+/// [`target`], and on PostgreSQL with `lock`, the account's active posts on the platform within
+/// `posts_in` (sorted) read in the same round trip, after the lock (see
+/// [`account_with_clip_and_posts`]); SQLite, where a statement costs no round trip, reads them
+/// when it plans.
+fn target_with_posts(
+    conn: &mut Conn,
+    (clip_id, account_id, platform): (&str, &str, &str),
+    lock: bool,
+    posts_in: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<Target> {
     let clip_missing = || {
         Refusal::new(
             RefusalKind::ClipNotFound,
@@ -259,10 +275,18 @@ pub(crate) fn target(
         .into()
     };
     // The account, whether the clip exists and (PostgreSQL) the account's lock, in one
-    // statement; the clip's error comes first.
-    let account = match account_with_clip(conn, account_id, clip_id, lock)? {
-        Some((account, true)) => account,
-        Some((_, false)) => return Err(clip_missing()),
+    // statement, with the posts when asked; the clip's error comes first.
+    let found = match (&mut *conn, lock, posts_in) {
+        (Conn::Pg(c), true, Some(span)) => {
+            account_with_clip_and_posts(c, account_id, clip_id, platform, span)?
+                .map(|(account, clip, posts)| (account, clip, Some(posts)))
+        }
+        _ => account_with_clip(conn, account_id, clip_id, lock)?
+            .map(|(account, clip)| (account, clip, None)),
+    };
+    let (account, posts) = match found {
+        Some((account, true, posts)) => (account, posts),
+        Some((_, false, _)) => return Err(clip_missing()),
         None => {
             clip_exists_or(conn, clip_id, clip_missing)?;
             return Err(Refusal::new(
@@ -273,7 +297,7 @@ pub(crate) fn target(
         }
     };
     let platform = platform_of(&account, platform)?;
-    Ok((account, platform))
+    Ok((account, platform, posts))
 }
 
 /// The account's platform if `platform` names it; else `platform_mismatch`.
@@ -292,4 +316,108 @@ pub(crate) fn platform_of(account: &Account, platform: &str) -> Result<Platform>
                 ),
             ))
         })
+}
+
+/// A new scheduled log's columns.
+struct LogRow<'a> {
+    id: &'a str,
+    clip_id: &'a str,
+    platform: &'a Platform,
+    social_account_id: &'a str,
+    plan: &'a Plan,
+    scheduled_by: ScheduledBy,
+    now: DateTime<Utc>,
+    priority: Priority,
+    window_end_given: bool,
+}
+
+impl LogRow<'_> {
+    /// The log as the database stores it: these columns, and every other at its default.
+    fn stored(&self) -> PublishLog {
+        PublishLog {
+            id: self.id.to_owned(),
+            clip_id: self.clip_id.to_owned(),
+            platform: self.platform.clone(),
+            social_account_id: self.social_account_id.to_owned(),
+            status: Status::Scheduled,
+            schedule_type: SCHEDULE_TYPE_SCHEDULED.to_owned(),
+            scheduled_for: Some(self.plan.scheduled_for),
+            scheduled_window_end: Some(self.plan.scheduled_window_end),
+            scheduled_by: self.scheduled_by,
+            requested_for: Some(self.plan.requested_for),
+            reason: Some(self.plan.reason.clone()),
+            created_at: self.now,
+            updated_at: self.now,
+            attempt: 0,
+            lease_expires_at: None,
+            leased_by: None,
+            platform_post_id: None,
+            permalink: None,
+            last_error: None,
+            series_id: None,
+            occurrence: None,
+            priority: self.priority,
+            engagement: None,
+        }
+    }
+}
+
+/// Inserts a scheduled log and its events; the log as stored. PostgreSQL: one statement (the
+/// migrations' `schedule_insert`, kept prepared), a round trip fewer on every schedule (the log is the row it wrote, its other columns at their
+/// defaults: `schedule_returns_the_log_as_stored` checks that both backends answer the same);
+/// SQLite, where a statement costs no round trip: the log's `INSERT … RETURNING`, kept
+/// prepared, then the events'.
+fn insert_log(conn: &mut Conn, row: &LogRow<'_>, events: &[NewEvent]) -> Result<PublishLog> {
+    let plan = row.plan;
+    if let Conn::Pg(c) = conn {
+        let column = |f: fn(&NewEvent) -> &str| events.iter().map(f).collect::<Vec<_>>();
+        let created_at: Vec<NaiveDateTime> = events.iter().map(|e| e.created_at).collect();
+        diesel::select(pg::schedule_insert(
+            row.id,
+            row.clip_id,
+            row.platform.as_str(),
+            row.social_account_id,
+            plan.scheduled_for.naive_utc(),
+            plan.scheduled_window_end.naive_utc(),
+            row.scheduled_by.as_str(),
+            plan.requested_for.naive_utc(),
+            &plan.reason,
+            row.now.naive_utc(),
+            row.priority.rank(),
+            row.window_end_given,
+            column(|e| &e.id),
+            column(|e| e.event_type),
+            column(|e| e.entity_type),
+            column(|e| &e.entity_id),
+            column(|e| &e.metadata),
+            created_at,
+        ))
+        .execute(c)?;
+        return Ok(row.stored());
+    }
+    // Column values, not a derived `Insertable`, so that diesel keeps the statement prepared
+    // (see `events::insert_events`).
+    use crate::schema::publish_logs::dsl as p;
+    let insert = diesel::insert_into(publish_logs::table).values((
+        p::id.eq(row.id),
+        p::clip_id.eq(row.clip_id),
+        p::platform.eq(row.platform.as_str()),
+        p::social_account_id.eq(row.social_account_id),
+        p::status.eq(Status::Scheduled.as_str()),
+        p::schedule_type.eq(SCHEDULE_TYPE_SCHEDULED),
+        p::scheduled_for.eq(plan.scheduled_for.naive_utc()),
+        p::scheduled_window_end.eq(plan.scheduled_window_end.naive_utc()),
+        p::scheduled_by.eq(row.scheduled_by.as_str()),
+        p::requested_for.eq(plan.requested_for.naive_utc()),
+        p::reason.eq(&plan.reason),
+        p::created_at.eq(row.now.naive_utc()),
+        p::updated_at.eq(row.now.naive_utc()),
+        p::priority.eq(row.priority.rank()),
+        p::window_end_given.eq(row.window_end_given),
+    ));
+    let log: PublishLog = on_backend!(conn, |c| insert
+        .returning(PublishLog::as_returning())
+        .get_result(c))?;
+    insert_events(conn, events)?;
+    Ok(log)
 }

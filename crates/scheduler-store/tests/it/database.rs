@@ -353,7 +353,7 @@ fn a_read_only_database_is_refused_for_writing_and_read_for_a_dry_run() {
         .unwrap();
         let mut conn = reader.writer().unwrap();
         scheduler_store::ping(&mut conn).unwrap();
-        let write = diesel::sql_query("DELETE FROM clips").execute(&mut *conn);
+        let write = diesel::sql_query("DELETE FROM clips").execute(&mut **conn);
         assert!(write.is_err(), "{url}: a read-only session wrote");
     }
 }
@@ -386,4 +386,58 @@ async fn sqlite_reads_refuse_writes() {
         .await;
     assert!(matches!(wrote, Err(StoreError::ReadOnly(_))), "{wrote:?}");
     assert_eq!(test.counts().clips, 0);
+}
+
+/// The backend process of a pooled PostgreSQL connection.
+fn backend_pid(conn: &mut Conn) -> i32 {
+    #[derive(QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Pid>(conn)
+        .unwrap()
+        .pid
+}
+
+/// A checkout does not ask the database whether the connection works: after PostgreSQL ends
+/// the pool's connections, the request that meets the first dead one fails as a lost
+/// connection, that connection is dropped, and every other is asked once before it is lent, so
+/// the next request succeeds.
+#[test]
+fn postgres_drops_a_lost_connection_and_checks_the_others() {
+    let Some(database) = TestDb::postgres() else {
+        return;
+    };
+    let db = Db::open(
+        &database.database_url(),
+        &OpenOptions {
+            max_connections: 2,
+            ..options()
+        },
+    )
+    .unwrap();
+    let (mut first, mut second) = (db.conn().unwrap(), db.conn().unwrap());
+    let pids = [backend_pid(&mut first), backend_pid(&mut second)];
+    assert_ne!(pids[0], pids[1]);
+    drop((first, second));
+    let mut admin = connect(&database.database_url(), false).unwrap();
+    for pid in pids {
+        diesel::sql_query(format!("SELECT pg_terminate_backend({pid})"))
+            .execute(&mut admin)
+            .unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+
+    let mut conn = db.conn().unwrap();
+    let lost = scheduler_store::ping(&mut conn);
+    assert!(
+        matches!(lost, Err(StoreError::ConnectionLost(_))),
+        "{lost:?}"
+    );
+    drop(conn);
+    let mut conn = db.conn().unwrap();
+    scheduler_store::ping(&mut conn).unwrap();
+    assert!(!pids.contains(&backend_pid(&mut conn)));
 }

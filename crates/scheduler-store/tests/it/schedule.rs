@@ -402,3 +402,31 @@ both_backends! {
         ));
     }
 }
+
+both_backends! {
+    fn schedule_returns_the_log_as_stored(db) {
+        let conn = &mut db.conn();
+        let rules = RuleSet::default();
+        let (account, clip) = account_and_clip(conn, "America/New_York");
+        let requests = [
+            request(&account, &clip, Some("2030-01-15T23:00:00Z")),
+            // Adjusted by the gap, with a window end and another priority.
+            scheduler_store::NewSchedule {
+                scheduled_window_end: Some(at("2030-01-16T03:00:00Z")),
+                priority: scheduler_core::Priority::Low,
+                scheduled_by: scheduler_store::ScheduledBy::RuleEngine,
+                ..request(&account, &clip, Some("2030-01-15T23:30:00Z"))
+            },
+            request(&account, &clip, None),
+        ];
+        for new in &requests {
+            let done = schedule(conn, &rules, new, now()).unwrap();
+            assert_eq!(done.log, scheduler_store::get_log(conn, &done.log.id).unwrap());
+        }
+        let batch = scheduler_store::schedule_batch(conn, &rules, &requests, now()).unwrap();
+        for item in batch {
+            let done = item.unwrap();
+            assert_eq!(done.log, scheduler_store::get_log(conn, &done.log.id).unwrap());
+        }
+    }
+}
