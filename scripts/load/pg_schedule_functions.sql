@@ -8,6 +8,6 @@
 \set c random(0, 99)
 \set m random(0, 4000000)
 BEGIN;
-SELECT schedule_context('acc_' || :a, 'clip_' || :c, 'instagram', timestamp '2030-01-15 18:00:00' + make_interval(secs => :m) - interval '61 minutes', timestamp '2030-01-15 18:00:00' + make_interval(secs => :m) + interval '2 days');
+SELECT schedule_context('acc_' || :a, 'clip_' || :c, timestamp '2030-01-15 18:00:00' + make_interval(secs => :m) - interval '61 minutes', timestamp '2030-01-15 18:00:00' + make_interval(secs => :m) + interval '2 days');
 SELECT schedule_insert('log_' || md5(random()::text || clock_timestamp()::text), 'clip_' || :c, 'instagram', 'acc_' || :a, timestamp '2030-01-15 18:00:00' + make_interval(secs => :m), timestamp '2030-01-15 23:00:00', 'manual', timestamp '2030-01-15 18:00:00', 'Scheduled as requested', now()::timestamp, 1::smallint, false, ARRAY['evt_' || md5(random()::text || clock_timestamp()::text), 'evt_' || md5(random()::text || clock_timestamp()::text)], ARRAY['publish_scheduled_created', 'publish_scheduled_adjusted'], ARRAY['publish_log', 'publish_log'], ARRAY['log_x', 'log_x'], ARRAY['{"clip_id":"clip_1","platform":"instagram","requested_for":"2030-01-15T18:10:00Z","scheduled_by":"manual","scheduled_for":"2030-01-15T18:10:00Z","scheduled_window_end":"2030-01-15T23:00:00Z","social_account_id":"acc_1","status":"scheduled"}', '{"clip_id":"clip_1","platform":"instagram","original_time":"2030-01-15T18:10:00Z","adjusted_time":"2030-01-15T19:10:00Z","reason":"Adjusted 50min forward to respect 60min gap"}'], ARRAY[now()::timestamp, now()::timestamp]);
 COMMIT;

@@ -82,13 +82,12 @@ pub(crate) fn account_with_clip(
 pub(crate) type AccountClipPosts = (Account, bool, Vec<DateTime<Utc>>);
 
 /// PostgreSQL, in one round trip: [`account_with_clip`] with the lock, then the account's
-/// active posts on `platform` within `span` (inclusive), sorted, read after the lock is held
+/// active posts on its platform within `span` (inclusive), sorted, read after the lock is held
 /// (the migration's `schedule_context`). `None` when the account does not exist (no lock).
 pub(crate) fn account_with_clip_and_posts(
     c: &mut diesel::PgConnection,
     id: &str,
     clip_id: &str,
-    platform: &str,
     (from, until): (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<Option<AccountClipPosts>> {
     type Found = (
@@ -105,7 +104,6 @@ pub(crate) fn account_with_clip_and_posts(
         diesel::select(pg::schedule_context(
             id,
             clip_id,
-            platform,
             from.naive_utc(),
             until.naive_utc(),
         ))
@@ -174,7 +172,6 @@ pub(crate) mod pg {
         fn schedule_context(
             account: Text,
             clip: Text,
-            platform: Text,
             from: Timestamp,
             until: Timestamp
         ) -> Record<(

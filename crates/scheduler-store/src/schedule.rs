@@ -257,8 +257,9 @@ pub(crate) fn target(
 /// A request's account and platform, and (PostgreSQL) the account's posts read with them.
 type Target = (Account, Platform, Option<Vec<DateTime<Utc>>>);
 
-/// [`target`], and on PostgreSQL with `lock`, the account's active posts on the platform within
-/// `posts_in` (sorted) read in the same round trip, after the lock (see
+/// [`target`], and on PostgreSQL with `lock`, the account's active posts on its platform within
+/// `posts_in` (sorted) read in the same round trip (a request naming another platform is
+/// refused after), after the lock (see
 /// [`account_with_clip_and_posts`]); SQLite, where a statement costs no round trip, reads them
 /// when it plans.
 fn target_with_posts(
@@ -278,7 +279,7 @@ fn target_with_posts(
     // statement, with the posts when asked; the clip's error comes first.
     let found = match (&mut *conn, lock, posts_in) {
         (Conn::Pg(c), true, Some(span)) => {
-            account_with_clip_and_posts(c, account_id, clip_id, platform, span)?
+            account_with_clip_and_posts(c, account_id, clip_id, span)?
                 .map(|(account, clip, posts)| (account, clip, Some(posts)))
         }
         _ => account_with_clip(conn, account_id, clip_id, lock)?

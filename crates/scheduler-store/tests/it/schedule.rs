@@ -430,3 +430,48 @@ both_backends! {
         }
     }
 }
+
+both_backends! {
+    fn a_platform_named_in_another_case_plans_among_the_same_posts(db) {
+        let conn = &mut db.conn();
+        let rules = RuleSet::default();
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let first = schedule(conn, &rules, &request(&account, &clip, Some("2030-01-15T19:00:00Z")), now()).unwrap();
+        let shouted = scheduler_store::NewSchedule { platform: "INSTAGRAM".into(), ..request(&account, &clip, Some("2030-01-15T19:00:00Z")) };
+        let second = schedule(conn, &rules, &shouted, now()).unwrap();
+        assert_eq!(first.log.scheduled_for, Some(at("2030-01-15T19:00:00Z")));
+        assert_eq!(second.log.scheduled_for, Some(at("2030-01-15T20:00:00Z")));
+        assert_eq!(second.log.platform.as_str(), "instagram");
+        assert_eq!(second.log, scheduler_store::get_log(conn, &second.log.id).unwrap());
+    }
+
+    fn a_schedule_waiting_for_the_lock_sees_the_post_committed_meanwhile(db) {
+        // Guarantee 1, step by step: a schedule that waits for another's lock plans among the
+        // post the other committed while it waited.
+        let (account, clip) = account_and_clip(&mut db.conn(), "UTC");
+        let url = db.database_url();
+        let req = request(&account, &clip, Some("2030-01-15T19:00:00Z"));
+        let (locked, go) = std::sync::mpsc::channel();
+        let holder = {
+            let (url, req) = (url.clone(), req.clone());
+            std::thread::spawn(move || {
+                let mut conn = scheduler_store::connect(&url, false).unwrap();
+                scheduler_store::write_transaction(&mut conn, |conn| {
+                    let done = schedule(conn, &RuleSet::default(), &req, now())?;
+                    locked.send(()).unwrap();
+                    // The other schedule starts and waits for the lock meanwhile.
+                    std::thread::sleep(std::time::Duration::from_millis(700));
+                    Ok::<_, scheduler_store::StoreError>(done.log.scheduled_for)
+                })
+                .unwrap()
+            })
+        };
+        go.recv().unwrap();
+        let mut conn = scheduler_store::connect(&url, false).unwrap();
+        let started = std::time::Instant::now();
+        let waiter = schedule(&mut conn, &RuleSet::default(), &req, now()).unwrap();
+        assert!(started.elapsed() >= std::time::Duration::from_millis(300), "it did not wait");
+        assert_eq!(holder.join().unwrap(), Some(at("2030-01-15T19:00:00Z")));
+        assert_eq!(waiter.log.scheduled_for, Some(at("2030-01-15T20:00:00Z")));
+    }
+}
