@@ -35,8 +35,8 @@ pub(crate) fn plan_slot(
 }
 
 /// The first span [`plan_slot`] reads the account's posts in, for `request` on `platform`
-/// (`None` for a platform without rules or a time out of range): a caller that read them already (in the statement
-/// that took the account's lock) passes them to [`plan_slot_from`].
+/// (`None` for a platform without rules or a time out of range): a caller that read them
+/// already (in the statement that took the account's lock) passes them to [`plan_slot_from`].
 pub(crate) fn first_span(
     rules: &RuleSet,
     platform: &Platform,

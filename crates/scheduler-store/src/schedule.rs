@@ -364,10 +364,11 @@ impl LogRow<'_> {
 }
 
 /// Inserts a scheduled log and its events; the log as stored. PostgreSQL: one statement (the
-/// migrations' `schedule_insert`, kept prepared), a round trip fewer on every schedule (the log is the row it wrote, its other columns at their
-/// defaults: `schedule_returns_the_log_as_stored` checks that both backends answer the same);
-/// SQLite, where a statement costs no round trip: the log's `INSERT … RETURNING`, kept
-/// prepared, then the events'.
+/// migrations' `schedule_insert`, kept prepared), a round trip fewer on every schedule; the
+/// log is the row it wrote, its other columns at their defaults
+/// (`schedule_returns_the_log_as_stored` checks that both backends answer the same). SQLite,
+/// where a statement costs no round trip: the log's `INSERT … RETURNING`, kept prepared, then
+/// the events'.
 fn insert_log(conn: &mut Conn, row: &LogRow<'_>, events: &[NewEvent]) -> Result<PublishLog> {
     let plan = row.plan;
     if let Conn::Pg(c) = conn {

@@ -30,8 +30,8 @@ pub struct Suggested {
 }
 
 /// The `count` (at most [`MAX_SUGGESTIONS`]) best free slots for `account_id` in `[from,
-/// until)` (from now on, if `from` is earlier; at most [`MAX_SPAN_DAYS`] days). `platform`, if given, must be the account's.
-/// Reads only.
+/// until)` (from now on, if `from` is earlier; at most [`MAX_SPAN_DAYS`] days). `platform`, if
+/// given, must be the account's. Reads only.
 ///
 /// [`crate::StoreError::NotFound`] for an unknown account; refusals for another platform, a
 /// span that ended before `now` (`past_time`) or one outside the supported years.
