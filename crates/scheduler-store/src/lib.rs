@@ -38,6 +38,7 @@ pub mod ledger;
 pub mod logs;
 pub mod migrations;
 pub mod models;
+mod new_log;
 pub mod schedule;
 pub mod schema;
 pub mod series;
