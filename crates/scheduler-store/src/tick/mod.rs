@@ -15,7 +15,6 @@ use serde::Serialize;
 
 use crate::conn::{write_transaction, Conn};
 use crate::error::Result;
-use crate::schema::publish_logs;
 use crate::series::extend_due;
 use due::due_log;
 
@@ -82,15 +81,7 @@ pub(crate) fn tick_with(
     let mut late_by = None;
     let (log_ids, expired_log_ids) = if dry_run {
         let now = due::now(conn, host_now)?;
-        // In the order the tick takes them: the highest priority first, each by time.
-        let due = due::due_logs_unordered!(now.naive_utc())
-            .order((
-                due_log.field(publish_logs::priority).desc(),
-                due_log.field(publish_logs::scheduled_for).asc(),
-                due_log.field(publish_logs::id).asc(),
-            ))
-            .select(due_log.field(publish_logs::id))
-            .load(conn)?;
+        let due = dry_run_ids(conn, now, batch_size)?;
         (due, leases::expired_ids(conn, now)?)
     } else {
         let batch_size = batch_size.max(1);
@@ -150,4 +141,44 @@ pub(crate) fn tick_with(
         occurrences_made,
         late_by,
     })
+}
+
+/// The logs a tick at `now` would move, in the order it takes them: the highest priority first,
+/// each by time. Read as the tick reads them, a tier at a time in pages of `batch_size` after
+/// the last `(scheduled_for, id)`, each page an index range: one read of every due log ordered
+/// by priority would let the planner, which takes "scheduled" and "due" as independent (they
+/// are not: scheduled posts lie ahead), read the whole table instead (`docs/scaling.md`).
+fn dry_run_ids(conn: &mut Conn, now: DateTime<Utc>, batch_size: u32) -> Result<Vec<String>> {
+    use crate::schema::publish_logs::dsl as p;
+    let page = i64::from(batch_size.max(1));
+    let mut ids = Vec::new();
+    for priority in scheduler_core::Priority::ALL.iter().rev() {
+        // Every due log is after this: due times start at `earliest`, and no id is empty.
+        let (mut time, mut id) = (due::earliest(), String::new());
+        loop {
+            let after = due_log.field(p::scheduled_for).gt(time).or(due_log
+                .field(p::scheduled_for)
+                .eq(time)
+                .and(due_log.field(p::id).gt(&id)));
+            let rows: Vec<(String, Option<chrono::NaiveDateTime>)> =
+                due::due_logs!(now.naive_utc())
+                    .filter(due_log.field(p::priority).eq(priority.rank()))
+                    .filter(after)
+                    .limit(page)
+                    .select((due_log.field(p::id), due_log.field(p::scheduled_for)))
+                    .load(conn)?;
+            let full = rows.len() as i64 == page;
+            for (row_id, at) in rows {
+                if let Some(at) = at {
+                    time = at;
+                }
+                id.clone_from(&row_id);
+                ids.push(row_id);
+            }
+            if !full {
+                break;
+            }
+        }
+    }
+    Ok(ids)
 }

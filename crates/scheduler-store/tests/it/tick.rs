@@ -290,3 +290,27 @@ fn sqlite_wal_starts_over_during_a_long_tick() {
          started over"
     );
 }
+
+both_backends! {
+    fn a_dry_run_pages_through_posts_due_at_the_same_second(db) {
+        let conn = &mut db.conn();
+        let rules = RuleSet::default();
+        // Five accounts with a post at the same instant, one more a second later: the dry run's
+        // pages of two break inside the tie, and it still lists each once, in the tick's order.
+        let mut due = Vec::new();
+        for _ in 0..5 {
+            let (account, clip) = account_and_clip(conn, "UTC");
+            let done = schedule(conn, &rules, &request(&account, &clip, Some("2020-01-05T19:00:00Z")), long_ago()).unwrap();
+            due.push(("2020-01-05T19:00:00Z", done.log.id));
+        }
+        let (account, clip) = account_and_clip(conn, "UTC");
+        let later = schedule(conn, &rules, &request(&account, &clip, Some("2020-01-05T19:00:01Z")), long_ago()).unwrap();
+        due.push(("2020-01-05T19:00:01Z", later.log.id));
+        due.sort();
+        let expected: Vec<String> = due.into_iter().map(|(_, id)| id).collect();
+        let dry = tick(conn, &rules, 2, true, tick_time()).unwrap();
+        assert_eq!(dry.log_ids, expected);
+        let outcome = tick(conn, &rules, 2, false, tick_time()).unwrap();
+        assert_eq!(outcome.log_ids, expected);
+    }
+}
