@@ -39,6 +39,15 @@ pub const BEST_WITHIN_DAYS: u32 = 7;
 /// month of half-hour slots.
 pub const MAX_SPAN_DAYS: u32 = 31;
 
+/// The end of a span of `days` days (1 to [`MAX_SPAN_DAYS`]; others count as the nearest of
+/// the two) from `from`, never past the supported years: what suggestions and `strategy:
+/// "best"` look in.
+pub fn span_end(from: DateTime<Utc>, days: u32) -> DateTime<Utc> {
+    let latest = latest_supported();
+    from.checked_add_signed(TimeDelta::days(i64::from(days.clamp(1, MAX_SPAN_DAYS))))
+        .map_or(latest, |end| end.min(latest))
+}
+
 /// An hour of the week on the account's clock: 0 is Monday 00:00–00:59, 167 Sunday 23:00–23:59.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HourOfWeek(u8);
@@ -308,10 +317,7 @@ pub fn plan_best(
         return Err(Rejection::InThePast(earliest));
     }
     let within_days = within_days.clamp(1, MAX_SPAN_DAYS);
-    let latest = latest_supported();
-    let mut until = earliest
-        .checked_add_signed(TimeDelta::days(i64::from(within_days)))
-        .map_or(latest, |until| until.min(latest));
+    let mut until = span_end(earliest, within_days);
     // The window end is inclusive; the span is not.
     let window_end = request.window_end.map(|end| end.trunc_subsecs(0));
     let cut = window_end.filter(|end| *end + TimeDelta::seconds(1) < until);

@@ -41,7 +41,7 @@ mod time;
 mod zone;
 
 pub use best_time::{
-    default_shape, log_views, plan_best, score_hours, suggest, Basis, HourOfWeek, Scores,
+    default_shape, log_views, plan_best, score_hours, span_end, suggest, Basis, HourOfWeek, Scores,
     Suggestion, Tally, BEST_WITHIN_DAYS, DEFAULT_SPREAD, HISTORY_DAYS, HOURS_OF_WEEK,
     MAX_SPAN_DAYS, PLATFORM_HOUR_MIN_POSTS, PRIOR_STRENGTH, SLOT_STEP,
 };

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use scheduler_core::{
-    plan_best, score_hours, suggest, Plan, Platform, PlatformRules, Posts, Rejection, RuleSet,
-    ScheduleRequest, Scores, Suggestion, HISTORY_DAYS, MAX_SPAN_DAYS,
+    plan_best, score_hours, span_end, suggest, Plan, Platform, PlatformRules, Posts, Rejection,
+    RuleSet, ScheduleRequest, Scores, Suggestion, HISTORY_DAYS, MAX_SPAN_DAYS,
 };
 
 use crate::accounts::get_account;
@@ -65,8 +65,7 @@ pub fn suggestions(
         .into());
     }
     let (platform_rules, scores) = scores(conn, rules, &account, now)?;
-    let longest = from.max(now) + TimeDelta::days(i64::from(MAX_SPAN_DAYS));
-    let until = until.min(longest);
+    let until = until.min(span_end(from.max(now), MAX_SPAN_DAYS));
     let times = posts_near(conn, &account, platform_rules, (from.max(now), until))?;
     let slots = suggest(
         platform_rules,
@@ -97,10 +96,7 @@ pub(crate) fn plan_best_slot(
         .unwrap_or(request.now)
         .max(request.now);
     // As `plan_best` reads it.
-    let span = within_days.clamp(1, MAX_SPAN_DAYS);
-    let until = from
-        .checked_add_signed(TimeDelta::days(i64::from(span)))
-        .unwrap_or(scheduler_core::latest_supported());
+    let until = span_end(from, within_days);
     let times = posts_near(conn, account, platform_rules, (from, until))?;
     let posts = Posts::new(&times).expect("post_times sorts its result");
     Ok(plan_best(

@@ -2,7 +2,7 @@
 //! history (contract section 13).
 
 use actix_web::{get, web};
-use chrono::{TimeDelta, Utc};
+use chrono::Utc;
 use scheduler_core::{rfc3339, Basis, MAX_SPAN_DAYS};
 use scheduler_store::MAX_SUGGESTIONS;
 use serde::{Deserialize, Serialize};
@@ -129,8 +129,7 @@ pub async fn suggestions(
         .read(move |conn, rules| {
             let now = Utc::now();
             let from = from.unwrap_or(now);
-            let until =
-                (from + TimeDelta::days(i64::from(days))).min(scheduler_core::latest_supported());
+            let until = scheduler_core::span_end(from, days);
             Ok(scheduler_store::suggestions(
                 conn,
                 rules,

@@ -282,3 +282,18 @@ fn slots_are_on_the_accounts_half_hours_and_a_whole_day_window_peaks_at_noon() {
     assert!(default_shape(all_day, 0) < default_shape(all_day, 6));
     assert!(default_shape(all_day, 23) < default_shape(all_day, 18));
 }
+
+#[test]
+fn spans_are_one_to_31_days_and_end_with_the_supported_years() {
+    use scheduler_core::{latest_supported, span_end};
+    let from = at("2030-06-01T00:00:00Z");
+    for (days, end) in [
+        (0, "2030-06-02T00:00:00Z"),
+        (7, "2030-06-08T00:00:00Z"),
+        (31, "2030-07-02T00:00:00Z"),
+        (u32::MAX, "2030-07-02T00:00:00Z"),
+    ] {
+        assert_eq!(span_end(from, days), at(end), "{days} days");
+    }
+    assert_eq!(span_end(at("9999-12-30T00:00:00Z"), 31), latest_supported());
+}
