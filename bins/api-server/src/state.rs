@@ -56,18 +56,53 @@ impl AppState {
             + Send
             + 'static,
     {
-        let (response, own) = self
-            .write(move |conn, rules| {
-                let now = Utc::now();
-                let mut own = None;
-                let response = idempotency::run(conn, key.as_ref(), now, |conn| {
-                    let answer = write(conn, rules, now)?;
-                    own = Some(answer.response.clone());
-                    Ok::<_, StoreError>(answer)
-                })?;
-                Ok((response, own))
-            })
-            .await?;
+        self.idempotent(key, false, write).await
+    }
+
+    /// [`AppState::write_idempotent`] for a `write` that is one atomic store call (see
+    /// [`Db::write_atomic`]): without a key, on PostgreSQL, it runs outside a transaction. With
+    /// a key, the key's answer is stored in the write's transaction, as for any write.
+    pub async fn write_idempotent_atomic<F>(
+        &self,
+        key: Option<IdempotencyKey>,
+        write: F,
+    ) -> Result<Written, ApiError>
+    where
+        F: FnOnce(&mut Conn, &RuleSet, DateTime<Utc>) -> Result<Answer, StoreError>
+            + Send
+            + 'static,
+    {
+        self.idempotent(key, true, write).await
+    }
+
+    async fn idempotent<F>(
+        &self,
+        key: Option<IdempotencyKey>,
+        atomic: bool,
+        write: F,
+    ) -> Result<Written, ApiError>
+    where
+        F: FnOnce(&mut Conn, &RuleSet, DateTime<Utc>) -> Result<Answer, StoreError>
+            + Send
+            + 'static,
+    {
+        let outside_transaction = atomic && key.is_none();
+        let job = move |conn: &mut Conn, rules: &RuleSet| {
+            let now = Utc::now();
+            let mut own = None;
+            let response = idempotency::run(conn, key.as_ref(), now, |conn| {
+                let answer = write(conn, rules, now)?;
+                own = Some(answer.response.clone());
+                Ok::<_, StoreError>(answer)
+            })?;
+            Ok((response, own))
+        };
+        let (response, own) = if outside_transaction {
+            let rules = Arc::clone(&self.rules);
+            self.db.write_atomic(move |conn| job(conn, &rules)).await?
+        } else {
+            self.write(job).await?
+        };
         // A replay, or a concurrent request with the same key that stored its answer first,
         // answers with a stored answer: this request's write, if it ran, was rolled back.
         let fresh = own.as_ref() == Some(&response);

@@ -81,14 +81,26 @@ pub(crate) fn account_with_clip(
 /// An account, whether a clip exists, and the account's post times, sorted.
 pub(crate) type AccountClipPosts = (Account, bool, Vec<DateTime<Utc>>);
 
-/// PostgreSQL, in one round trip: [`account_with_clip`] with the lock, then the account's
-/// active posts on its platform within `span` (inclusive), sorted, read after the lock is held
-/// (the migration's `schedule_context`). `None` when the account does not exist (no lock).
+/// Whether [`account_with_clip_and_posts`] takes the account's lock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PostsRead {
+    /// Take the lock, then read the posts after it (the migrations' `schedule_context`): the
+    /// posts include every post of a writer that held the lock before.
+    Locked,
+    /// No lock; the account, the clip and the posts as of one snapshot (`schedule_peek`), for
+    /// a schedule that writes only if the posts still stand (`schedule_commit`).
+    Peek,
+}
+
+/// PostgreSQL, in one round trip: [`account_with_clip`], then the account's active posts on its
+/// platform within `span` (inclusive), sorted; with [`PostsRead::Locked`] the lock is taken
+/// first. `None` when the account does not exist (no lock).
 pub(crate) fn account_with_clip_and_posts(
     c: &mut diesel::PgConnection,
     id: &str,
     clip_id: &str,
     (from, until): (DateTime<Utc>, DateTime<Utc>),
+    read: PostsRead,
 ) -> Result<Option<AccountClipPosts>> {
     type Found = (
         Option<String>,
@@ -100,14 +112,16 @@ pub(crate) fn account_with_clip_and_posts(
         Option<bool>,
         Option<Vec<NaiveDateTime>>,
     );
-    let (id, platform, handle, timezone, created_at, calendar_key, clip, times): Found =
-        diesel::select(pg::schedule_context(
-            id,
-            clip_id,
-            from.naive_utc(),
-            until.naive_utc(),
-        ))
-        .get_result(c)?;
+    let (from, until) = (from.naive_utc(), until.naive_utc());
+    let (id, platform, handle, timezone, created_at, calendar_key, clip, times): Found = match read
+    {
+        PostsRead::Locked => {
+            diesel::select(pg::schedule_context(id, clip_id, from, until)).get_result(c)?
+        }
+        PostsRead::Peek => {
+            diesel::select(pg::schedule_peek(id, clip_id, from, until)).get_result(c)?
+        }
+    };
     let (Some(id), Some(platform), Some(timezone), Some(created_at)) =
         (id, platform, timezone, created_at)
     else {
@@ -184,6 +198,53 @@ pub(crate) mod pg {
             Nullable<Bool>,
             Nullable<Array<Timestamp>>
         )>;
+    }
+    diesel::define_sql_function! {
+        /// The migrations' `schedule_peek`: `schedule_context` without the lock, as of one
+        /// snapshot, the posts sorted.
+        fn schedule_peek(
+            account: Text,
+            clip: Text,
+            from: Timestamp,
+            until: Timestamp
+        ) -> Record<(
+            Nullable<Text>,
+            Nullable<Text>,
+            Nullable<Text>,
+            Nullable<Text>,
+            Nullable<Timestamp>,
+            Nullable<Text>,
+            Nullable<Bool>,
+            Nullable<Array<Timestamp>>
+        )>;
+    }
+    diesel::define_sql_function! {
+        /// The migrations' `schedule_commit`: under the account's lock, `schedule_insert` if the
+        /// account's posts in `from..=until` are `planned_among` (then null), else those posts.
+        #[allow(clippy::too_many_arguments)]
+        fn schedule_commit(
+            from: Timestamp,
+            until: Timestamp,
+            planned_among: Array<Timestamp>,
+            id: Text,
+            clip: Text,
+            platform: Text,
+            account: Text,
+            scheduled_for: Timestamp,
+            window_end: Timestamp,
+            scheduled_by: Text,
+            requested_for: Timestamp,
+            reason: Text,
+            now: Timestamp,
+            priority: SmallInt,
+            window_end_given: Bool,
+            event_ids: Array<Text>,
+            event_types: Array<Text>,
+            entity_types: Array<Text>,
+            entity_ids: Array<Text>,
+            metadata: Array<Text>,
+            created_at: Array<Timestamp>
+        ) -> Nullable<Array<Timestamp>>;
     }
     diesel::define_sql_function! {
         /// The migrations' `schedule_insert`: a scheduled log and its events.

@@ -79,13 +79,27 @@ pub(crate) fn plan_slot_from(
             Some(times) => times,
             None => post_times(conn, account, platform, (from, until), exclude)?,
         };
-        let posts = Posts::new(&times).expect("post_times sorts its result");
-        let plan = rules.plan(platform, account.timezone, request, posts)?;
-        if plan.needs_posts_until <= until || until == latest {
+        if let Some(plan) = plan_among(rules, account, platform, request, &times, until)? {
             return Ok(plan);
         }
         until = (start + (until - start) * 2).min(latest);
     }
+}
+
+/// The plan for `request` among `times`, the account's posts up to `until` (sorted), if those
+/// posts are all it depends on; `None` if it needs posts after `until`.
+pub(crate) fn plan_among(
+    rules: &RuleSet,
+    account: &Account,
+    platform: &Platform,
+    request: &ScheduleRequest,
+    times: &[DateTime<Utc>],
+    until: DateTime<Utc>,
+) -> Result<Option<Plan>> {
+    let posts = Posts::new(times).expect("the posts come sorted");
+    let plan = rules.plan(platform, account.timezone, request, posts)?;
+    let complete = plan.needs_posts_until <= until || until == scheduler_core::latest_supported();
+    Ok(complete.then_some(plan))
 }
 
 /// Plans each account's series occurrences (sorted by instant) among its active posts and the

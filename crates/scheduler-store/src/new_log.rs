@@ -26,7 +26,7 @@ pub(crate) struct LogRow<'a> {
 
 impl LogRow<'_> {
     /// The log as the database stores it: these columns, and every other at its default.
-    fn stored(&self) -> PublishLog {
+    pub(crate) fn stored(&self) -> PublishLog {
         PublishLog {
             id: self.id.to_owned(),
             clip_id: self.clip_id.to_owned(),
@@ -68,8 +68,7 @@ pub(crate) fn insert_log(
 ) -> Result<PublishLog> {
     let plan = row.plan;
     if let Conn::Pg(c) = conn {
-        let column = |f: fn(&NewEvent) -> &str| events.iter().map(f).collect::<Vec<_>>();
-        let created_at: Vec<NaiveDateTime> = events.iter().map(|e| e.created_at).collect();
+        let columns = EventColumns::of(events);
         diesel::select(pg::schedule_insert(
             row.id,
             row.clip_id,
@@ -83,12 +82,12 @@ pub(crate) fn insert_log(
             row.now.naive_utc(),
             row.priority.rank(),
             row.window_end_given,
-            column(|e| &e.id),
-            column(|e| e.event_type),
-            column(|e| e.entity_type),
-            column(|e| &e.entity_id),
-            column(|e| &e.metadata),
-            created_at,
+            columns.ids,
+            columns.types,
+            columns.entity_types,
+            columns.entity_ids,
+            columns.metadata,
+            columns.created_at,
         ))
         .execute(c)?;
         return Ok(row.stored());
@@ -118,4 +117,69 @@ pub(crate) fn insert_log(
         .get_result(c))?;
     insert_events(conn, events)?;
     Ok(log)
+}
+
+/// PostgreSQL, in one statement that is its own transaction when the caller has none (the
+/// migrations' `schedule_commit`): takes the account's lock and reads its posts in `span` again;
+/// if they are `planned_among` (sorted), inserts the log and its events as [`insert_log`] does
+/// and answers `None`, else writes nothing and answers the posts, sorted.
+pub(crate) fn insert_log_if_posts(
+    c: &mut diesel::PgConnection,
+    row: &LogRow<'_>,
+    events: &[NewEvent],
+    (from, until): (DateTime<Utc>, DateTime<Utc>),
+    planned_among: &[DateTime<Utc>],
+) -> Result<Option<Vec<DateTime<Utc>>>> {
+    let plan = row.plan;
+    let columns = EventColumns::of(events);
+    let planned_among: Vec<NaiveDateTime> = planned_among.iter().map(|t| t.naive_utc()).collect();
+    let posts: Option<Vec<NaiveDateTime>> = diesel::select(pg::schedule_commit(
+        from.naive_utc(),
+        until.naive_utc(),
+        planned_among,
+        row.id,
+        row.clip_id,
+        row.platform.as_str(),
+        row.social_account_id,
+        plan.scheduled_for.naive_utc(),
+        plan.scheduled_window_end.naive_utc(),
+        row.scheduled_by.as_str(),
+        plan.requested_for.naive_utc(),
+        &plan.reason,
+        row.now.naive_utc(),
+        row.priority.rank(),
+        row.window_end_given,
+        columns.ids,
+        columns.types,
+        columns.entity_types,
+        columns.entity_ids,
+        columns.metadata,
+        columns.created_at,
+    ))
+    .get_result(c)?;
+    Ok(posts.map(|posts| posts.into_iter().map(|t| t.and_utc()).collect()))
+}
+
+/// Events as one array per column, for the PostgreSQL functions that insert them.
+struct EventColumns<'a> {
+    ids: Vec<&'a str>,
+    types: Vec<&'a str>,
+    entity_types: Vec<&'a str>,
+    entity_ids: Vec<&'a str>,
+    metadata: Vec<&'a str>,
+    created_at: Vec<NaiveDateTime>,
+}
+
+impl<'a> EventColumns<'a> {
+    fn of(events: &'a [NewEvent]) -> Self {
+        let column = |f: fn(&'a NewEvent) -> &'a str| events.iter().map(f).collect();
+        EventColumns {
+            ids: column(|e| &e.id),
+            types: column(|e| e.event_type),
+            entity_types: column(|e| e.entity_type),
+            entity_ids: column(|e| &e.entity_id),
+            metadata: column(|e| &e.metadata),
+            created_at: events.iter().map(|e| e.created_at).collect(),
+        }
+    }
 }

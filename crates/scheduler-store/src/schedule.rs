@@ -6,9 +6,11 @@
 //! posts.
 
 use chrono::{DateTime, SubsecRound, Utc};
-use scheduler_core::{Platform, Priority, RuleSet, ScheduleRequest};
+use scheduler_core::{Plan, Platform, Priority, RuleSet, ScheduleRequest};
 
-use crate::account_lock::{account_with_clip, account_with_clip_and_posts, lock_accounts};
+use crate::account_lock::{
+    account_with_clip, account_with_clip_and_posts, lock_accounts, PostsRead,
+};
 use crate::accounts::clip_exists_or;
 use crate::calendar::{first_span, plan_slot_from};
 use crate::conn::{write_transaction, Conn};
@@ -19,6 +21,8 @@ use crate::models::{Account, PublishLog, ScheduledBy, Status};
 use crate::new_log::{insert_log, LogRow};
 use crate::new_ordered_id;
 use crate::suggestions::plan_best_slot;
+
+mod plan_then_write;
 
 /// A request to publish a clip on an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,14 +80,19 @@ impl Scheduled {
 /// One result of [`schedule_batch`]: the scheduled log, or why not.
 pub type BatchItem = std::result::Result<Scheduled, Refusal>;
 
-/// Schedules one post, in one write transaction (see [`write_transaction`]). A rejection
-/// ([`StoreError::Rejected`]) writes nothing.
+/// Schedules one post, atomically: in one write transaction (see [`write_transaction`]), or on
+/// PostgreSQL, for the common request, in one statement after an unlocked read
+/// ([`plan_then_write`]); either way under the account's lock, so the caller needs no
+/// transaction of its own. A rejection ([`StoreError::Rejected`]) writes nothing.
 pub fn schedule(
     conn: &mut Conn,
     rules: &RuleSet,
     request: &NewSchedule,
     now: DateTime<Utc>,
 ) -> Result<Scheduled> {
+    if let Some(scheduled) = plan_then_write::schedule(conn, rules, request, now)? {
+        return Ok(scheduled);
+    }
     write_transaction(conn, |conn| {
         schedule_one(conn, rules, request, now, AccountLock::Take).map(|(scheduled, _)| scheduled)
     })
@@ -189,8 +198,29 @@ fn schedule_one(
     };
 
     let now = now.trunc_subsecs(0);
+    let events = new_log_events(&id, request, &account, &platform, &plan, now);
+    let row = log_row(&id, request, &account, &platform, &plan, now);
+    let log = insert_log(conn, &row, &events)?;
+    Ok((
+        Scheduled {
+            log,
+            reason: plan.reason,
+        },
+        displaced,
+    ))
+}
+
+/// A new log's ledger events: created, and adjusted when the plan moved it.
+fn new_log_events(
+    id: &str,
+    request: &NewSchedule,
+    account: &Account,
+    platform: &Platform,
+    plan: &Plan,
+    now: DateTime<Utc>,
+) -> Vec<NewEvent> {
     let mut events = vec![NewEvent::about_log(
-        &id,
+        id,
         &Created {
             clip_id: &request.clip_id,
             occurrence: None,
@@ -207,7 +237,7 @@ fn schedule_one(
     )];
     if plan.is_adjusted() {
         events.push(NewEvent::about_log(
-            &id,
+            id,
             &Adjusted {
                 adjusted_time: plan.scheduled_for,
                 clip_id: &request.clip_id,
@@ -218,25 +248,29 @@ fn schedule_one(
             now,
         ));
     }
-    let row = LogRow {
-        id: &id,
+    events
+}
+
+/// A new log's columns.
+fn log_row<'a>(
+    id: &'a str,
+    request: &'a NewSchedule,
+    account: &'a Account,
+    platform: &'a Platform,
+    plan: &'a Plan,
+    now: DateTime<Utc>,
+) -> LogRow<'a> {
+    LogRow {
+        id,
         clip_id: &request.clip_id,
-        platform: &platform,
+        platform,
         social_account_id: &account.id,
-        plan: &plan,
+        plan,
         scheduled_by: request.scheduled_by,
         now,
         priority: request.priority,
         window_end_given: request.scheduled_window_end.is_some(),
-    };
-    let log = insert_log(conn, &row, &events)?;
-    Ok((
-        Scheduled {
-            log,
-            reason: plan.reason,
-        },
-        displaced,
-    ))
+    }
 }
 
 /// The account and platform a request for `clip_id` on `account_id` names, once both exist and
@@ -256,6 +290,10 @@ pub(crate) fn target(
 /// A request's account and platform, and (PostgreSQL) the account's posts read with them.
 type Target = (Account, Platform, Option<Vec<DateTime<Utc>>>);
 
+/// What the statement that looks for a target found: the account, whether the clip exists, and
+/// the posts if it read them.
+type Found = (Account, bool, Option<Vec<DateTime<Utc>>>);
+
 /// [`target`], and on PostgreSQL with `lock`, the account's active posts on its platform within
 /// `posts_in` (sorted) read in the same round trip (a request naming another platform is
 /// refused after), after the lock (see
@@ -267,22 +305,32 @@ fn target_with_posts(
     lock: bool,
     posts_in: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<Target> {
+    // The account, whether the clip exists and (PostgreSQL) the account's lock, in one
+    // statement, with the posts when asked; the clip's error comes first.
+    let found = match (&mut *conn, lock, posts_in) {
+        (Conn::Pg(c), true, Some(span)) => {
+            account_with_clip_and_posts(c, account_id, clip_id, span, PostsRead::Locked)?
+                .map(|(account, clip, posts)| (account, clip, Some(posts)))
+        }
+        _ => account_with_clip(conn, account_id, clip_id, lock)?
+            .map(|(account, clip)| (account, clip, None)),
+    };
+    accept(conn, (clip_id, account_id, platform), found)
+}
+
+/// The target found (the account, whether the clip exists, the posts read with them), or the
+/// refusal: the clip's first, then the account's, then the platform's.
+fn accept(
+    conn: &mut Conn,
+    (clip_id, account_id, platform): (&str, &str, &str),
+    found: Option<Found>,
+) -> Result<Target> {
     let clip_missing = || {
         Refusal::new(
             RefusalKind::ClipNotFound,
             format!("Clip not found: {clip_id}"),
         )
         .into()
-    };
-    // The account, whether the clip exists and (PostgreSQL) the account's lock, in one
-    // statement, with the posts when asked; the clip's error comes first.
-    let found = match (&mut *conn, lock, posts_in) {
-        (Conn::Pg(c), true, Some(span)) => {
-            account_with_clip_and_posts(c, account_id, clip_id, span)?
-                .map(|(account, clip, posts)| (account, clip, Some(posts)))
-        }
-        _ => account_with_clip(conn, account_id, clip_id, lock)?
-            .map(|(account, clip)| (account, clip, None)),
     };
     let (account, posts) = match found {
         Some((account, true, posts)) => (account, posts),

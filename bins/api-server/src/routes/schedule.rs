@@ -177,8 +177,10 @@ async fn schedule_one(
 ) -> ApiResult<Written> {
     let Idempotent { body, key } = request?;
     let request = parse_request(&state.rules, body)?;
+    // One store call, atomic on its own; what follows it fails only on a corrupt row, which a
+    // log the store just wrote is not.
     state
-        .write_idempotent(key, move |conn, rules, now| {
+        .write_idempotent_atomic(key, move |conn, rules, now| {
             let scheduled = scheduler_store::schedule(conn, rules, &request, now)?;
             outcomes.push(outcome(&scheduled));
             let out = ScheduleOk::try_from(scheduled)?;

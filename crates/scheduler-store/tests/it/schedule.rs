@@ -474,4 +474,21 @@ both_backends! {
         assert_eq!(holder.join().unwrap(), Some(at("2030-01-15T19:00:00Z")));
         assert_eq!(waiter.log.scheduled_for, Some(at("2030-01-15T20:00:00Z")));
     }
+
+    fn a_schedule_outside_a_transaction_commits_whole_on_its_own(db) {
+        // The caller needs no transaction (on PostgreSQL the common schedule opens none): the
+        // moment `schedule` answers, another connection sees the log and both its events.
+        let (account, clip) = account_and_clip(&mut db.conn(), "UTC");
+        let (mut conn, mut other) = (db.conn(), db.conn());
+        let rules = RuleSet::default();
+        let first = request(&account, &clip, Some("2030-01-15T19:00:00Z"));
+        schedule(&mut conn, &rules, &first, now()).unwrap();
+        let before = counts(&mut other);
+        let done = schedule(&mut conn, &rules, &first, now()).unwrap();
+        assert!(done.is_adjusted());
+        assert_eq!(counts(&mut other), (before.0 + 1, before.1 + 2));
+        assert_eq!(get_log(&mut other, &done.log.id).unwrap(), done.log);
+        let types: Vec<_> = events_of(&mut other, &done.log.id).into_iter().map(|e| e.event_type).collect();
+        assert_eq!(types, ["publish_scheduled_created", "publish_scheduled_adjusted"]);
+    }
 }
