@@ -14,6 +14,12 @@
 # BENCH_SERVER_LOG (where its stderr goes), BENCH_SERVER (a server binary to measure instead of
 # building this checkout's, e.g. an older build copied aside, so that two builds are compared
 # in one sitting).
+#
+# BENCH_PART_TWO=1 runs part two's work beside the load (scripts/load/background.py): the server
+# ticks every second, publish-worker publishes 50 due posts a second through a local adapter,
+# 2 daily series a second are made, and every event is delivered to a local webhook receiver
+# (BACKGROUND_EVENT_TYPES=a,b: only those types).
+# Compare its figure with a run without it in the same sitting (issue 21: within 20 %).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 backend=${1:-sqlite}
@@ -29,6 +35,13 @@ if [ -z "$server_bin" ]; then
   server_bin=target/release/api-server
 fi
 work=$(mktemp -d)
+server_args=${BENCH_SERVER_ARGS:-}
+if [ -n "${BENCH_PART_TWO:-}" ]; then
+  cargo build --release -p publish-worker
+  # YouTube, the background's platform: any hour, no gap, so each post is due when it asks.
+  printf '[platforms.youtube]\nstart_hour = 0\nend_hour = 24\nmin_gap_minutes = 0\n' > "$work/rules.toml"
+  server_args="$server_args --tick-interval 1 --allow-private-webhooks --rules $work/rules.toml"
+fi
 case "$backend" in
   sqlite) url="$work/bench.db" ;;
   postgres)
@@ -40,10 +53,12 @@ case "$backend" in
   *) echo "usage: $0 sqlite | postgres URL" >&2; exit 2 ;;
 esac
 
-RUST_LOG=${BENCH_LOG:-warn} "$server_bin" --bind 127.0.0.1:0 --database-url "$url" ${BENCH_SERVER_ARGS:-} \
+RUST_LOG=${BENCH_LOG:-warn} "$server_bin" --bind 127.0.0.1:0 --database-url "$url" $server_args \
   2> "${BENCH_SERVER_LOG:-$work/server.log}" &
 server=$!
 cleanup() {
+  [ -n "${worker:-}" ] && { kill "$worker" 2>/dev/null || true; }
+  [ -n "${background:-}" ] && { kill "$background" 2>/dev/null || true; }
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
   [ "$backend" = postgres ] && psql "$base" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
@@ -72,8 +87,20 @@ for i in $(seq 1 "$BENCH_ACCOUNTS"); do
 done
 
 scripts/machine-speed.sh "$work"
+if [ -n "${BENCH_PART_TWO:-}" ]; then
+  python3 scripts/load/background.py "$addr" "$seconds" "$work" &
+  background=$!
+  while [ ! -e "$work/background_ready" ]; do
+    kill -0 "$background" 2>/dev/null || { echo "the background did not start" >&2; exit 1; }
+    sleep 0.2
+  done
+  RUST_LOG=warn target/release/publish-worker --api-url "$addr" --concurrency 8 --poll-interval 1 \
+    --publisher-url "http://127.0.0.1:$(cat "$work/adapter_port")/publish" 2> "$work/worker.log" &
+  worker=$!
+fi
 BENCH_BASE_EPOCH=$(( $(date +%s) + 86400 )) \
   wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s scripts/load/schedule.lua "$addr"
+[ -n "${background:-}" ] && wait "$background"
 echo "server peak resident memory: $(grep VmHWM /proc/$server/status | awk '{print $2, $3}')"
 echo "server resident memory now:  $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 scripts/machine-speed.sh "$work"
