@@ -29,6 +29,7 @@ threads=${BENCH_THREADS:-2}
 export BENCH_ACCOUNTS=${BENCH_ACCOUNTS:-1000}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
 
+[ -n "${BENCH_PART_TWO:-}" ] && cargo build --release -p publish-worker
 server_bin=${BENCH_SERVER:-}
 if [ -z "$server_bin" ]; then
   cargo build --release -p api-server
@@ -37,7 +38,6 @@ fi
 work=$(mktemp -d)
 server_args=${BENCH_SERVER_ARGS:-}
 if [ -n "${BENCH_PART_TWO:-}" ]; then
-  cargo build --release -p publish-worker
   # YouTube, the background's platform: any hour, no gap, so each post is due when it asks.
   printf '[platforms.youtube]\nstart_hour = 0\nend_hour = 24\nmin_gap_minutes = 0\n' > "$work/rules.toml"
   server_args="$server_args --tick-interval 1 --allow-private-webhooks --rules $work/rules.toml"
@@ -100,7 +100,10 @@ if [ -n "${BENCH_PART_TWO:-}" ]; then
 fi
 BENCH_BASE_EPOCH=$(( $(date +%s) + 86400 )) \
   wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s scripts/load/schedule.lua "$addr"
-[ -n "${background:-}" ] && wait "$background"
+if [ -n "${background:-}" ] && ! wait "$background"; then
+  echo "INVALID RUN: the background failed (above); the figures are not part two's" >&2
+  exit 1
+fi
 echo "server peak resident memory: $(grep VmHWM /proc/$server/status | awk '{print $2, $3}')"
 echo "server resident memory now:  $(grep VmRSS /proc/$server/status | awk '{print $2, $3}')"
 scripts/machine-speed.sh "$work"

@@ -4,7 +4,7 @@
 Standard library only. Run as
     background.py ADDR SECONDS WORKDIR
 against a server started with --tick-interval 1 --allow-private-webhooks and the rules file
-this script's caller wrote (YouTube: every hour of the day, one minute apart). It starts
+this script's caller wrote (YouTube: every hour of the day, no gap). It starts
 
 - an adapter (what publish-worker POSTs each post to) answering 200 with a post id and metrics,
 - a webhook receiver answering 204, subscribed to every event type (or to the comma-separated
@@ -81,7 +81,7 @@ def call(method, path, body=None):
     request = urllib.request.Request(addr + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request) as answer:
+        with urllib.request.urlopen(request, timeout=10) as answer:
             return json.loads(answer.read() or b"null")
     except urllib.error.HTTPError as error:
         sys.exit(f"background: {method} {path} answered {error.code}: {error.read().decode()}")
@@ -123,9 +123,11 @@ def main():
                 "rrule": "FREQ=DAILY"})
             made["series"] += 1
         time.sleep(max(0.0, start + second + 1 - time.monotonic()))
+    elapsed = time.monotonic() - start
     time.sleep(3)
     with lock:
-        print(f"background: scheduled {made['posts']} due posts and {made['series']} daily series; "
+        print(f"background: in {elapsed:.1f} s (asked: {seconds}), "
+              f"scheduled {made['posts']} due posts and {made['series']} daily series; "
               f"the adapter published {received['published']}, "
               f"the receiver got {received['webhooks']} webhook requests", flush=True)
 

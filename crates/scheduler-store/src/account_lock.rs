@@ -166,7 +166,7 @@ struct Context {
 /// PostgreSQL functions, declared for diesel's query builder: a statement built from them keeps
 /// one prepared statement, where `sql_query` and SQL literals are parsed again every time.
 pub(crate) mod pg {
-    use diesel::sql_types::{Array, Bool, Integer, SmallInt, Text, Timestamp};
+    use diesel::sql_types::{Array, Bool, Integer, Nullable, SmallInt, Text, Timestamp};
 
     /// The `void` that `pg_advisory_xact_lock` returns; never read.
     #[derive(Debug, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
@@ -180,6 +180,19 @@ pub(crate) mod pg {
     diesel::define_sql_function! {
         fn hashtext(text: Text) -> Integer;
     }
+    /// What `schedule_context` and `schedule_peek` answer: the account's columns (all null
+    /// without it), whether the clip exists, and the posts.
+    pub type Context = diesel::pg::sql_types::Record<(
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Text>,
+        Nullable<Timestamp>,
+        Nullable<Text>,
+        Nullable<Bool>,
+        Nullable<Array<Timestamp>>,
+    )>;
+
     diesel::define_sql_function! {
         /// The migrations' `schedule_context`: the account's columns (all null without it),
         /// whether the clip exists, and the posts in the span.
@@ -188,16 +201,7 @@ pub(crate) mod pg {
             clip: Text,
             from: Timestamp,
             until: Timestamp
-        ) -> Record<(
-            Nullable<Text>,
-            Nullable<Text>,
-            Nullable<Text>,
-            Nullable<Text>,
-            Nullable<Timestamp>,
-            Nullable<Text>,
-            Nullable<Bool>,
-            Nullable<Array<Timestamp>>
-        )>;
+        ) -> Context;
     }
     diesel::define_sql_function! {
         /// The migrations' `schedule_peek`: `schedule_context` without the lock, as of one
@@ -207,16 +211,7 @@ pub(crate) mod pg {
             clip: Text,
             from: Timestamp,
             until: Timestamp
-        ) -> Record<(
-            Nullable<Text>,
-            Nullable<Text>,
-            Nullable<Text>,
-            Nullable<Text>,
-            Nullable<Timestamp>,
-            Nullable<Text>,
-            Nullable<Bool>,
-            Nullable<Array<Timestamp>>
-        )>;
+        ) -> Context;
     }
     diesel::define_sql_function! {
         /// The migrations' `schedule_commit`: under the account's lock, `schedule_insert` if the

@@ -1,7 +1,10 @@
 //! The account's calendar: reading its posts near a requested time and planning in it.
 //!
-//! Planning is [`scheduler_core::RuleSet::plan`]; the caller holds the account's lock (see
-//! [`crate::account_lock`]), so the posts read here cannot change before the plan is written.
+//! Planning is [`scheduler_core::RuleSet::plan`]. A plan is written only where it holds among
+//! the posts as they are under the account's lock (see [`crate::account_lock`]): the caller
+//! holds the lock while it reads and plans, or, for PostgreSQL's common schedule
+//! ([`plan_among`] in `schedule/plan_then_write.rs`), the statement that writes reads the posts
+//! again under the lock and writes only if they are the ones planned among.
 
 use std::collections::HashMap;
 

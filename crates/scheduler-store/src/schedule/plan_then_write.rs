@@ -20,25 +20,23 @@ use crate::error::Result;
 use crate::new_log::insert_log_if_posts;
 use crate::new_ordered_id;
 
-/// How many times a schedule plans again among the posts another writer changed before it
-/// writes under the lock as the other requests do ([`super::schedule_one`]): a busy account
-/// costs a few round trips at most, never a livelock.
-const ATTEMPTS: usize = 3;
+/// How many writes a schedule tries, each planned among the posts the one before found, before
+/// it schedules under the lock as the other requests do ([`super::schedule`]'s transaction): a
+/// busy account costs a few round trips at most, never a livelock.
+const TRIES: usize = 3;
 
-/// Schedules `request` so, if it is the common request on PostgreSQL (the earliest slot, no
-/// displacement, planned within its first span); `None` if it is not, or if other writers kept
-/// changing the account's posts, and nothing was written: the caller schedules it under the
-/// lock. A refusal is returned as for [`super::schedule`].
+/// Schedules `request` this way if it is the common request on PostgreSQL (the earliest slot,
+/// no displacement, planned within its first span). `None`, with nothing written, if it is not,
+/// or if other writers changed the account's posts at every try: the caller then schedules it
+/// under the lock. A refusal is returned as [`super::schedule`] returns it.
 pub(super) fn schedule(
     conn: &mut Conn,
     rules: &RuleSet,
     request: &NewSchedule,
     now: DateTime<Utc>,
 ) -> Result<Option<Scheduled>> {
-    if !matches!(conn, Conn::Pg(_))
-        || request.strategy != Strategy::Earliest
-        || request.priority == Priority::High
-    {
+    let Conn::Pg(c) = conn else { return Ok(None) };
+    if request.strategy != Strategy::Earliest || request.priority == Priority::High {
         return Ok(None);
     }
     let plan_request = ScheduleRequest {
@@ -52,22 +50,15 @@ pub(super) fn schedule(
     else {
         return Ok(None);
     };
-    let ids = (
-        request.clip_id.as_str(),
-        request.social_account_id.as_str(),
-        request.platform.as_str(),
-    );
-    let found = match conn {
-        Conn::Pg(c) => account_with_clip_and_posts(c, ids.1, ids.0, span, PostsRead::Peek)?,
-        Conn::Sqlite(_) => return Ok(None),
-    }
-    .map(|(account, clip, posts)| (account, clip, Some(posts)));
-    let (account, platform, posts) = accept(conn, ids, found)?;
+    let (clip_id, account_id) = (&request.clip_id, &request.social_account_id);
+    let found = account_with_clip_and_posts(c, account_id, clip_id, span, PostsRead::Peek)?
+        .map(|(account, clip, posts)| (account, clip, Some(posts)));
+    let (account, platform, posts) = accept(conn, (clip_id, account_id, &request.platform), found)?;
     let Conn::Pg(c) = conn else { return Ok(None) };
     let mut posts = posts.unwrap_or_default();
     let id = new_ordered_id("log");
     let now = now.trunc_subsecs(0);
-    for _ in 0..ATTEMPTS {
+    for _ in 0..TRIES {
         let Some(plan) = plan_among(rules, &account, &platform, &plan_request, &posts, span.1)?
         else {
             return Ok(None);
