@@ -55,21 +55,14 @@ impl LogRow<'_> {
     }
 }
 
-/// Inserts a scheduled log and its events; the log as stored. PostgreSQL: one statement (the
-/// migrations' `schedule_insert`, kept prepared), a round trip fewer on every schedule; the
-/// log is the row it wrote, its other columns at their defaults
-/// (`schedule_returns_the_log_as_stored` checks that both backends answer the same). SQLite,
-/// where a statement costs no round trip: the log's `INSERT … RETURNING`, kept prepared, then
-/// the events'.
-pub(crate) fn insert_log(
-    conn: &mut Conn,
-    row: &LogRow<'_>,
-    events: &[NewEvent],
-) -> Result<PublishLog> {
-    let plan = row.plan;
-    if let Conn::Pg(c) = conn {
-        let columns = EventColumns::of(events);
-        diesel::select(pg::schedule_insert(
+/// A call of the PostgreSQL function `$f` with the `$prefix` arguments, then a new log's columns
+/// and its events' (`schedule_insert`'s arguments, in its order), so that every function that
+/// inserts a log takes them alike.
+macro_rules! with_log_and_events {
+    ($f:path, $row:expr, $events:expr $(, $prefix:expr)*) => {{
+        let (row, plan, columns) = ($row, $row.plan, EventColumns::of($events));
+        $f(
+            $($prefix,)*
             row.id,
             row.clip_id,
             row.platform.as_str(),
@@ -88,8 +81,24 @@ pub(crate) fn insert_log(
             columns.entity_ids,
             columns.metadata,
             columns.created_at,
-        ))
-        .execute(c)?;
+        )
+    }};
+}
+
+/// Inserts a scheduled log and its events; the log as stored. PostgreSQL: one statement (the
+/// migrations' `schedule_insert`, kept prepared), a round trip fewer on every schedule; the
+/// log is the row it wrote, its other columns at their defaults
+/// (`schedule_returns_the_log_as_stored` checks that both backends answer the same). SQLite,
+/// where a statement costs no round trip: the log's `INSERT … RETURNING`, kept prepared, then
+/// the events'.
+pub(crate) fn insert_log(
+    conn: &mut Conn,
+    row: &LogRow<'_>,
+    events: &[NewEvent],
+) -> Result<PublishLog> {
+    let plan = row.plan;
+    if let Conn::Pg(c) = conn {
+        diesel::select(with_log_and_events!(pg::schedule_insert, row, events)).execute(c)?;
         return Ok(row.stored());
     }
     // Column values, not a derived `Insertable`, so that diesel keeps the statement prepared
@@ -130,31 +139,14 @@ pub(crate) fn insert_log_if_posts(
     (from, until): (DateTime<Utc>, DateTime<Utc>),
     planned_among: &[DateTime<Utc>],
 ) -> Result<Option<Vec<DateTime<Utc>>>> {
-    let plan = row.plan;
-    let columns = EventColumns::of(events);
     let planned_among: Vec<NaiveDateTime> = planned_among.iter().map(|t| t.naive_utc()).collect();
-    let posts: Option<Vec<NaiveDateTime>> = diesel::select(pg::schedule_commit(
+    let posts: Option<Vec<NaiveDateTime>> = diesel::select(with_log_and_events!(
+        pg::schedule_commit,
+        row,
+        events,
         from.naive_utc(),
         until.naive_utc(),
-        planned_among,
-        row.id,
-        row.clip_id,
-        row.platform.as_str(),
-        row.social_account_id,
-        plan.scheduled_for.naive_utc(),
-        plan.scheduled_window_end.naive_utc(),
-        row.scheduled_by.as_str(),
-        plan.requested_for.naive_utc(),
-        &plan.reason,
-        row.now.naive_utc(),
-        row.priority.rank(),
-        row.window_end_given,
-        columns.ids,
-        columns.types,
-        columns.entity_types,
-        columns.entity_ids,
-        columns.metadata,
-        columns.created_at,
+        planned_among
     ))
     .get_result(c)?;
     Ok(posts.map(|posts| posts.into_iter().map(|t| t.and_utc()).collect()))

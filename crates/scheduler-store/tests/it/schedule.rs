@@ -31,6 +31,46 @@ fn rejection(conn: &mut scheduler_store::Conn, rules: &RuleSet, req: &NewSchedul
     }
 }
 
+/// A schedule held in another's transaction with the lock while a second one (in a transaction
+/// of its caller's, or none) starts and waits: the second plans around the first's post.
+fn waiter_sees_the_post_committed_meanwhile(db: &scheduler_testkit::TestDb, in_transaction: bool) {
+    let (account, clip) = account_and_clip(&mut db.conn(), "UTC");
+    let url = db.database_url();
+    let req = request(&account, &clip, Some("2030-01-15T19:00:00Z"));
+    let (locked, go) = std::sync::mpsc::channel();
+    let holder = {
+        let (url, req) = (url.clone(), req.clone());
+        std::thread::spawn(move || {
+            let mut conn = scheduler_store::connect(&url, false).unwrap();
+            scheduler_store::write_transaction(&mut conn, |conn| {
+                let done = schedule(conn, &RuleSet::default(), &req, now())?;
+                locked.send(()).unwrap();
+                // The other schedule starts and waits for the lock meanwhile.
+                std::thread::sleep(std::time::Duration::from_millis(700));
+                Ok::<_, scheduler_store::StoreError>(done.log.scheduled_for)
+            })
+            .unwrap()
+        })
+    };
+    go.recv().unwrap();
+    let mut conn = scheduler_store::connect(&url, false).unwrap();
+    let started = std::time::Instant::now();
+    let waiter = if in_transaction {
+        scheduler_store::write_transaction(&mut conn, |conn| {
+            schedule(conn, &RuleSet::default(), &req, now())
+        })
+    } else {
+        schedule(&mut conn, &RuleSet::default(), &req, now())
+    }
+    .unwrap();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(300),
+        "it did not wait"
+    );
+    assert_eq!(holder.join().unwrap(), Some(at("2030-01-15T19:00:00Z")));
+    assert_eq!(waiter.log.scheduled_for, Some(at("2030-01-15T20:00:00Z")));
+}
+
 both_backends! {
     fn schedules_as_requested(db) {
         let conn = &mut db.conn();
@@ -448,64 +488,13 @@ both_backends! {
     fn a_schedule_waiting_for_the_lock_sees_the_post_committed_meanwhile(db) {
         // Guarantee 1, step by step: a schedule that waits for another's lock plans among the
         // post the other committed while it waited.
-        let (account, clip) = account_and_clip(&mut db.conn(), "UTC");
-        let url = db.database_url();
-        let req = request(&account, &clip, Some("2030-01-15T19:00:00Z"));
-        let (locked, go) = std::sync::mpsc::channel();
-        let holder = {
-            let (url, req) = (url.clone(), req.clone());
-            std::thread::spawn(move || {
-                let mut conn = scheduler_store::connect(&url, false).unwrap();
-                scheduler_store::write_transaction(&mut conn, |conn| {
-                    let done = schedule(conn, &RuleSet::default(), &req, now())?;
-                    locked.send(()).unwrap();
-                    // The other schedule starts and waits for the lock meanwhile.
-                    std::thread::sleep(std::time::Duration::from_millis(700));
-                    Ok::<_, scheduler_store::StoreError>(done.log.scheduled_for)
-                })
-                .unwrap()
-            })
-        };
-        go.recv().unwrap();
-        let mut conn = scheduler_store::connect(&url, false).unwrap();
-        let started = std::time::Instant::now();
-        let waiter = schedule(&mut conn, &RuleSet::default(), &req, now()).unwrap();
-        assert!(started.elapsed() >= std::time::Duration::from_millis(300), "it did not wait");
-        assert_eq!(holder.join().unwrap(), Some(at("2030-01-15T19:00:00Z")));
-        assert_eq!(waiter.log.scheduled_for, Some(at("2030-01-15T20:00:00Z")));
+        waiter_sees_the_post_committed_meanwhile(db, false);
     }
 
     fn a_schedule_in_the_callers_transaction_waiting_for_the_lock_sees_the_post_committed_meanwhile(db) {
         // The same, with the waiting schedule inside its caller's transaction (as with an
         // `Idempotency-Key`): the lock it waited for is then held until its caller commits.
-        let (account, clip) = account_and_clip(&mut db.conn(), "UTC");
-        let url = db.database_url();
-        let req = request(&account, &clip, Some("2030-01-15T19:00:00Z"));
-        let (locked, go) = std::sync::mpsc::channel();
-        let holder = {
-            let (url, req) = (url.clone(), req.clone());
-            std::thread::spawn(move || {
-                let mut conn = scheduler_store::connect(&url, false).unwrap();
-                scheduler_store::write_transaction(&mut conn, |conn| {
-                    let done = schedule(conn, &RuleSet::default(), &req, now())?;
-                    locked.send(()).unwrap();
-                    // The other schedule starts and waits for the lock meanwhile.
-                    std::thread::sleep(std::time::Duration::from_millis(700));
-                    Ok::<_, scheduler_store::StoreError>(done.log.scheduled_for)
-                })
-                .unwrap()
-            })
-        };
-        go.recv().unwrap();
-        let mut conn = scheduler_store::connect(&url, false).unwrap();
-        let started = std::time::Instant::now();
-        let waiter = scheduler_store::write_transaction(&mut conn, |conn| {
-            schedule(conn, &RuleSet::default(), &req, now())
-        })
-        .unwrap();
-        assert!(started.elapsed() >= std::time::Duration::from_millis(300), "it did not wait");
-        assert_eq!(holder.join().unwrap(), Some(at("2030-01-15T19:00:00Z")));
-        assert_eq!(waiter.log.scheduled_for, Some(at("2030-01-15T20:00:00Z")));
+        waiter_sees_the_post_committed_meanwhile(db, true);
     }
 
     fn a_schedule_outside_a_transaction_commits_whole_on_its_own(db) {
