@@ -39,6 +39,7 @@ pub mod logs;
 pub mod migrations;
 pub mod models;
 mod new_log;
+mod pool;
 pub mod schedule;
 pub mod schema;
 pub mod series;
@@ -56,7 +57,7 @@ pub use accounts::{
 pub use backlog::{backlog, Backlog};
 pub use calendar_feed::{calendar_posts, CalendarFilter, CalendarPost};
 pub use conn::{savepoint, write_transaction, Conn};
-pub use db::{ConnectionManager, Db, Mode, OpenOptions, PoolConn, PooledConn};
+pub use db::{Db, Mode, OpenOptions};
 pub use engagement::{record_engagement, Engagement};
 pub use error::{Refusal, RefusalKind, Result, StoreError};
 pub use events::EventType;
@@ -70,6 +71,7 @@ pub use logs::{
 };
 pub use migrations::{pending_migrations, require_migrated, run_migrations};
 pub use models::{Account, Clip, LedgerEvent, PublishLog, ScheduledBy, Status};
+pub use pool::{ConnectionManager, PoolConn, PooledConn};
 pub use schedule::{schedule, schedule_batch, BatchItem, NewSchedule, Scheduled, Strategy};
 pub use series::{
     cancel_series, create_series, get_series, list_series, preview_series, update_series,
