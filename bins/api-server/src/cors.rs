@@ -7,6 +7,9 @@
 //! `Access-Control-Allow-Origin` on every answer. Requests without `Origin` (curl, servers,
 //! the tick-runner) are not browsers' and pass.
 //!
+//! Long because its table tests (how origins are read, the listed origins, the hosts that
+//! name no one else) sit beside the functions they pin; the code itself is about 335 lines.
+//!
 //! A page is the server's own only when it was loaded from the server by a name no one else
 //! can point at it: `localhost` or an IP address. Otherwise DNS rebinding would let any page
 //! pass: `evil.example` answers the browser's first lookup with its own address and the next

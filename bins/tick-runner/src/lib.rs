@@ -4,6 +4,9 @@
 //! `main` only parses the command line, installs the signal handlers, calls [`run`] and maps
 //! its result to an exit code; everything else is here so that it can be tested.
 //!
+//! Long because its unit tests (the command line, the tick boundaries, the output line, the
+//! one-line errors) sit beside what they pin; the code itself is about 345 lines.
+//!
 //! - stdout: one JSON line per tick, the shape of the API's tick endpoint,
 //!   `{"moved":N,"dry_run":false,"log_ids":[…],…}`.
 //! - stderr: logs (`RUST_LOG`, default `info`) and, on failure, one line with the cause.
