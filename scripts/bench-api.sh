@@ -5,11 +5,17 @@
 #   scripts/bench-api.sh sqlite            # a fresh SQLite file
 #   scripts/bench-api.sh postgres URL      # a fresh database created on the server at URL
 #
+# pgbench's figures in docs/benchmarks.md are taken with PGSSLMODE=disable; give the server the
+# same (URL?sslmode=disable) to compare them: libpq otherwise encrypts even on loopback.
+#
 # Prints wrk's summary (throughput, p50/p90/p99/p99.9 latency, errors), the server's peak
 # resident memory (VmHWM), and the machine's speed before and after the load
 # (scripts/machine-speed.sh).
 #
 # Settings: BENCH_SECONDS (30), BENCH_CONNECTIONS (32), BENCH_THREADS (2), BENCH_ACCOUNTS (1000);
+# BENCH_DATABASE_URL (postgres: run against this existing database, e.g. scripts/scale/run.sh's
+# scale_10m, and keep it; its accounts are made unless already there); BENCH_SCALE=1 (with
+# BENCH_DATABASE_URL=…/scale_10m: schedule onto scale_10m's own accounts, which have logs);
 # the server: BENCH_SERVER_ARGS (extra flags), BENCH_LOG (its RUST_LOG, default warn),
 # BENCH_SERVER_LOG (where its stderr goes), BENCH_SERVER (a server binary to measure instead of
 # building this checkout's, e.g. an older build copied aside, so that two builds are compared
@@ -42,13 +48,27 @@ if [ -n "${BENCH_PART_TWO:-}" ]; then
   printf '[platforms.youtube]\nstart_hour = 0\nend_hour = 24\nmin_gap_minutes = 0\n' > "$work/rules.toml"
   server_args="$server_args --tick-interval 1 --allow-private-webhooks --rules $work/rules.toml"
 fi
+if [ "${BENCH_SCALE:-}" = 1 ] && [ -z "${BENCH_DATABASE_URL:-}" ]; then
+  echo "BENCH_SCALE=1 schedules onto scale_10m's accounts: give BENCH_DATABASE_URL=…/scale_10m" >&2
+  exit 2
+fi
 case "$backend" in
-  sqlite) url="$work/bench.db" ;;
+  sqlite)
+    [ -n "${BENCH_DATABASE_URL:-}" ] && { echo "BENCH_DATABASE_URL is for postgres" >&2; exit 2; }
+    url="$work/bench.db" ;;
   postgres)
     base=${2:?postgres needs a URL, e.g. postgres://postgres@127.0.0.1:5432/test}
-    db="bench_$(date +%s)"
-    psql "$base" -qc "CREATE DATABASE $db"
-    url="${base%/*}/$db"
+    if [ -n "${BENCH_DATABASE_URL:-}" ]; then
+      url=$BENCH_DATABASE_URL db=""
+    else
+      db="bench_$(date +%s)"
+      psql "$base" -qc "CREATE DATABASE $db"
+      # The new database's URL keeps the given one's parameters (e.g. ?sslmode=disable).
+      query=""
+      case "$base" in *\?*) query="?${base#*\?}" ;; esac
+      path=${base%%\?*}
+      url="${path%/*}/$db$query"
+    fi
     ;;
   *) echo "usage: $0 sqlite | postgres URL" >&2; exit 2 ;;
 esac
@@ -61,7 +81,7 @@ cleanup() {
   [ -n "${background:-}" ] && { kill "$background" 2>/dev/null || true; }
   kill "$server" 2>/dev/null || true
   wait "$server" 2>/dev/null || true
-  [ "$backend" = postgres ] && psql "$base" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  [ -n "${db:-}" ] && psql "$base" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -76,14 +96,21 @@ done
 [ -n "$port" ] || { cat "$work/server.log"; echo "the server did not start" >&2; exit 1; }
 addr="http://127.0.0.1:$port"
 
+# Made, or already there from an earlier run against BENCH_DATABASE_URL (409).
+create() {
+  local code
+  code=$(curl -sS -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data @"$1" "$2")
+  [ "$code" = 201 ] || [ "$code" = 409 ] || { echo "POST $2 answered $code" >&2; exit 1; }
+}
+[ "${BENCH_SCALE:-}" = 1 ] && BENCH_ACCOUNTS=0  # scale_10m's own (scripts/load/schedule.lua)
 echo "creating $BENCH_ACCOUNTS accounts and clips"
 zones=(UTC America/New_York Europe/Madrid Asia/Kolkata Australia/Sydney)
 for i in $(seq 1 "$BENCH_ACCOUNTS"); do
   zone=${zones[$((i % ${#zones[@]}))]}
   printf '{"id":"acc_bench_%d","platform":"instagram","timezone":"%s"}\n' "$i" "$zone" > "$work/a.json"
   printf '{"id":"clip_bench_%d","title":"bench %d"}\n' "$i" "$i" > "$work/c.json"
-  curl -fsS -o /dev/null -H 'Content-Type: application/json' --data @"$work/a.json" "$addr/accounts"
-  curl -fsS -o /dev/null -H 'Content-Type: application/json' --data @"$work/c.json" "$addr/clips"
+  create "$work/a.json" "$addr/accounts"
+  create "$work/c.json" "$addr/clips"
 done
 
 scripts/machine-speed.sh "$work"

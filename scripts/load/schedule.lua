@@ -14,14 +14,26 @@ function init(args)
   math.randomseed(seed)
 end
 
+-- BENCH_SCALE=1: scripts/scale/run.sh's accounts instead (acc_0 .. acc_999999, every third on
+-- instagram, each with ten logs, all of one status: published in the past year for 70 in 100,
+-- scheduled in the coming one for 25) and clips (clip_0 .. clip_999).
+local scale = os.getenv("BENCH_SCALE") == "1"
+
 request = function()
   counter = counter + 1
-  local n = math.random(1, accounts)
   local t = base + 60 * math.random(0, 365 * 24 * 60)
+  local account, clip
+  if scale then
+    local n = 3 * math.random(0, 333333)
+    account, clip = "acc_" .. n, "clip_" .. (n % 1000)
+  else
+    local n = math.random(1, accounts)
+    account, clip = "acc_bench_" .. n, "clip_bench_" .. n
+  end
   local body = string.format(
-    '{"clip_id":"clip_bench_%d","platform":"instagram","social_account_id":"acc_bench_%d",' ..
+    '{"clip_id":"%s","platform":"instagram","social_account_id":"%s",' ..
     '"scheduled_for":"%s","scheduled_by":"rule_engine"}',
-    n, n, os.date("!%Y-%m-%dT%H:%M:%SZ", t))
+    clip, account, os.date("!%Y-%m-%dT%H:%M:%SZ", t))
   local headers = { ["Content-Type"] = "application/json" }
   if token then headers["Authorization"] = "Bearer " .. token end
   return wrk.format("POST", "/publishing/schedule", headers, body)
