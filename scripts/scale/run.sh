@@ -5,6 +5,11 @@
 # minutes and 4.4 GB on a 2-core machine), then the plans of scripts/scale/explain.sql.
 #
 #   scripts/scale/run.sh [URL]          # leaves the database scale_10m for more questions
+#
+# SCALE_EVENTS=20000000 also fills the ledger with that many events (scripts/scale/events.sql, in
+# chunks of 2,000,000; the secondary indexes are dropped first and built again after, which is
+# faster than keeping them up row by row): the 10,000,000 logs and a ledger of their size in
+# one database, for a load run against it (BENCH_DATABASE_URL in scripts/bench-api.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 base=${1:-postgres://postgres@127.0.0.1:5432/test}
@@ -20,7 +25,7 @@ for _ in $(seq 1 50); do
 done
 sleep 1
 kill "$server"; wait "$server" 2>/dev/null || true
-psql "$url" -q <<'SQL'
+psql "$url" -v ON_ERROR_STOP=1 -q <<'SQL'
 INSERT INTO social_accounts (id, platform, handle, timezone, created_at, calendar_key)
 SELECT 'acc_' || g, (ARRAY['instagram','tiktok','youtube'])[1 + g % 3], NULL,
        (ARRAY['UTC','America/New_York','Europe/Berlin','Asia/Tokyo','Australia/Sydney'])[1 + g % 5],
@@ -32,8 +37,31 @@ SQL
 for c in $(seq 0 9); do
   lo=$((c * 1000000)); hi=$((lo + 999999))
   start=$(date +%s)
-  psql "$url" -q -v lo=$lo -v hi=$hi -f scripts/scale/logs.sql
+  psql "$url" -v ON_ERROR_STOP=1 -q -v lo=$lo -v hi=$hi -f scripts/scale/logs.sql
   echo "logs $lo..$hi: $(( $(date +%s) - start )) s"
 done
+events=${SCALE_EVENTS:-0}
+if [ "$events" -gt 0 ]; then
+  # The definitions are kept in a file until they are built again: a run stopped between the
+  # two leaves the ledger without them, and this says how to put them back.
+  indexes=$(mktemp --suffix=.sql)
+  psql "$url" -v ON_ERROR_STOP=1 -Atc "SELECT indexdef || ';' FROM pg_indexes
+    WHERE tablename = 'ledger_events' AND indexname NOT IN ('ledger_events_pkey', 'ledger_events_id_key')" > "$indexes"
+  trap 'echo "the ledger of $db lacks its secondary indexes: psql $url -f $indexes" >&2' EXIT
+  psql "$url" -v ON_ERROR_STOP=1 -Atc "SELECT 'DROP INDEX ' || indexname || ';' FROM pg_indexes
+    WHERE tablename = 'ledger_events' AND indexname NOT IN ('ledger_events_pkey', 'ledger_events_id_key')" \
+    | psql "$url" -v ON_ERROR_STOP=1 -q
+  for lo in $(seq 0 2000000 $((events - 1))); do
+    hi=$((lo + 1999999)); [ "$hi" -ge "$events" ] && hi=$((events - 1))
+    start=$(date +%s)
+    psql "$url" -v ON_ERROR_STOP=1 -q -v lo=$lo -v hi=$hi -f scripts/scale/events.sql
+    echo "events $lo..$hi: $(( $(date +%s) - start )) s"
+  done
+  start=$(date +%s)
+  psql "$url" -v ON_ERROR_STOP=1 -q -f "$indexes"
+  echo "ledger indexes built again: $(( $(date +%s) - start )) s"
+  trap - EXIT
+  rm -f "$indexes"
+fi
 psql "$url" -qc "VACUUM ANALYZE"
 psql "$url" -f scripts/scale/explain.sql
